@@ -1,0 +1,241 @@
+//! The validated app: what the Compose file means on ECS, with every value
+//! resolved (units converted, short syntaxes expanded, defaults applied).
+//! `berth-model` lowers this to AWS resource shapes; nothing here knows AWS
+//! API field names.
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct App {
+    pub name: String,
+    pub cluster: String,
+    pub region: Option<String>,
+    pub launch_type: LaunchType,
+    pub network: Network,
+    pub execution_role_arn: Option<String>,
+    pub task_role_arn: Option<String>,
+    pub logs: Option<Logs>,
+    pub load_balancer: Option<LoadBalancer>,
+    pub discovery: Option<Discovery>,
+    pub registry: Registry,
+    /// One entry per ECS service (a compose service and its sidecars), in
+    /// spec order.
+    pub tasks: Vec<Task>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LaunchType {
+    Fargate,
+    Ec2,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NetworkMode {
+    Awsvpc,
+    Bridge,
+    Host,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Network {
+    pub mode: NetworkMode,
+    pub vpc_id: Option<String>,
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Logs {
+    pub group: String,
+    pub region: Option<String>,
+    pub stream_prefix: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoadBalancer {
+    pub listener: Option<String>,
+    pub test_listener: Option<String>,
+    pub priority_range: (u32, u32),
+    pub create: Option<CreateLoadBalancer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CreateLoadBalancer {
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    pub scheme: String,
+    pub certificate_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Discovery {
+    pub namespace: String,
+    pub mode: DiscoveryMode,
+    pub ttl: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiscoveryMode {
+    /// Cloud Map DNS records, `<service>.<namespace>`.
+    Dns,
+    /// ECS Service Connect: compose short names resolve as they do locally.
+    Connect,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Registry {
+    pub url: Option<String>,
+    pub tag_mutability: String,
+    pub scan_on_push: bool,
+    /// Repositories berth owns: one per `build` service plus any listed.
+    pub repositories: Vec<String>,
+    pub lifecycle: Vec<crate::types::LifecycleRule>,
+}
+
+/// One ECS service: a task definition with one or more containers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Task {
+    /// The compose service that owns the task (sidecars join it).
+    pub name: String,
+    pub containers: Vec<Container>,
+    /// Task-level size in cpu units and MiB.
+    pub cpu: u32,
+    pub memory: u32,
+    pub cpu_architecture: Option<String>,
+    /// `None` for a DAEMON service (one per instance, EC2 only).
+    pub replicas: Option<u32>,
+    pub rolling: Rolling,
+    pub route: Option<Route>,
+    /// Registered in Cloud Map / Service Connect.
+    pub discoverable: bool,
+    pub blue_green: Option<BlueGreen>,
+    /// Other tasks this one waits for, with the compose condition.
+    pub depends_on: Vec<(String, String)>,
+    pub volumes: Vec<Volume>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rolling {
+    pub min_healthy_percent: u32,
+    pub max_percent: u32,
+    pub circuit_breaker: bool,
+    pub rollback: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Route {
+    pub container: String,
+    pub port: u16,
+    pub paths: Vec<String>,
+    pub hosts: Vec<String>,
+    pub health_path: String,
+    pub health_matcher: String,
+    pub health_interval_secs: u64,
+    pub healthy_threshold: u32,
+    pub unhealthy_threshold: u32,
+    pub deregistration_delay_secs: u64,
+    pub priority: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlueGreen {
+    pub traffic: Traffic,
+    pub step_percent: u32,
+    pub interval_secs: u64,
+    pub bake_secs: u64,
+    pub verify: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Traffic {
+    AllAtOnce,
+    Canary,
+    Linear,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Volume {
+    pub name: String,
+    /// An EFS file system id; `None` is task-scoped storage (lost on stop).
+    pub efs: Option<String>,
+    pub root_directory: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Container {
+    pub name: String,
+    pub image: Image,
+    pub essential: bool,
+    pub command: Option<Vec<String>>,
+    pub entrypoint: Option<Vec<String>>,
+    pub environment: Vec<(String, String)>,
+    /// `(environment variable, secret ARN)`.
+    pub secrets: Vec<(String, String)>,
+    pub ports: Vec<ContainerPort>,
+    pub healthcheck: Option<Healthcheck>,
+    pub mounts: Vec<Mount>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub stop_timeout_secs: Option<u64>,
+    pub init: Option<bool>,
+    pub read_only: Option<bool>,
+    pub labels: Vec<(String, String)>,
+    pub cap_add: Vec<String>,
+    pub cap_drop: Vec<String>,
+    /// Containers of the same task this one starts after.
+    pub depends_on: Vec<(String, String)>,
+    /// Container-level reservations, when several containers share a task.
+    pub cpu: Option<u32>,
+    pub memory: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Image {
+    /// An image reference used as written.
+    External { reference: String },
+    /// Built by CI and pushed to the ECR repository berth owns.
+    Ecr { repository: String, tag: String, registry: Option<String> },
+}
+
+impl Image {
+    /// The reference as a task definition holds it. An ECR image without a
+    /// known registry host is left repository-relative; backends resolve it.
+    pub fn reference(&self) -> String {
+        match self {
+            Image::External { reference } => reference.clone(),
+            Image::Ecr { repository, tag, registry: Some(r) } => format!("{r}/{repository}:{tag}"),
+            Image::Ecr { repository, tag, registry: None } => format!("{repository}:{tag}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ContainerPort {
+    pub container_port: u16,
+    /// The published port in compose, kept for display (the ALB listener decides the public port).
+    pub published: Option<u16>,
+    pub protocol: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Healthcheck {
+    /// `["CMD", ...]` or `["CMD-SHELL", "..."]` as ECS takes it.
+    pub command: Vec<String>,
+    pub interval_secs: u64,
+    pub timeout_secs: u64,
+    pub retries: u32,
+    pub start_period_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mount {
+    pub volume: String,
+    pub path: String,
+    pub read_only: bool,
+}

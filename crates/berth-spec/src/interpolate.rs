@@ -1,0 +1,324 @@
+//! Variable interpolation exactly as the Compose specification defines it:
+//! `$VAR`, `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?message}`,
+//! `${VAR?message}`, `${VAR:+alt}`, `${VAR+alt}`, `$$` for a literal `$`,
+//! with defaults and messages that may themselves hold `${...}`.
+
+use std::collections::HashMap;
+
+/// Where variable values come from, first match wins: `--var`, then the
+/// process environment, then the `.env` file.
+#[derive(Debug, Clone, Default)]
+pub struct Vars {
+    layers: Vec<HashMap<String, String>>,
+}
+
+impl Vars {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a layer consulted after the ones already added.
+    pub fn with_layer(mut self, layer: HashMap<String, String>) -> Self {
+        self.layers.push(layer);
+        self
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.layers.iter().find_map(|l| l.get(name)).map(String::as_str)
+    }
+}
+
+/// Why a string could not be interpolated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InterpolationError {
+    /// `${VAR:?msg}` or `${VAR?msg}` with the variable missing.
+    Required { name: String, message: String },
+    /// A `$` that starts nothing valid, or an unclosed `${`.
+    Invalid { template: String, reason: String },
+}
+
+impl std::fmt::Display for InterpolationError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InterpolationError::Required { name, message } if message.is_empty() => {
+                write!(f, "required variable {name} is not set")
+            }
+            InterpolationError::Required { name, message } => {
+                write!(f, "required variable {name} is not set: {message}")
+            }
+            InterpolationError::Invalid { template, reason } => {
+                write!(f, "invalid interpolation in {template:?}: {reason}")
+            }
+        }
+    }
+}
+
+/// The result of interpolating one string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interpolated {
+    pub value: String,
+    /// Variables that were referenced without a default and are unset
+    /// (each is a warning; they became empty strings).
+    pub unset: Vec<String>,
+}
+
+pub fn interpolate(template: &str, vars: &Vars) -> Result<Interpolated, InterpolationError> {
+    let mut unset = Vec::new();
+    let value = Interp { template, vars, unset: &mut unset }.run(template)?;
+    Ok(Interpolated { value, unset })
+}
+
+struct Interp<'a> {
+    template: &'a str,
+    vars: &'a Vars,
+    unset: &'a mut Vec<String>,
+}
+
+fn is_name_start(c: char) -> bool {
+    c == '_' || c.is_ascii_alphabetic()
+}
+
+fn is_name_char(c: char) -> bool {
+    c == '_' || c.is_ascii_alphanumeric()
+}
+
+impl Interp<'_> {
+    fn invalid(&self, reason: &str) -> InterpolationError {
+        InterpolationError::Invalid {
+            template: self.template.to_string(),
+            reason: reason.to_string(),
+        }
+    }
+
+    fn run(&mut self, s: &str) -> Result<String, InterpolationError> {
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            let next = after.chars().next();
+            match next {
+                Some('$') => {
+                    out.push('$');
+                    rest = &after[1..];
+                }
+                Some('{') => {
+                    let body_start = &after[1..];
+                    let end = matching_brace(body_start)
+                        .ok_or_else(|| self.invalid("`${` is never closed with `}`"))?;
+                    out.push_str(&self.braced(&body_start[..end])?);
+                    rest = &body_start[end + 1..];
+                }
+                Some(c) if is_name_start(c) => {
+                    let len = after.find(|c: char| !is_name_char(c)).unwrap_or(after.len());
+                    let name = &after[..len];
+                    out.push_str(&self.lookup_or_warn(name));
+                    rest = &after[len..];
+                }
+                _ => {
+                    return Err(self.invalid("a `$` must start a variable (`$NAME`, `${NAME}`); write `$$` for a literal `$`"))
+                }
+            }
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    fn lookup_or_warn(&mut self, name: &str) -> String {
+        match self.vars.get(name) {
+            Some(v) => v.to_string(),
+            None => {
+                if !self.unset.iter().any(|n| n == name) {
+                    self.unset.push(name.to_string());
+                }
+                String::new()
+            }
+        }
+    }
+
+    /// The inside of `${...}`.
+    fn braced(&mut self, body: &str) -> Result<String, InterpolationError> {
+        let name_len = body.find(|c: char| !is_name_char(c)).unwrap_or(body.len());
+        let name = &body[..name_len];
+        if name.is_empty() || !name.starts_with(is_name_start) {
+            return Err(self.invalid("`${` must be followed by a variable name"));
+        }
+        let op = &body[name_len..];
+        let value = self.vars.get(name);
+        let set_nonempty = value.is_some_and(|v| !v.is_empty());
+        let (op, word) = [":-", ":?", ":+", "-", "?", "+"]
+            .iter()
+            .find_map(|p| op.strip_prefix(p).map(|w| (*p, w)))
+            .map(|(p, w)| (Some(p), w))
+            .unwrap_or((None, op));
+        match op {
+            None if word.is_empty() => Ok(self.lookup_or_warn(name)),
+            None => Err(self.invalid(&format!(
+                "unexpected {word:?} after the name {name}; use :-, -, :?, ?, :+ or +"
+            ))),
+            Some(":-") if set_nonempty => Ok(value.unwrap_or_default().to_string()),
+            Some("-") if value.is_some() => Ok(value.unwrap_or_default().to_string()),
+            Some(":-" | "-") => self.run(word),
+            Some(":?") if set_nonempty => Ok(value.unwrap_or_default().to_string()),
+            Some("?") if value.is_some() => Ok(value.unwrap_or_default().to_string()),
+            Some(":?" | "?") => Err(InterpolationError::Required {
+                name: name.to_string(),
+                message: self.run(word)?,
+            }),
+            Some(":+") if set_nonempty => self.run(word),
+            Some("+") if value.is_some() => self.run(word),
+            Some(_) => Ok(String::new()),
+        }
+    }
+}
+
+/// Index of the `}` closing a `${` whose body starts `s`, skipping nested `${...}`.
+fn matching_brace(s: &str) -> Option<usize> {
+    let bytes = s.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'$' if bytes.get(i + 1) == Some(&b'$') => i += 1,
+            b'$' if bytes.get(i + 1) == Some(&b'{') => {
+                depth += 1;
+                i += 1;
+            }
+            b'}' if depth == 0 => return Some(i),
+            b'}' => depth -= 1,
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Parses a `.env` file the way Compose does: `KEY=VALUE` lines, `#`
+/// comments, optional `export `, single quotes literal, double quotes with
+/// `\n` escapes, inline ` #` comments on unquoted values.
+pub fn parse_dotenv(text: &str) -> Result<HashMap<String, String>, (usize, String)> {
+    let mut out = HashMap::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        let Some((key, value)) = line.split_once('=') else {
+            return Err((i + 1, format!("expected KEY=VALUE, found {line:?}")));
+        };
+        let key = key.trim();
+        if key.is_empty() || !key.chars().all(is_name_char) {
+            return Err((i + 1, format!("{key:?} is not a valid variable name")));
+        }
+        let value = value.trim();
+        let value = if let Some(v) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
+            v.to_string()
+        } else if let Some(v) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            v.replace("\\n", "\n").replace("\\\"", "\"")
+        } else {
+            match value.find(" #") {
+                Some(j) => value[..j].trim_end().to_string(),
+                None => value.to_string(),
+            }
+        };
+        out.insert(key.to_string(), value);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars() -> Vars {
+        let layer: HashMap<String, String> = [("TAG", "v1"), ("EMPTY", ""), ("REG", "r.example"), ("PORT", "8080")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Vars::new().with_layer(layer)
+    }
+
+    /// Every form of the Compose spec, one row each: template, expected value, unset vars.
+    #[test]
+    fn every_form() {
+        let cases: &[(&str, &str, &[&str])] = &[
+            ("plain text", "plain text", &[]),
+            ("$TAG", "v1", &[]),
+            ("${TAG}", "v1", &[]),
+            ("img:$TAG-x", "img:v1-x", &[]),
+            ("${TAG}x", "v1x", &[]),
+            ("$UNSET", "", &["UNSET"]),
+            ("${UNSET}", "", &["UNSET"]),
+            ("${UNSET:-d}", "d", &[]),
+            ("${EMPTY:-d}", "d", &[]),
+            ("${UNSET-d}", "d", &[]),
+            ("${EMPTY-d}", "", &[]),
+            ("${TAG:-d}", "v1", &[]),
+            ("${TAG-d}", "v1", &[]),
+            ("${TAG:?must}", "v1", &[]),
+            ("${EMPTY?must}", "", &[]),
+            ("${TAG:+alt}", "alt", &[]),
+            ("${EMPTY:+alt}", "", &[]),
+            ("${EMPTY+alt}", "alt", &[]),
+            ("${UNSET+alt}", "", &[]),
+            ("$$", "$", &[]),
+            ("$$TAG", "$TAG", &[]),
+            ("$${TAG}", "${TAG}", &[]),
+            ("a$$b$$$TAG", "a$b$v1", &[]),
+            ("${UNSET:-${TAG}}", "v1", &[]),
+            ("${UNSET:-${ALSO:-${REG}/x}}", "r.example/x", &[]),
+            ("${UNSET:-${MISSING}}", "", &["MISSING"]),
+            ("${UNSET:-a}}", "a}", &[]),
+            ("${REG}/shop/web:${TAG:?set TAG}", "r.example/shop/web:v1", &[]),
+            ("${UNSET:-$$}", "$", &[]),
+            ("${PORT:-80}:${PORT}", "8080:8080", &[]),
+        ];
+        for (template, want, unset) in cases {
+            let got = interpolate(template, &vars()).unwrap_or_else(|e| panic!("{template}: {e}"));
+            assert_eq!(got.value, *want, "template {template:?}");
+            assert_eq!(got.unset, *unset, "unset vars of {template:?}");
+        }
+    }
+
+    #[test]
+    fn required_messages() {
+        let cases: &[(&str, &str)] = &[
+            ("${UNSET:?set TAG}", "required variable UNSET is not set: set TAG"),
+            ("${EMPTY:?cannot be empty}", "required variable EMPTY is not set: cannot be empty"),
+            ("${UNSET?}", "required variable UNSET is not set"),
+            ("${UNSET?need ${TAG}}", "required variable UNSET is not set: need v1"),
+        ];
+        for (template, want) in cases {
+            let err = interpolate(template, &vars()).expect_err(template);
+            assert_eq!(err.to_string(), *want, "{template}");
+        }
+    }
+
+    #[test]
+    fn invalid_templates() {
+        for template in ["${TAG", "cost $5", "trailing $", "${}", "${TAG!x}", "${-x}"] {
+            let err = interpolate(template, &vars()).expect_err(template);
+            assert!(matches!(err, InterpolationError::Invalid { .. }), "{template}: {err}");
+        }
+    }
+
+    #[test]
+    fn layers_first_match_wins() {
+        let first: HashMap<_, _> = [("A".to_string(), "cli".to_string())].into();
+        let second: HashMap<_, _> = [("A".to_string(), "env".to_string()), ("B".to_string(), "env".to_string())].into();
+        let v = Vars::new().with_layer(first).with_layer(second);
+        assert_eq!(interpolate("$A-$B", &v).expect("ok").value, "cli-env");
+    }
+
+    #[test]
+    fn dotenv() {
+        let env = parse_dotenv("# c\nA=1\nexport B='x y'\nC=\"q\\nr\"\nD=val # note\nE=\n").expect("ok");
+        assert_eq!(env["A"], "1");
+        assert_eq!(env["B"], "x y");
+        assert_eq!(env["C"], "q\nr");
+        assert_eq!(env["D"], "val");
+        assert_eq!(env["E"], "");
+        assert_eq!(parse_dotenv("A=1\nnot a pair\n").expect_err("bad").0, 2);
+    }
+}

@@ -1,0 +1,26 @@
+//! berth-spec: the app spec. A Compose file plus the `x-berth` extension is
+//! parsed with positions, interpolated, merged across `-f` files, typed and
+//! validated into an [`App`]; every problem is a [`Diagnostic`] naming the
+//! key and its `file:line:col`.
+
+pub mod app;
+pub mod diag;
+pub mod fargate;
+pub mod interpolate;
+pub mod load;
+pub mod merge;
+pub mod node;
+pub mod ports;
+pub mod resolve;
+pub mod types;
+pub mod units;
+
+pub use app::App;
+pub use diag::{Diagnostic, Diagnostics, Pos, Severity};
+pub use load::{load, LoadOptions, Loaded};
+
+/// The JSON Schema of the spec, for editors' YAML language servers.
+pub fn schema() -> serde_json::Value {
+    let schema = schemars::schema_for!(types::ComposeFile);
+    serde_json::to_value(schema).unwrap_or_default()
+}

@@ -1,0 +1,287 @@
+//! Loading a spec: read the `-f` files, interpolate, merge, apply the
+//! `--env` overlay, type, name the app, and validate.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::diag::{Diagnostic, Diagnostics, Pos};
+use crate::interpolate::{interpolate, parse_dotenv, Vars};
+use crate::merge::merge;
+use crate::node::{self, path_string, Node, NodeValue, Seg};
+use crate::resolve;
+use crate::types::ComposeFile;
+
+/// The files berth looks for when no `-f` is given, in Compose's order.
+pub const DEFAULT_FILES: &[&str] = &["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
+
+/// What a load needs from the command line and the process.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// `-f` files in order; empty means look for a default file in `dir`.
+    pub files: Vec<PathBuf>,
+    /// The directory default files are looked for in.
+    pub dir: PathBuf,
+    /// `--env NAME`: the `x-berth.environments.NAME` overlay.
+    pub env: Option<String>,
+    /// `--var K=V`, highest precedence.
+    pub vars: HashMap<String, String>,
+    /// The process environment (passed in so tests control it).
+    pub process_env: HashMap<String, String>,
+}
+
+/// A loaded, validated spec.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub app: App,
+    /// The merged, interpolated tree (positions for later diagnostics).
+    pub tree: Node,
+    pub files: Vec<PathBuf>,
+    /// Warnings found while loading (errors make the load fail).
+    pub warnings: Diagnostics,
+    /// The variables the spec was interpolated with.
+    pub vars: Vars,
+}
+
+/// Loads and validates. On failure the diagnostics hold at least one error
+/// (and the warnings found before it).
+pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let files = resolve_files(opts)?;
+
+    // Variables: --var, then the environment, then .env beside the first file.
+    let dotenv_path = files[0].parent().unwrap_or(Path::new(".")).join(".env");
+    let dotenv = match std::fs::read_to_string(&dotenv_path) {
+        Ok(text) => parse_dotenv(&text).map_err(|(line, msg)| {
+            Diagnostics(vec![Diagnostic::error("", msg).at(Some(Pos { file: Arc::new(dotenv_path.clone()), line, col: 1 }))])
+        })?,
+        Err(_) => HashMap::new(),
+    };
+    let vars = Vars::new().with_layer(opts.vars.clone()).with_layer(opts.process_env.clone()).with_layer(dotenv);
+
+    let mut merged: Option<Node> = None;
+    for file in &files {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            Diagnostics(vec![Diagnostic::error("", format!("cannot read {}: {e}", file.display())).hint("check the path given with -f")])
+        })?;
+        let mut tree = node::parse(&Arc::new(file.clone()), &text)?;
+        if !matches!(tree.value, NodeValue::Map(_)) {
+            let what = if tree.as_str().is_some_and(str::is_empty) { "the file is empty" } else { "the top level must be a mapping" };
+            return Err(Diagnostics(vec![Diagnostic::error("", format!("{what}: expected a Compose file with `services:`"))
+                .at(Some(tree.pos.clone()))]));
+        }
+        interpolate_tree(&mut tree, &vars, &mut Vec::new(), &mut diags);
+        match &mut merged {
+            None => merged = Some(tree),
+            Some(base) => merge(base, tree),
+        }
+    }
+    let Some(mut tree) = merged else { unreachable!("resolve_files returns at least one file") };
+    if diags.has_errors() {
+        return Err(diags);
+    }
+
+    if let Some(env) = &opts.env {
+        apply_environment(&mut tree, env)?;
+    }
+
+    let spec = deserialize(&tree, &mut diags)?;
+    let app_name = app_name(&spec, &tree, &files[0], &mut diags);
+    let (app, rdiags) = resolve::resolve(&spec, &tree, &app_name, &vars);
+    diags.extend(rdiags);
+    match app {
+        Some(app) if !diags.has_errors() => Ok(Loaded { app, tree, files, warnings: diags, vars }),
+        _ => Err(diags),
+    }
+}
+
+fn resolve_files(opts: &LoadOptions) -> Result<Vec<PathBuf>, Diagnostics> {
+    if !opts.files.is_empty() {
+        return Ok(opts.files.iter().map(|f| if f.is_absolute() { f.clone() } else { opts.dir.join(f) }).collect());
+    }
+    DEFAULT_FILES
+        .iter()
+        .map(|f| opts.dir.join(f))
+        .find(|p| p.is_file())
+        .map(|p| vec![p])
+        .ok_or_else(|| {
+            Diagnostics(vec![Diagnostic::error("", format!("no spec file found in {}", opts.dir.display()))
+                .hint(format!("pass one with -f, or create {}", DEFAULT_FILES[0]))])
+        })
+}
+
+/// Interpolates every scalar value (not keys), as Compose does.
+fn interpolate_tree(node: &mut Node, vars: &Vars, path: &mut Vec<Seg>, diags: &mut Diagnostics) {
+    match &mut node.value {
+        NodeValue::Scalar { text, .. } => {
+            if !text.contains('$') {
+                return;
+            }
+            match interpolate(text, vars) {
+                Ok(out) => {
+                    for name in out.unset {
+                        let already = diags.iter().any(|d| !d.is_error() && d.message.starts_with(&format!("variable {name} ")));
+                        if !already {
+                            diags.push(
+                                Diagnostic::warning(path_string(path), format!("variable {name} is not set; using an empty string"))
+                                    .at(Some(node.pos.clone()))
+                                    .hint(format!("pass --var {name}=..., export it, or add it to .env")),
+                            );
+                        }
+                    }
+                    *text = out.value;
+                }
+                Err(e) => diags.push(Diagnostic::error(path_string(path), e.to_string()).at(Some(node.pos.clone()))),
+            }
+        }
+        NodeValue::Seq(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                path.push(Seg::Index(i));
+                interpolate_tree(item, vars, path, diags);
+                path.pop();
+            }
+        }
+        NodeValue::Map(m) => {
+            for (k, e) in m.iter_mut() {
+                path.push(Seg::Key(k.clone()));
+                interpolate_tree(&mut e.value, vars, path, diags);
+                path.pop();
+            }
+        }
+    }
+}
+
+fn apply_environment(tree: &mut Node, env: &str) -> Result<(), Diagnostics> {
+    let envs_path = [Seg::Key("x-berth".into()), Seg::Key("environments".into())];
+    let overlay = tree.lookup(&envs_path).and_then(|e| e.get(env)).cloned();
+    match overlay {
+        Some(o) if matches!(o.value, NodeValue::Map(_)) => {
+            merge(tree, o);
+            Ok(())
+        }
+        Some(o) => Err(Diagnostics(vec![Diagnostic::error(format!("x-berth.environments.{env}"), "an environment overlay must be a mapping shaped like a Compose file")
+            .at(Some(o.pos))])),
+        None => {
+            let known: Vec<String> = tree.lookup(&envs_path).and_then(Node::as_map).map(|m| m.keys().cloned().collect()).unwrap_or_default();
+            let hint = if known.is_empty() {
+                "define it under x-berth.environments".to_string()
+            } else {
+                format!("known environments: {}", known.join(", "))
+            };
+            Err(Diagnostics(vec![Diagnostic::error("", format!("--env {env}: no such environment in x-berth.environments")).hint(hint)]))
+        }
+    }
+}
+
+/// Types the tree. Unknown keys are warnings (keys starting with `x-` are
+/// extensions and are allowed anywhere); a type error names the key.
+fn deserialize(tree: &Node, diags: &mut Diagnostics) -> Result<ComposeFile, Diagnostics> {
+    let value = tree.to_yaml();
+    let mut unknown: Vec<Vec<Seg>> = Vec::new();
+    let mut on_ignored = |path: serde_ignored::Path| unknown.push(ignored_path(&path));
+    let ignored = serde_ignored::Deserializer::new(value, &mut on_ignored);
+    let result = serde_path_to_error::deserialize::<_, ComposeFile>(ignored);
+    for path in unknown {
+        if path.iter().any(|s| matches!(s, Seg::Key(k) if k.starts_with("x-"))) {
+            continue;
+        }
+        diags.push(
+            Diagnostic::warning(path_string(&path), "unknown key; berth ignores it")
+                .at(Some(tree.pos_of(&path)))
+                .hint("check the spelling against `berth schema`"),
+        );
+    }
+    result.map_err(|err| {
+        let path: Vec<Seg> = err
+            .path()
+            .iter()
+            .filter_map(|s| match s {
+                serde_path_to_error::Segment::Seq { index } => Some(Seg::Index(*index)),
+                serde_path_to_error::Segment::Map { key } => Some(Seg::Key(key.clone())),
+                _ => None,
+            })
+            .collect();
+        let message = friendly_type_error(&err.inner().to_string());
+        let mut all = diags.clone();
+        all.push(Diagnostic::error(path_string(&path), message).at(Some(tree.pos_of(&path))).hint("see `berth schema` for the expected shape"));
+        all
+    })
+}
+
+fn ignored_path(path: &serde_ignored::Path) -> Vec<Seg> {
+    let mut out = Vec::new();
+    fn walk(p: &serde_ignored::Path, out: &mut Vec<Seg>) {
+        match p {
+            serde_ignored::Path::Root => {}
+            serde_ignored::Path::Seq { parent, index } => {
+                walk(parent, out);
+                out.push(Seg::Index(*index));
+            }
+            serde_ignored::Path::Map { parent, key } => {
+                walk(parent, out);
+                out.push(Seg::Key(key.clone()));
+            }
+            serde_ignored::Path::Some { parent } | serde_ignored::Path::NewtypeStruct { parent } | serde_ignored::Path::NewtypeVariant { parent } => {
+                walk(parent, out)
+            }
+        }
+    }
+    walk(path, &mut out);
+    out
+}
+
+/// serde's messages name Rust types; say what the spec wants instead.
+fn friendly_type_error(message: &str) -> String {
+    message
+        .replace("expected u32", "expected a whole number")
+        .replace("expected u16", "expected a port number")
+        .replace("expected a string", "expected text")
+        .replace("expected a boolean", "expected true or false")
+        .replace("expected a sequence", "expected a list")
+}
+
+/// The app name: `name:`, else the first file's folder (normalized as
+/// Compose normalizes project names). Checked against AWS's naming rules.
+fn app_name(spec: &ComposeFile, tree: &Node, first_file: &Path, diags: &mut Diagnostics) -> String {
+    let (name, from_key) = match &spec.name {
+        Some(n) => (n.clone(), true),
+        None => {
+            let folder = first_file
+                .canonicalize()
+                .ok()
+                .and_then(|p| p.parent().and_then(|d| d.file_name()).map(|s| s.to_string_lossy().into_owned()))
+                .unwrap_or_default();
+            let normalized: String = folder
+                .to_ascii_lowercase()
+                .chars()
+                .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_')
+                .collect();
+            (normalized.trim_start_matches(['-', '_']).to_string(), false)
+        }
+    };
+    let path = [Seg::Key("name".into())];
+    let pos = if from_key { Some(tree.pos_of(&path)) } else { Some(tree.pos.clone()) };
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !valid {
+        let shown = if from_key { format!("app name {name:?}") } else { format!("app name {name:?} (from the folder name)") };
+        diags.push(
+            Diagnostic::error("name", format!("{shown} cannot prefix AWS resource names"))
+                .at(pos)
+                .hint("set `name:` to 1-64 lowercase letters, digits and hyphens, starting with a letter or digit"),
+        );
+    }
+    name
+}
+
+/// Parses `K=V` as given to `--var`.
+pub fn parse_var(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("{text:?} is not KEY=VALUE")),
+    }
+}
+

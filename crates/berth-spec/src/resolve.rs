@@ -1,0 +1,1165 @@
+//! Validation: turns the typed Compose file into the [`App`] berth deploys,
+//! reporting every problem with the key, its `file:line:col` and a hint.
+//! Each rule lives next to the value it resolves, so nothing is checked in
+//! one place and converted in another.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::app::*;
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::fargate;
+use crate::interpolate::Vars;
+use crate::node::{Node, Seg};
+use crate::ports;
+use crate::types::{self, ComposeFile, IGNORED_SERVICE_KEYS};
+use crate::units;
+
+/// AWS limit on target group names, which are `<app>-<service>[-green]`.
+pub const TARGET_GROUP_NAME_MAX: usize = 32;
+/// Default listener rule priorities berth allocates from.
+pub const DEFAULT_PRIORITY_RANGE: (u32, u32) = (1000, 1999);
+/// ELB's default of 300 s makes every deploy wait five minutes per task; 30 s
+/// is enough for most HTTP apps to drain.
+pub const DEFAULT_DEREGISTRATION_DELAY_SECS: u64 = 30;
+
+/// Builds a path from keys, e.g. `p(&["services", "web", "ports"])`.
+pub fn p(keys: &[&str]) -> Vec<Seg> {
+    keys.iter().map(|k| Seg::Key((*k).to_string())).collect()
+}
+
+fn pi(keys: &[&str], index: usize) -> Vec<Seg> {
+    let mut v = p(keys);
+    v.push(Seg::Index(index));
+    v
+}
+
+struct Ctx<'a> {
+    tree: &'a Node,
+    diags: Diagnostics,
+}
+
+impl Ctx<'_> {
+    fn report(&mut self, d: Diagnostic, path: &[Seg]) {
+        let key = crate::node::path_string(path);
+        let d = Diagnostic { key, ..d };
+        self.diags.push(d.at(Some(self.tree.pos_of(path))));
+    }
+
+    fn error(&mut self, path: &[Seg], message: impl Into<String>, hint: Option<&str>) {
+        let mut d = Diagnostic::error("", message);
+        d.hint = hint.map(str::to_string);
+        self.report(d, path);
+    }
+
+    fn warn(&mut self, path: &[Seg], message: impl Into<String>, hint: Option<&str>) {
+        let mut d = Diagnostic::warning("", message);
+        d.hint = hint.map(str::to_string);
+        self.report(d, path);
+    }
+}
+
+/// Validates and resolves the spec. Returns the app only when there is no error.
+pub fn resolve(spec: &ComposeFile, tree: &Node, app_name: &str, vars: &Vars) -> (Option<App>, Diagnostics) {
+    let mut cx = Ctx { tree, diags: Diagnostics::default() };
+    let app = resolve_app(&mut cx, spec, app_name, vars);
+    let app = if cx.diags.has_errors() { None } else { Some(app) };
+    (app, cx.diags)
+}
+
+fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) -> App {
+    let x = spec.x_berth.clone().unwrap_or_default();
+
+    let launch_type = match x.launch_type.as_deref() {
+        None | Some("fargate" | "FARGATE") => LaunchType::Fargate,
+        Some("ec2" | "EC2") => LaunchType::Ec2,
+        Some(other) => {
+            cx.error(&p(&["x-berth", "launch_type"]), format!("unknown launch type {other:?}"), Some("use `fargate` or `ec2`"));
+            LaunchType::Fargate
+        }
+    };
+    let network = resolve_network(cx, &x, launch_type);
+
+    if spec.services.is_empty() {
+        cx.error(&p(&["services"]), "the spec defines no services", Some("add at least one service under `services:`"));
+    }
+    if !spec.networks.is_empty() {
+        cx.warn(&p(&["networks"]), "ignored on ECS: tasks share the VPC network of x-berth.network", Some("services reach each other through x-berth.discovery"));
+    }
+    if !spec.configs.is_empty() {
+        cx.warn(&p(&["configs"]), "ignored on ECS: configs are not supported", Some("bake the file into the image"));
+    }
+    for (name, def) in &spec.secrets {
+        resolve_secret_def(cx, name, def);
+    }
+    let volumes = resolve_volume_defs(cx, spec);
+
+    let registry = resolve_registry(cx, &x, spec, app_name);
+    let load_balancer = resolve_load_balancer(cx, &x);
+    let discovery = resolve_discovery(cx, &x, app_name);
+
+    // Sidecars: services whose x-berth.task names another service.
+    let mut leader_of: HashMap<&str, &str> = HashMap::new();
+    for (name, svc) in &spec.services {
+        let Some(leader) = svc.x_berth.as_ref().and_then(|xb| xb.task.as_deref()) else { continue };
+        let path = p(&["services", name, "x-berth", "task"]);
+        match spec.services.get(leader) {
+            None => cx.error(&path, format!("names unknown service {leader:?}"), Some("name the service whose task this container joins")),
+            Some(l) if l.x_berth.as_ref().and_then(|xb| xb.task.as_ref()).is_some() => {
+                cx.error(&path, format!("{leader:?} is itself a sidecar"), Some("name the service that owns the task"))
+            }
+            Some(_) if leader == name => cx.error(&path, "a service cannot be its own sidecar", None),
+            Some(_) => {
+                leader_of.insert(name.as_str(), leader);
+            }
+        }
+    }
+    let task_of = |s: &str| -> String { leader_of.get(s).map_or(s, |l| *l).to_string() };
+
+    check_depends_on(cx, spec);
+
+    let mut tasks = Vec::new();
+    for (name, svc) in &spec.services {
+        if leader_of.contains_key(name.as_str()) {
+            continue;
+        }
+        validate_service_name(cx, name);
+        let members: Vec<(&String, &types::Service)> = spec
+            .services
+            .iter()
+            .filter(|(n, _)| n.as_str() == name || leader_of.get(n.as_str()) == Some(&name.as_str()))
+            .collect();
+        let containers: Vec<Container> = members
+            .iter()
+            .map(|(n, s)| resolve_container(cx, spec, app_name, n, s, &registry, vars, launch_type, &task_of))
+            .collect();
+        if containers.len() > 10 {
+            cx.error(
+                &p(&["services", name]),
+                format!("the task of {name} has {} containers; ECS allows at most 10 per task", containers.len()),
+                Some("move some sidecars (x-berth.task) to another service"),
+            );
+        }
+        check_duplicate_ports(cx, &members, &containers);
+        let (cpu, memory) = task_size(cx, name, svc, &containers, launch_type);
+        let cpu_architecture = task_architecture(cx, &members);
+        let replicas = resolve_replicas(cx, name, svc, launch_type);
+        let rolling = resolve_rolling(cx, name, svc, replicas.unwrap_or(1));
+        let route = resolve_route(cx, app_name, name, svc, &containers[0], load_balancer.as_ref(), network.mode);
+        let blue_green = resolve_blue_green(cx, name, svc, route.is_some(), app_name);
+        let discoverable = resolve_discoverable(cx, name, svc, &containers[0], discovery.as_ref());
+        warn_unrouted_ports(cx, &members, route.as_ref());
+
+        let mut depends_on: Vec<(String, String)> = Vec::new();
+        for (member, msvc) in &members {
+            for (dep, cond) in msvc.depends_on.as_ref().map(types::DependsOn::entries).unwrap_or_default() {
+                let dep_task = task_of(&dep);
+                if dep_task != *name && spec.services.contains_key(&dep) && !depends_on.iter().any(|(d, _)| *d == dep_task) {
+                    depends_on.push((dep_task, cond));
+                }
+                let _ = member;
+            }
+        }
+        let task_volumes: Vec<Volume> = {
+            let mut names: Vec<&str> = containers.iter().flat_map(|c| c.mounts.iter().map(|m| m.volume.as_str())).collect();
+            names.sort_unstable();
+            names.dedup();
+            names
+                .into_iter()
+                .map(|n| volumes.get(n).cloned().unwrap_or(Volume { name: n.to_string(), efs: None, root_directory: None }))
+                .collect()
+        };
+        tasks.push(Task {
+            name: name.clone(),
+            containers,
+            cpu,
+            memory,
+            cpu_architecture,
+            replicas,
+            rolling,
+            route,
+            discoverable,
+            blue_green,
+            depends_on,
+            volumes: task_volumes,
+        });
+    }
+
+    if tasks.iter().any(|t| t.containers.iter().any(|c| !c.secrets.is_empty())) && x.execution_role_arn.is_none() {
+        cx.warn(
+            &p(&["x-berth"]),
+            "services use secrets but no execution role is set; ECS needs one to read them",
+            Some("set x-berth.execution_role_arn to a role that may read the secrets"),
+        );
+    }
+
+    App {
+        name: app_name.to_string(),
+        cluster: x.cluster.clone().unwrap_or_else(|| app_name.to_string()),
+        region: x.region.clone(),
+        launch_type,
+        network,
+        execution_role_arn: x.execution_role_arn.clone(),
+        task_role_arn: x.task_role_arn.clone(),
+        logs: x.logs.as_ref().map(|l| Logs {
+            group: l.group.clone(),
+            region: l.region.clone(),
+            stream_prefix: l.stream_prefix.clone().unwrap_or_else(|| app_name.to_string()),
+        }),
+        load_balancer,
+        discovery,
+        registry,
+        tasks,
+    }
+}
+
+fn resolve_network(cx: &mut Ctx, x: &types::AppXBerth, launch: LaunchType) -> Network {
+    let n = x.network.clone().unwrap_or_default();
+    let mode = match n.mode.as_deref() {
+        None | Some("awsvpc") => NetworkMode::Awsvpc,
+        Some("bridge") => NetworkMode::Bridge,
+        Some("host") => NetworkMode::Host,
+        Some(other) => {
+            cx.error(&p(&["x-berth", "network", "mode"]), format!("unknown network mode {other:?}"), Some("use awsvpc, bridge or host"));
+            NetworkMode::Awsvpc
+        }
+    };
+    if launch == LaunchType::Fargate && mode != NetworkMode::Awsvpc {
+        cx.error(
+            &p(&["x-berth", "network", "mode"]),
+            "Fargate tasks only run in awsvpc network mode",
+            Some("remove the key, or set x-berth.launch_type: ec2"),
+        );
+    }
+    Network {
+        mode,
+        vpc_id: n.vpc_id,
+        subnets: n.subnets,
+        security_groups: n.security_groups,
+        assign_public_ip: n.assign_public_ip.unwrap_or(false),
+    }
+}
+
+fn resolve_secret_def(cx: &mut Ctx, name: &str, def: &types::SecretDef) {
+    if def.file.is_some() {
+        cx.error(
+            &p(&["secrets", name, "file"]),
+            "file secrets cannot be used on ECS: berth does not upload secret values",
+            Some("store the value in Secrets Manager or SSM and reference it: `external: true` with `name: <secret ARN>`"),
+        );
+    } else if def.environment.is_some() {
+        cx.error(
+            &p(&["secrets", name, "environment"]),
+            "secrets from the local environment cannot be used on ECS: berth does not upload secret values",
+            Some("store the value in Secrets Manager or SSM and reference it: `external: true` with `name: <secret ARN>`"),
+        );
+    } else if def.external != Some(true) {
+        cx.error(&p(&["secrets", name]), "a secret must be `external: true` with `name:` set to its ARN", None);
+    } else if def.name.as_deref().unwrap_or("").is_empty() {
+        cx.error(
+            &p(&["secrets", name]),
+            "an external secret needs `name:` set to the Secrets Manager or SSM parameter ARN",
+            Some("name: arn:aws:secretsmanager:<region>:<account>:secret:<id>"),
+        );
+    }
+}
+
+fn resolve_volume_defs(cx: &mut Ctx, spec: &ComposeFile) -> HashMap<String, Volume> {
+    let mut out = HashMap::new();
+    for (name, def) in &spec.volumes {
+        let efs = def.as_ref().and_then(|d| d.x_berth.as_ref()).and_then(|x| x.efs.clone());
+        let root = def.as_ref().and_then(|d| d.x_berth.as_ref()).and_then(|x| x.root_directory.clone());
+        let used = spec.services.values().any(|s| s.volumes.iter().any(|v| volume_source(v).as_deref() == Some(name.as_str())));
+        if efs.is_none() && used {
+            cx.warn(
+                &p(&["volumes", name]),
+                "named volume is task storage on ECS: its data is lost when the task stops",
+                Some("map it to EFS for persistence: `x-berth: { efs: fs-... }`"),
+            );
+        }
+        out.insert(name.clone(), Volume { name: name.clone(), efs, root_directory: root });
+    }
+    out
+}
+
+fn volume_source(v: &types::ServiceVolume) -> Option<String> {
+    match v {
+        types::ServiceVolume::Short(s) => {
+            let parts: Vec<&str> = s.split(':').collect();
+            (parts.len() >= 2).then(|| parts[0].to_string())
+        }
+        types::ServiceVolume::Long(l) => l.source.clone(),
+    }
+}
+
+fn resolve_registry(cx: &mut Ctx, x: &types::AppXBerth, spec: &ComposeFile, app: &str) -> Registry {
+    let r = x.registry.clone().unwrap_or_default();
+    let tag_mutability = match r.tag_mutability.as_deref() {
+        None => "IMMUTABLE".to_string(),
+        Some(m) if m.eq_ignore_ascii_case("immutable") || m.eq_ignore_ascii_case("mutable") => m.to_ascii_uppercase(),
+        Some(other) => {
+            cx.error(&p(&["x-berth", "registry", "tag_mutability"]), format!("unknown tag mutability {other:?}"), Some("use IMMUTABLE or MUTABLE"));
+            "IMMUTABLE".to_string()
+        }
+    };
+    let mut repositories: Vec<String> = spec
+        .services
+        .iter()
+        .filter(|(_, s)| s.build.is_some() && s.image.is_none())
+        .map(|(n, _)| format!("{app}/{n}"))
+        .collect();
+    for repo in &r.repositories {
+        if !repositories.contains(repo) {
+            repositories.push(repo.clone());
+        }
+    }
+    for (i, repo) in repositories.iter().enumerate() {
+        if !valid_ecr_name(repo) {
+            let path = if i < r.repositories.len() { pi(&["x-berth", "registry", "repositories"], i) } else { p(&["name"]) };
+            cx.error(&path, format!("{repo:?} is not a valid ECR repository name"), Some("use lowercase letters, digits, and . _ - / (2-256 characters)"));
+        }
+    }
+    Registry {
+        url: r.url,
+        tag_mutability,
+        scan_on_push: r.scan_on_push.unwrap_or(true),
+        repositories,
+        lifecycle: r.lifecycle,
+    }
+}
+
+fn valid_ecr_name(name: &str) -> bool {
+    (2..=256).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-/".contains(&b))
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+}
+
+fn resolve_load_balancer(cx: &mut Ctx, x: &types::AppXBerth) -> Option<LoadBalancer> {
+    let lb = x.load_balancer.as_ref()?;
+    let (lo, hi) = lb.priority_range.unwrap_or(DEFAULT_PRIORITY_RANGE);
+    if lo == 0 || hi > 50_000 || lo > hi {
+        cx.error(&p(&["x-berth", "load_balancer", "priority_range"]), format!("[{lo}, {hi}] is not a range of listener rule priorities"), Some("ALB priorities are 1-50000, e.g. [1000, 1999]"));
+    }
+    let create = lb.create.as_ref().map(|c| {
+        let scheme = c.scheme.clone().unwrap_or_else(|| "internet-facing".into());
+        if scheme != "internet-facing" && scheme != "internal" {
+            cx.error(&p(&["x-berth", "load_balancer", "create", "scheme"]), format!("unknown scheme {scheme:?}"), Some("use internet-facing or internal"));
+        }
+        if c.subnets.len() < 2 {
+            cx.error(&p(&["x-berth", "load_balancer", "create", "subnets"]), "an application load balancer needs subnets in at least two availability zones", None);
+        }
+        CreateLoadBalancer {
+            subnets: c.subnets.clone(),
+            security_groups: c.security_groups.clone(),
+            scheme,
+            certificate_arn: c.certificate_arn.clone(),
+        }
+    });
+    if lb.listener.is_some() && create.is_some() {
+        cx.error(&p(&["x-berth", "load_balancer"]), "set either `listener` (an existing one) or `create`, not both", None);
+    }
+    Some(LoadBalancer {
+        listener: lb.listener.clone(),
+        test_listener: lb.test_listener.clone(),
+        priority_range: (lo, hi),
+        create,
+    })
+}
+
+fn resolve_discovery(cx: &mut Ctx, x: &types::AppXBerth, app: &str) -> Option<Discovery> {
+    let default_ns = format!("{app}.local");
+    match x.discovery.as_ref()? {
+        types::AppDiscovery::Mode(m) if m == "connect" => Some(Discovery { namespace: default_ns, mode: DiscoveryMode::Connect, ttl: 10 }),
+        types::AppDiscovery::Mode(m) if m == "dns" => Some(Discovery { namespace: default_ns, mode: DiscoveryMode::Dns, ttl: 10 }),
+        types::AppDiscovery::Mode(other) => {
+            cx.error(&p(&["x-berth", "discovery"]), format!("unknown discovery mode {other:?}"), Some("use `connect`, `dns`, or `{ namespace: <name> }`"));
+            None
+        }
+        types::AppDiscovery::Config(c) => {
+            let mode = match c.mode.as_deref() {
+                None | Some("dns") => DiscoveryMode::Dns,
+                Some("connect") => DiscoveryMode::Connect,
+                Some(other) => {
+                    cx.error(&p(&["x-berth", "discovery", "mode"]), format!("unknown discovery mode {other:?}"), Some("use dns or connect"));
+                    DiscoveryMode::Dns
+                }
+            };
+            Some(Discovery { namespace: c.namespace.clone().unwrap_or(default_ns), mode, ttl: c.ttl.unwrap_or(10) })
+        }
+    }
+}
+
+fn validate_service_name(cx: &mut Ctx, name: &str) {
+    let ok = !name.is_empty() && name.len() <= 255 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !ok {
+        cx.error(&p(&["services", name]), format!("{name:?} cannot name an ECS service"), Some("use letters, digits, - and _ only"));
+    }
+}
+
+/// Unknown `depends_on` targets, unknown conditions, and cycles.
+fn check_depends_on(cx: &mut Ctx, spec: &ComposeFile) {
+    let mut graph: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for (name, svc) in &spec.services {
+        let entries = svc.depends_on.as_ref().map(types::DependsOn::entries).unwrap_or_default();
+        for (i, (dep, cond)) in entries.iter().enumerate() {
+            let path = match svc.depends_on {
+                Some(types::DependsOn::List(_)) => pi(&["services", name, "depends_on"], i),
+                _ => p(&["services", name, "depends_on", dep]),
+            };
+            if !spec.services.contains_key(dep) {
+                let known: Vec<&str> = spec.services.keys().map(String::as_str).collect();
+                cx.error(&path, format!("depends on unknown service {dep:?}"), Some(&format!("known services: {}", known.join(", "))));
+                continue;
+            }
+            match cond.as_str() {
+                "service_started" | "service_completed_successfully" => {}
+                "service_healthy" => {
+                    if spec.services[dep].healthcheck.is_none() {
+                        cx.warn(&path, format!("waits for {dep} to be healthy, but {dep} has no healthcheck"), Some(&format!("add a healthcheck to {dep}")));
+                    }
+                }
+                other => cx.error(&path, format!("unknown condition {other:?}"), Some("use service_started, service_healthy or service_completed_successfully")),
+            }
+            graph.entry(name.as_str()).or_default().push(dep.clone());
+        }
+    }
+    // Depth-first search for a cycle; report each cycle once, at its first service.
+    let mut state: HashMap<&str, u8> = HashMap::new(); // 1 = on stack, 2 = done
+    let mut reported = false;
+    for start in spec.services.keys() {
+        let mut stack: Vec<&str> = Vec::new();
+        if let Some(cycle) = find_cycle(start, &graph, &mut state, &mut stack) {
+            if !reported {
+                let first = cycle[0].clone();
+                cx.error(
+                    &p(&["services", &first, "depends_on"]),
+                    format!("dependency cycle: {}", cycle.join(" -> ")),
+                    Some("remove one of these depends_on entries"),
+                );
+                reported = true;
+            }
+        }
+    }
+}
+
+fn find_cycle<'a>(
+    node: &'a str,
+    graph: &'a BTreeMap<&'a str, Vec<String>>,
+    state: &mut HashMap<&'a str, u8>,
+    stack: &mut Vec<&'a str>,
+) -> Option<Vec<String>> {
+    match state.get(node) {
+        Some(2) => return None,
+        Some(1) => {
+            let from = stack.iter().position(|n| *n == node).unwrap_or(0);
+            let mut cycle: Vec<String> = stack[from..].iter().map(|s| s.to_string()).collect();
+            cycle.push(node.to_string());
+            return Some(cycle);
+        }
+        _ => {}
+    }
+    state.insert(node, 1);
+    stack.push(node);
+    for dep in graph.get(node).into_iter().flatten() {
+        if let Some(c) = find_cycle(dep.as_str(), graph, state, stack) {
+            return Some(c);
+        }
+    }
+    stack.pop();
+    state.insert(node, 2);
+    None
+}
+
+#[allow(clippy::too_many_arguments)]
+fn resolve_container(
+    cx: &mut Ctx,
+    spec: &ComposeFile,
+    app: &str,
+    name: &str,
+    svc: &types::Service,
+    registry: &Registry,
+    vars: &Vars,
+    launch: LaunchType,
+    task_of: &dyn Fn(&str) -> String,
+) -> Container {
+    let sp = |keys: &[&str]| -> Vec<Seg> {
+        let mut v = p(&["services", name]);
+        v.extend(p(keys));
+        v
+    };
+
+    for key in IGNORED_SERVICE_KEYS {
+        if cx.tree.lookup(&sp(&[key])).is_some() {
+            cx.warn(&sp(&[key]), "ignored on ECS", ignored_hint(key));
+        }
+    }
+    if svc.configs.is_some() {
+        cx.error(&sp(&["configs"]), "configs are not supported on ECS", Some("bake the file into the image, or use an environment variable"));
+    }
+
+    let image = match (&svc.image, &svc.build) {
+        (Some(reference), _) => Image::External { reference: reference.clone() },
+        (None, Some(_)) => {
+            let repository = format!("{app}/{name}");
+            let tag = match vars.get("TAG").filter(|t| !t.is_empty()) {
+                Some(t) => t.to_string(),
+                None => {
+                    cx.warn(
+                        &sp(&["build"]),
+                        format!("berth deploys the image CI pushes to ECR repository {repository}; its tag comes from TAG, which is not set (using `latest`)"),
+                        Some("pass --var TAG=<commit id>, or set `image:`"),
+                    );
+                    "latest".to_string()
+                }
+            };
+            Image::Ecr { repository, tag, registry: registry.url.clone() }
+        }
+        (None, None) => {
+            cx.error(&p(&["services", name]), "needs `image` or `build`", Some("set image: to the image this service runs"));
+            Image::External { reference: String::new() }
+        }
+    };
+
+    let command = split_command(cx, &sp(&["command"]), svc.command.as_ref());
+    let entrypoint = split_command(cx, &sp(&["entrypoint"]), svc.entrypoint.as_ref());
+    let environment = key_values(cx, &sp(&["environment"]), svc.environment.as_ref(), vars);
+    let labels = key_values(cx, &sp(&["labels"]), svc.labels.as_ref(), vars);
+
+    let mut secrets = Vec::new();
+    for (i, s) in svc.secrets.iter().enumerate() {
+        let source = s.source();
+        match spec.secrets.get(source) {
+            None => cx.error(&pi(&["services", name, "secrets"], i), format!("unknown secret {source:?}"), Some("define it under the top-level `secrets:` with `external: true` and its ARN")),
+            Some(def) => {
+                if let Some(arn) = def.name.clone().filter(|_| def.external == Some(true)) {
+                    let var = s.target().unwrap_or(source).to_ascii_uppercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+                    secrets.push((var, arn));
+                }
+            }
+        }
+    }
+
+    let mut ports_out: Vec<ContainerPort> = Vec::new();
+    for (i, port) in svc.ports.iter().enumerate() {
+        let path = pi(&["services", name, "ports"], i);
+        let specs = match port {
+            types::Port::Number(n) => u16::try_from(*n).ok().filter(|n| *n > 0).map(|n| vec![ports::PortSpec { target: n, published: None, host_ip: None, protocol: "tcp".into() }]).ok_or_else(|| format!("{n} is not a port number (1-65535)")),
+            types::Port::Short(s) => ports::parse_short(s),
+            types::Port::Long(l) => match u16::try_from(l.target).ok().filter(|n| *n > 0) {
+                None => Err(format!("{} is not a port number (1-65535)", l.target)),
+                Some(target) => {
+                    let published = l.published.as_ref().map(|p| p.text());
+                    match published.as_deref().map(|t| t.parse::<u16>()) {
+                        Some(Err(_)) => Err(format!("published port {:?} is not a port number", published.unwrap_or_default())),
+                        Some(Ok(p)) => Ok(vec![ports::PortSpec { target, published: Some(p), host_ip: l.host_ip.clone(), protocol: l.protocol.clone().unwrap_or_else(|| "tcp".into()) }]),
+                        None => Ok(vec![ports::PortSpec { target, published: None, host_ip: l.host_ip.clone(), protocol: l.protocol.clone().unwrap_or_else(|| "tcp".into()) }]),
+                    }
+                }
+            },
+        };
+        match specs {
+            Err(msg) => cx.error(&path, msg, Some("write ports as \"PUBLISHED:TARGET\", e.g. \"8080:80\"")),
+            Ok(specs) => {
+                for s in specs {
+                    if s.protocol == "udp" {
+                        cx.error(&path, format!("UDP port {} needs a network load balancer, which berth does not manage yet", s.target), Some("remove the port, or expose it through an NLB you manage"));
+                        continue;
+                    }
+                    if s.host_ip.is_some() {
+                        cx.warn(&path, "the host IP of a port is ignored on ECS", None);
+                    }
+                    ports_out.push(ContainerPort { container_port: s.target, published: s.published, protocol: s.protocol });
+                }
+            }
+        }
+    }
+    for (i, e) in svc.expose.iter().enumerate() {
+        let text = e.text();
+        match ports::parse_short(&text) {
+            Ok(specs) => {
+                for s in specs {
+                    if s.published.is_some() {
+                        cx.error(&pi(&["services", name, "expose"], i), "expose takes container ports only", Some("use `ports:` to publish"));
+                    } else if s.protocol == "udp" {
+                        cx.error(&pi(&["services", name, "expose"], i), format!("UDP port {} needs a network load balancer, which berth does not manage yet", s.target), None);
+                    } else if !ports_out.iter().any(|p| p.container_port == s.target && p.protocol == s.protocol) {
+                        ports_out.push(ContainerPort { container_port: s.target, published: None, protocol: s.protocol });
+                    }
+                }
+            }
+            Err(msg) => cx.error(&pi(&["services", name, "expose"], i), msg, None),
+        }
+    }
+
+    let healthcheck = resolve_healthcheck(cx, name, svc.healthcheck.as_ref());
+    let mounts = resolve_mounts(cx, spec, name, svc, launch);
+
+    let stop_timeout_secs = svc.stop_grace_period.as_ref().and_then(|t| match units::parse_duration_secs(t) {
+        Ok(s) if s > 120 && launch == LaunchType::Fargate => {
+            cx.warn(&sp(&["stop_grace_period"]), format!("{s}s is above Fargate's maximum; using 120s"), None);
+            Some(120)
+        }
+        Ok(s) => Some(s),
+        Err(e) => {
+            cx.error(&sp(&["stop_grace_period"]), e, None);
+            None
+        }
+    });
+
+    if launch == LaunchType::Fargate {
+        if svc.privileged == Some(true) {
+            cx.error(&sp(&["privileged"]), "privileged containers are not available on Fargate", Some("remove it, or set x-berth.launch_type: ec2"));
+        }
+        for (i, cap) in svc.cap_add.iter().flatten().enumerate() {
+            if cap != "SYS_PTRACE" && cap != "CAP_SYS_PTRACE" {
+                cx.error(&pi(&["services", name, "cap_add"], i), format!("Fargate only allows adding SYS_PTRACE, not {cap}"), Some("remove it, or set x-berth.launch_type: ec2"));
+            }
+        }
+        if let Some(mode) = &svc.network_mode {
+            cx.error(&sp(&["network_mode"]), format!("network_mode {mode:?} is not available on Fargate: every task gets its own network interface (awsvpc)"), Some("remove network_mode; containers of one task share localhost"));
+        }
+    } else if let Some(mode) = &svc.network_mode {
+        cx.warn(&sp(&["network_mode"]), format!("ignored on ECS: the task network mode comes from x-berth.network.mode, not {mode:?}"), None);
+    }
+
+    let (cpu, memory) = container_resources(cx, name, svc);
+
+    let own_task = task_of(name);
+    let depends_on = svc
+        .depends_on
+        .as_ref()
+        .map(types::DependsOn::entries)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(dep, _)| spec.services.contains_key(dep) && task_of(dep) == own_task)
+        .map(|(dep, cond)| {
+            let ecs = match cond.as_str() {
+                "service_healthy" => "HEALTHY",
+                "service_completed_successfully" => "SUCCESS",
+                _ => "START",
+            };
+            (dep, ecs.to_string())
+        })
+        .collect();
+
+    let sidecar = svc.x_berth.as_ref().and_then(|x| x.task.as_ref()).is_some();
+    Container {
+        name: name.to_string(),
+        image,
+        essential: !sidecar || svc.deploy.is_none(),
+        command,
+        entrypoint,
+        environment,
+        secrets,
+        ports: ports_out,
+        healthcheck,
+        mounts,
+        working_dir: svc.working_dir.clone(),
+        user: svc.user.clone(),
+        stop_timeout_secs,
+        init: svc.init,
+        read_only: svc.read_only,
+        labels,
+        cap_add: svc.cap_add.clone().unwrap_or_default(),
+        cap_drop: svc.cap_drop.clone().unwrap_or_default(),
+        depends_on,
+        cpu,
+        memory,
+    }
+}
+
+fn ignored_hint(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "restart" => "ECS restarts failed tasks of a service by itself",
+        "container_name" => "ECS names containers after the compose service",
+        "networks" => "tasks share the VPC network; services reach each other through x-berth.discovery",
+        "logging" => "set x-berth.logs to send logs to CloudWatch",
+        "env_file" => "berth does not read env files into the task; list the variables under `environment:`",
+        "extra_hosts" | "dns" => "name resolution on ECS comes from the VPC and x-berth.discovery",
+        _ => return None,
+    })
+}
+
+fn split_command(cx: &mut Ctx, path: &[Seg], value: Option<&types::StringOrList>) -> Option<Vec<String>> {
+    match value? {
+        types::StringOrList::List(l) => Some(l.clone()),
+        types::StringOrList::String(s) => match shell_words::split(s) {
+            Ok(words) => Some(words),
+            Err(e) => {
+                cx.error(path, format!("cannot split the command into words: {e}"), Some("write it as a list: [\"cmd\", \"arg\"]"));
+                None
+            }
+        },
+    }
+}
+
+fn key_values(cx: &mut Ctx, path: &[Seg], value: Option<&types::ListOrDict>, vars: &Vars) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let from_env = |cx: &mut Ctx, key: &str, at: Vec<Seg>, out: &mut Vec<(String, String)>| match vars.get(key) {
+        Some(v) => out.push((key.to_string(), v.to_string())),
+        None => cx.warn(&at, format!("{key} has no value here and is not set in the environment; it is left out"), Some("give it a value: KEY=VALUE")),
+    };
+    match value {
+        None => {}
+        Some(types::ListOrDict::List(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                let mut at = path.to_vec();
+                at.push(Seg::Index(i));
+                match item.split_once('=') {
+                    Some((k, v)) => out.push((k.to_string(), v.to_string())),
+                    None => from_env(cx, item, at, &mut out),
+                }
+            }
+        }
+        Some(types::ListOrDict::Dict(m)) => {
+            for (k, v) in m {
+                let mut at = path.to_vec();
+                at.push(Seg::Key(k.clone()));
+                match v {
+                    Some(v) => out.push((k.clone(), v.text())),
+                    None => from_env(cx, k, at, &mut out),
+                }
+            }
+        }
+    }
+    out
+}
+
+fn resolve_healthcheck(cx: &mut Ctx, name: &str, hc: Option<&types::Healthcheck>) -> Option<Healthcheck> {
+    let hc = hc?;
+    let base = p(&["services", name, "healthcheck"]);
+    let at = |k: &str| {
+        let mut v = base.clone();
+        v.push(Seg::Key(k.to_string()));
+        v
+    };
+    if hc.disable == Some(true) {
+        return None;
+    }
+    let command = match hc.test.as_ref() {
+        None => {
+            cx.error(&base, "a healthcheck needs `test`", Some("test: [\"CMD\", \"curl\", \"-f\", \"http://localhost/\"]"));
+            return None;
+        }
+        Some(types::StringOrList::String(s)) => vec!["CMD-SHELL".to_string(), s.clone()],
+        Some(types::StringOrList::List(l)) => match l.first().map(String::as_str) {
+            Some("NONE") => return None,
+            Some("CMD" | "CMD-SHELL") if l.len() > 1 => l.clone(),
+            _ => {
+                cx.error(&at("test"), "a healthcheck test list starts with CMD or CMD-SHELL and has a command", Some("test: [\"CMD-SHELL\", \"curl -f http://localhost/ || exit 1\"]"));
+                return None;
+            }
+        },
+    };
+    // ECS's ranges for each field; compose's defaults are 30s/30s/3/0s.
+    let mut secs = |key: &str, value: Option<&String>, default: u64, min: u64, max: u64| -> u64 {
+        let Some(text) = value else { return default.clamp(min, max) };
+        match units::parse_duration_secs(text) {
+            Err(e) => {
+                cx.error(&at(key), e, None);
+                default
+            }
+            Ok(s) if s < min || s > max => {
+                let c = s.clamp(min, max);
+                cx.warn(&at(key), format!("{s}s is outside ECS's range {min}-{max}s; using {c}s"), None);
+                c
+            }
+            Ok(s) => s,
+        }
+    };
+    let interval_secs = secs("interval", hc.interval.as_ref(), 30, 5, 300);
+    let timeout_secs = secs("timeout", hc.timeout.as_ref(), 30, 2, 120);
+    let start_period_secs = secs("start_period", hc.start_period.as_ref(), 0, 0, 300);
+    let retries = match hc.retries {
+        None => 3,
+        Some(r) if (1..=10).contains(&r) => r,
+        Some(r) => {
+            let c = r.clamp(1, 10);
+            cx.warn(&at("retries"), format!("{r} is outside ECS's range 1-10; using {c}"), None);
+            c
+        }
+    };
+    Some(Healthcheck { command, interval_secs, timeout_secs, retries, start_period_secs })
+}
+
+fn resolve_mounts(cx: &mut Ctx, spec: &ComposeFile, name: &str, svc: &types::Service, launch: LaunchType) -> Vec<Mount> {
+    let mut out = Vec::new();
+    for (i, v) in svc.volumes.iter().enumerate() {
+        let path = pi(&["services", name, "volumes"], i);
+        let (kind, source, target, read_only) = match v {
+            types::ServiceVolume::Short(s) => {
+                let parts: Vec<&str> = s.split(':').collect();
+                match parts.as_slice() {
+                    [target] => ("anonymous", String::new(), target.to_string(), false),
+                    [source, target, rest @ ..] => {
+                        let ro = rest.first().is_some_and(|m| m.split(',').any(|o| o == "ro"));
+                        let kind = if source.starts_with(['.', '/', '~']) { "bind" } else { "volume" };
+                        (kind, source.to_string(), target.to_string(), ro)
+                    }
+                    [] => continue,
+                }
+            }
+            types::ServiceVolume::Long(l) => {
+                let kind = match l.kind.as_deref() {
+                    Some("bind") => "bind",
+                    Some("tmpfs") => "tmpfs",
+                    Some("volume") | None if l.source.is_some() => "volume",
+                    Some("volume") | None => "anonymous",
+                    Some(_) => "other",
+                };
+                (kind, l.source.clone().unwrap_or_default(), l.target.clone().unwrap_or_default(), l.read_only.unwrap_or(false))
+            }
+        };
+        match kind {
+            "bind" => cx.error(
+                &path,
+                format!("bind mount of {source:?}: host paths do not exist on {}", if launch == LaunchType::Fargate { "Fargate" } else { "ECS instances" }),
+                Some("bake the files into the image, or use a named volume mapped to EFS (x-berth.efs)"),
+            ),
+            "tmpfs" | "other" => cx.error(&path, "only named volumes are supported on ECS", None),
+            "anonymous" => {
+                let volume = format!("{name}-scratch-{i}");
+                out.push(Mount { volume, path: target, read_only });
+            }
+            _ => {
+                if !spec.volumes.contains_key(&source) {
+                    cx.error(&path, format!("unknown volume {source:?}"), Some("define it under the top-level `volumes:`"));
+                } else {
+                    out.push(Mount { volume: source, path: target, read_only });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A container's own cpu/memory request: `deploy.resources.limits`, else
+/// reservations, else the legacy `cpus`/`mem_limit` keys.
+fn container_resources(cx: &mut Ctx, name: &str, svc: &types::Service) -> (Option<u32>, Option<u32>) {
+    let res = svc.deploy.as_ref().and_then(|d| d.resources.as_ref());
+    let pick = |f: fn(&types::ResourceSpec) -> Option<&types::StringOrNumber>| -> Option<(&'static str, String)> {
+        res.and_then(|r| r.limits.as_ref().and_then(f).map(|v| ("limits", v.text())))
+            .or_else(|| res.and_then(|r| r.reservations.as_ref().and_then(f).map(|v| ("reservations", v.text()))))
+    };
+    let cpu = match (pick(|r| r.cpus.as_ref()), &svc.cpus) {
+        (Some((which, text)), _) => {
+            let path = p(&["services", name, "deploy", "resources", which, "cpus"]);
+            units::parse_cpus_units(&text).map_err(|e| cx.error(&path, e, None)).ok()
+        }
+        (None, Some(c)) => units::parse_cpus_units(&c.text()).map_err(|e| cx.error(&p(&["services", name, "cpus"]), e, None)).ok(),
+        (None, None) => None,
+    };
+    let memory = match (pick(|r| r.memory.as_ref()), &svc.mem_limit) {
+        (Some((which, text)), _) => {
+            let path = p(&["services", name, "deploy", "resources", which, "memory"]);
+            units::parse_memory_mib(&text).map_err(|e| cx.error(&path, e, None)).ok()
+        }
+        (None, Some(m)) => units::parse_memory_mib(&m.text()).map_err(|e| cx.error(&p(&["services", name, "mem_limit"]), e, None)).ok(),
+        (None, None) => None,
+    };
+    (cpu.map(|c| c.min(u64::from(u32::MAX)) as u32), memory.map(|m| m.min(u64::from(u32::MAX)) as u32))
+}
+
+/// The task size: explicit `x-berth.cpu/memory`, else the smallest Fargate
+/// size holding the sum of the containers' requests.
+fn task_size(cx: &mut Ctx, name: &str, svc: &types::Service, containers: &[Container], launch: LaunchType) -> (u32, u32) {
+    let xb = svc.x_berth.clone().unwrap_or_default();
+    let want_cpu: u64 = containers.iter().filter_map(|c| c.cpu).map(u64::from).sum();
+    let want_mem: u64 = containers.iter().filter_map(|c| c.memory).map(u64::from).sum();
+    if let (Some(cpu), Some(mem)) = (xb.cpu, xb.memory) {
+        if launch == LaunchType::Fargate && !fargate::is_valid(cpu, mem) {
+            cx.error(
+                &p(&["services", name, "x-berth", "cpu"]),
+                format!("{cpu} cpu units with {mem} MiB is not a Fargate task size"),
+                Some(&format!("valid sizes: {}", fargate::describe_tiers())),
+            );
+        }
+        return (cpu, mem);
+    }
+    if launch == LaunchType::Ec2 {
+        return (want_cpu.max(256) as u32, want_mem.max(512) as u32);
+    }
+    match fargate::smallest_size(want_cpu, want_mem) {
+        Some(size) => size,
+        None => {
+            let path = if svc.deploy.as_ref().and_then(|d| d.resources.as_ref()).is_some() {
+                p(&["services", name, "deploy", "resources"])
+            } else {
+                p(&["services", name])
+            };
+            cx.error(
+                &path,
+                format!(
+                    "the task needs {} vCPU and {} GiB, above the largest Fargate size (16 vCPU, 120 GiB)",
+                    want_cpu as f64 / 1024.0,
+                    want_mem as f64 / 1024.0
+                ),
+                Some("lower deploy.resources.limits, or split the work across services"),
+            );
+            (256, 512)
+        }
+    }
+}
+
+fn task_architecture(cx: &mut Ctx, members: &[(&String, &types::Service)]) -> Option<String> {
+    let mut arch: Option<String> = None;
+    for (name, svc) in members {
+        let Some(platform) = &svc.platform else { continue };
+        let path = p(&["services", name, "platform"]);
+        let a = match platform.as_str() {
+            "linux/amd64" | "linux/x86_64" => "X86_64",
+            "linux/arm64" | "linux/arm64/v8" | "linux/aarch64" => "ARM64",
+            other => {
+                cx.error(&path, format!("platform {other:?} is not available on ECS"), Some("use linux/amd64 or linux/arm64"));
+                continue;
+            }
+        };
+        match &arch {
+            Some(prev) if prev != a => cx.error(&path, "containers of one task must share a CPU architecture", None),
+            _ => arch = Some(a.to_string()),
+        }
+    }
+    arch
+}
+
+fn check_duplicate_ports(cx: &mut Ctx, members: &[(&String, &types::Service)], containers: &[Container]) {
+    // Containers of a task share one network namespace under awsvpc: a
+    // container port may appear once per task.
+    let mut seen: HashSet<(u16, String)> = HashSet::new();
+    for ((name, _), c) in members.iter().zip(containers) {
+        for port in &c.ports {
+            if !seen.insert((port.container_port, port.protocol.clone())) {
+                cx.error(
+                    &p(&["services", name, "ports"]),
+                    format!("container port {}/{} is used twice in one task", port.container_port, port.protocol),
+                    Some("each container port may appear once per task; remove the duplicate"),
+                );
+            }
+        }
+    }
+}
+
+fn resolve_replicas(cx: &mut Ctx, name: &str, svc: &types::Service, launch: LaunchType) -> Option<u32> {
+    let deploy = svc.deploy.clone().unwrap_or_default();
+    match deploy.mode.as_deref() {
+        None | Some("replicated") => Some(deploy.replicas.unwrap_or(1)),
+        Some("global") if launch == LaunchType::Ec2 => None,
+        Some("global") => {
+            cx.error(&p(&["services", name, "deploy", "mode"]), "global services (one task per instance) need EC2 instances", Some("remove the key, or set x-berth.launch_type: ec2"));
+            Some(1)
+        }
+        Some(other) => {
+            cx.error(&p(&["services", name, "deploy", "mode"]), format!("unknown deploy mode {other:?}"), Some("use replicated or global"));
+            Some(1)
+        }
+    }
+}
+
+/// Rolling parameters from `deploy.update_config`, per DESIGN.md: no
+/// update_config keeps ECS's 100/200; `start-first` raises the ceiling by the
+/// step, `stop-first` (Compose's default order) lowers the floor by it.
+fn resolve_rolling(cx: &mut Ctx, name: &str, svc: &types::Service, replicas: u32) -> Rolling {
+    let uc = svc.deploy.as_ref().and_then(|d| d.update_config.clone());
+    let base = p(&["services", name, "deploy", "update_config"]);
+    let at = |k: &str| {
+        let mut v = base.clone();
+        v.push(Seg::Key(k.into()));
+        v
+    };
+    let (mut min, mut max) = (100u32, 200u32);
+    let (mut circuit_breaker, mut rollback) = (true, true);
+    if let Some(uc) = &uc {
+        let n = replicas.max(1);
+        let step = uc.parallelism.unwrap_or(1).clamp(1, n);
+        let step_pct = (step * 100).div_ceil(n);
+        match uc.order.as_deref() {
+            Some("start-first") => {
+                min = 100;
+                max = 100 + step_pct;
+            }
+            None | Some("stop-first") => {
+                min = 100 - (step * 100).div_ceil(n).min(100);
+                max = 100;
+            }
+            Some(other) => cx.error(&at("order"), format!("unknown order {other:?}"), Some("use start-first or stop-first")),
+        }
+        match uc.failure_action.as_deref() {
+            None | Some("rollback") => {}
+            Some("pause") => {
+                rollback = false;
+                cx.warn(&at("failure_action"), "ECS cannot pause a deployment; a failed deployment stops without rolling back", None);
+            }
+            Some("continue") => {
+                circuit_breaker = false;
+                rollback = false;
+            }
+            Some(other) => cx.error(&at("failure_action"), format!("unknown failure action {other:?}"), Some("use rollback, pause or continue")),
+        }
+        if uc.delay.is_some() || uc.monitor.is_some() || uc.max_failure_ratio.is_some() {
+            cx.warn(&base, "delay, monitor and max_failure_ratio are ignored on ECS; the circuit breaker decides when a deployment fails", None);
+        }
+    }
+    if let Some(r) = svc.x_berth.as_ref().and_then(|x| x.rolling.as_ref()) {
+        if let Some(m) = r.min_healthy_percent {
+            min = m;
+        }
+        if let Some(m) = r.max_percent {
+            max = m;
+        }
+    }
+    if max < 100 || max > 200 || min > 100 || max <= min {
+        cx.error(
+            &p(&["services", name, "x-berth", "rolling"]),
+            format!("minimum healthy {min}% and maximum {max}% leave no room to replace a task"),
+            Some("ECS needs min_healthy_percent 0-100, max_percent 100-200, and max above min"),
+        );
+    }
+    Rolling { min_healthy_percent: min, max_percent: max, circuit_breaker, rollback }
+}
+
+fn resolve_route(
+    cx: &mut Ctx,
+    app: &str,
+    name: &str,
+    svc: &types::Service,
+    container: &Container,
+    lb: Option<&LoadBalancer>,
+    mode: NetworkMode,
+) -> Option<Route> {
+    let r = svc.x_berth.as_ref()?.route.as_ref()?;
+    let path = p(&["services", name, "x-berth", "route"]);
+    let tcp_ports: Vec<u16> = container.ports.iter().filter(|p| p.protocol == "tcp").map(|p| p.container_port).collect();
+    let port = match r.port {
+        Some(port) if tcp_ports.contains(&port) => port,
+        Some(port) => {
+            cx.error(&p(&["services", name, "x-berth", "route", "port"]), format!("port {port} is not a port of this service"), Some("list it under `ports:` or `expose:`"));
+            port
+        }
+        None => match tcp_ports.first() {
+            Some(port) => *port,
+            None => {
+                cx.error(&path, "a routed service needs a port", Some("add `ports:` or `expose:` with the port the app listens on"));
+                return None;
+            }
+        },
+    };
+    if lb.is_none_or(|lb| lb.listener.is_none() && lb.create.is_none()) {
+        cx.error(&path, "routes need a load balancer listener", Some("set x-berth.load_balancer.listener to an existing listener ARN, or x-berth.load_balancer.create"));
+    }
+    let suffix = if svc.x_berth.as_ref().and_then(|x| x.strategy.as_ref()).and_then(|s| s.blue_green.as_ref()).is_some() { "-green" } else { "" };
+    let tg_name = format!("{app}-{name}{suffix}");
+    if tg_name.len() > TARGET_GROUP_NAME_MAX {
+        cx.error(
+            &path,
+            format!("target group name {tg_name:?} is {} characters; AWS allows {TARGET_GROUP_NAME_MAX}", tg_name.len()),
+            Some("shorten the app name (`name:`) or the service name"),
+        );
+    }
+    if !tg_name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        cx.error(&path, format!("target group name {tg_name:?} may only hold letters, digits and hyphens"), Some("rename the app or service without `_` or `.`"));
+    }
+    let _ = mode;
+    let dur = |cx: &mut Ctx, key: &str, v: &Option<String>, default: u64| -> u64 {
+        match v {
+            None => default,
+            Some(t) => units::parse_duration_secs(t).unwrap_or_else(|e| {
+                cx.error(&p(&["services", name, "x-berth", "route", key]), e, None);
+                default
+            }),
+        }
+    };
+    let health_interval_secs = dur(cx, "health_interval", &r.health_interval, 15);
+    let deregistration_delay_secs = dur(cx, "deregistration_delay", &r.deregistration_delay, DEFAULT_DEREGISTRATION_DELAY_SECS);
+    let paths = if r.paths.is_empty() && r.hosts.is_empty() { vec!["/*".to_string()] } else { r.paths.clone() };
+    Some(Route {
+        container: container.name.clone(),
+        port,
+        paths,
+        hosts: r.hosts.clone(),
+        health_path: r.health_path.clone().unwrap_or_else(|| "/".into()),
+        health_matcher: r.health_matcher.clone().unwrap_or_else(|| "200-399".into()),
+        health_interval_secs,
+        healthy_threshold: r.healthy_threshold.unwrap_or(2),
+        unhealthy_threshold: r.unhealthy_threshold.unwrap_or(3),
+        deregistration_delay_secs,
+        priority: r.priority,
+    })
+}
+
+fn resolve_blue_green(cx: &mut Ctx, name: &str, svc: &types::Service, routed: bool, _app: &str) -> Option<BlueGreen> {
+    let bg = svc.x_berth.as_ref()?.strategy.as_ref()?.blue_green.as_ref()?;
+    let base = p(&["services", name, "x-berth", "strategy", "blue_green"]);
+    let at = |k: &str| {
+        let mut v = base.clone();
+        v.push(Seg::Key(k.into()));
+        v
+    };
+    if !routed {
+        cx.error(&base, "blue/green shifts load balancer traffic, so the service needs x-berth.route", None);
+    }
+    let traffic = match bg.traffic.as_deref() {
+        None | Some("all_at_once") => Traffic::AllAtOnce,
+        Some("canary") => Traffic::Canary,
+        Some("linear") => Traffic::Linear,
+        Some(other) => {
+            cx.error(&at("traffic"), format!("unknown traffic shift {other:?}"), Some("use all_at_once, canary or linear"));
+            Traffic::AllAtOnce
+        }
+    };
+    let step_percent = match &bg.step {
+        None => 10,
+        Some(s) => {
+            let text = s.text();
+            match text.trim_end_matches('%').trim().parse::<u32>() {
+                Ok(n) if (1..=100).contains(&n) => n,
+                _ => {
+                    cx.error(&at("step"), format!("{text:?} is not a percentage between 1% and 100%"), None);
+                    10
+                }
+            }
+        }
+    };
+    let mut secs = |key: &str, v: &Option<String>, default: u64| match v {
+        None => default,
+        Some(t) => units::parse_duration_secs(t).unwrap_or_else(|e| {
+            cx.error(&at(key), e, None);
+            default
+        }),
+    };
+    let interval_secs = secs("interval", &bg.interval, if traffic == Traffic::Canary { 300 } else { 60 });
+    let bake_secs = secs("bake", &bg.bake, 0);
+    Some(BlueGreen { traffic, step_percent, interval_secs, bake_secs, verify: bg.verify.clone() })
+}
+
+fn resolve_discoverable(cx: &mut Ctx, name: &str, svc: &types::Service, container: &Container, discovery: Option<&Discovery>) -> bool {
+    let explicit = svc.x_berth.as_ref().and_then(|x| x.discovery);
+    match (explicit, discovery) {
+        (Some(true), None) => {
+            cx.error(&p(&["services", name, "x-berth", "discovery"]), "service discovery needs an app namespace", Some("set x-berth.discovery: { namespace: <app>.local } at the top level, or `connect`"));
+            false
+        }
+        (Some(flag), Some(_)) => flag,
+        (None, Some(_)) => !container.ports.is_empty(),
+        (_, None) => false,
+    }
+}
+
+fn warn_unrouted_ports(cx: &mut Ctx, members: &[(&String, &types::Service)], route: Option<&Route>) {
+    for (name, svc) in members {
+        for (i, port) in svc.ports.iter().enumerate() {
+            let target = match port {
+                types::Port::Number(n) => u16::try_from(*n).ok(),
+                types::Port::Short(s) => ports::parse_short(s).ok().and_then(|v| v.first().map(|p| p.target)),
+                types::Port::Long(l) => u16::try_from(l.target).ok(),
+            };
+            let Some(target) = target else { continue };
+            if route.is_some_and(|r| r.container == **name && r.port == target) {
+                continue;
+            }
+            cx.warn(
+                &pi(&["services", name, "ports"], i),
+                format!("published port {target} is not routed: on ECS it is reachable only inside the VPC"),
+                Some("add x-berth.route to put it behind the load balancer"),
+            );
+        }
+    }
+}

@@ -1,0 +1,531 @@
+//! The spec as typed data: the subset of the Compose Specification berth
+//! understands, plus the `x-berth` extension. The JSON Schema printed by
+//! `berth schema` is generated from these types.
+//!
+//! Keys that Compose defines but ECS has no use for are declared (so they are
+//! not "unknown") and reported as "ignored on ECS" by validation.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::Value as Any;
+
+/// A Compose file with the `x-berth` extension.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct ComposeFile {
+    /// The app name: prefix of every resource berth creates. Defaults to the
+    /// folder of the first spec file.
+    pub name: Option<String>,
+    /// Obsolete in Compose; ignored.
+    pub version: Option<Any>,
+    #[serde(default)]
+    pub services: IndexMap<String, Service>,
+    #[serde(default)]
+    pub volumes: IndexMap<String, Option<VolumeDef>>,
+    #[serde(default)]
+    pub secrets: IndexMap<String, SecretDef>,
+    /// Compose networks; ECS tasks use `x-berth.network` instead.
+    #[serde(default)]
+    pub networks: IndexMap<String, Option<Any>>,
+    /// Compose configs; not supported on ECS.
+    #[serde(default)]
+    pub configs: IndexMap<String, Option<Any>>,
+    #[serde(rename = "x-berth")]
+    pub x_berth: Option<AppXBerth>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct Service {
+    pub image: Option<String>,
+    pub build: Option<Build>,
+    pub command: Option<StringOrList>,
+    pub entrypoint: Option<StringOrList>,
+    pub environment: Option<ListOrDict>,
+    pub env_file: Option<StringOrList>,
+    #[serde(default)]
+    pub ports: Vec<Port>,
+    #[serde(default)]
+    pub expose: Vec<StringOrNumber>,
+    #[serde(default)]
+    pub secrets: Vec<ServiceSecret>,
+    pub healthcheck: Option<Healthcheck>,
+    pub depends_on: Option<DependsOn>,
+    pub deploy: Option<Deploy>,
+    #[serde(default)]
+    pub volumes: Vec<ServiceVolume>,
+    pub working_dir: Option<String>,
+    pub user: Option<String>,
+    pub stop_grace_period: Option<String>,
+    pub init: Option<bool>,
+    pub read_only: Option<bool>,
+    pub labels: Option<ListOrDict>,
+    pub platform: Option<String>,
+    pub network_mode: Option<String>,
+    pub cpus: Option<StringOrNumber>,
+    pub mem_limit: Option<StringOrNumber>,
+    pub mem_reservation: Option<StringOrNumber>,
+    pub ulimits: Option<IndexMap<String, Any>>,
+    pub cap_add: Option<Vec<String>>,
+    pub cap_drop: Option<Vec<String>>,
+    pub privileged: Option<bool>,
+    pub hostname: Option<String>,
+    pub tty: Option<bool>,
+    pub stdin_open: Option<bool>,
+    pub logging: Option<Any>,
+    // Compose keys that mean nothing on ECS: accepted and warned about.
+    pub restart: Option<Any>,
+    pub container_name: Option<Any>,
+    pub networks: Option<Any>,
+    pub links: Option<Any>,
+    pub runtime: Option<Any>,
+    pub profiles: Option<Any>,
+    pub extra_hosts: Option<Any>,
+    pub dns: Option<Any>,
+    pub devices: Option<Any>,
+    pub pull_policy: Option<Any>,
+    pub configs: Option<Any>,
+    pub develop: Option<Any>,
+    pub security_opt: Option<Any>,
+    pub sysctls: Option<Any>,
+    pub ipc: Option<Any>,
+    pub pid: Option<Any>,
+    pub shm_size: Option<Any>,
+    pub domainname: Option<Any>,
+    pub stop_signal: Option<Any>,
+    #[serde(rename = "x-berth")]
+    pub x_berth: Option<ServiceXBerth>,
+}
+
+/// Keys of a service that are accepted but have no effect on ECS.
+pub const IGNORED_SERVICE_KEYS: &[&str] = &[
+    "restart",
+    "container_name",
+    "networks",
+    "links",
+    "runtime",
+    "profiles",
+    "extra_hosts",
+    "dns",
+    "devices",
+    "pull_policy",
+    "develop",
+    "security_opt",
+    "sysctls",
+    "ipc",
+    "pid",
+    "shm_size",
+    "domainname",
+    "stop_signal",
+    "tty",
+    "stdin_open",
+    "hostname",
+    "logging",
+    "env_file",
+];
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged, expecting = "a string or a number")]
+pub enum StringOrNumber {
+    String(String),
+    Number(serde_json::Number),
+}
+
+impl StringOrNumber {
+    pub fn text(&self) -> String {
+        match self {
+            StringOrNumber::String(s) => s.clone(),
+            StringOrNumber::Number(n) => n.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged, expecting = "a string or a list of strings")]
+pub enum StringOrList {
+    String(String),
+    List(Vec<String>),
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged, expecting = "a list of KEY=VALUE strings or a mapping of KEY: VALUE")]
+pub enum ListOrDict {
+    List(Vec<String>),
+    Dict(IndexMap<String, Option<Scalar>>),
+}
+
+/// A scalar value in a mapping (Compose accepts numbers and booleans as values).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged, expecting = "a string, number or boolean")]
+pub enum Scalar {
+    String(String),
+    Number(serde_json::Number),
+    Bool(bool),
+}
+
+impl Scalar {
+    pub fn text(&self) -> String {
+        match self {
+            Scalar::String(s) => s.clone(),
+            Scalar::Number(n) => n.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged, expecting = "a build context path or a mapping with `context`")]
+pub enum Build {
+    Context(String),
+    Config(BuildConfig),
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct BuildConfig {
+    pub context: Option<String>,
+    pub dockerfile: Option<String>,
+    pub target: Option<String>,
+    pub args: Option<ListOrDict>,
+    pub platforms: Option<Vec<String>>,
+    pub cache_from: Option<Any>,
+    pub labels: Option<Any>,
+    pub secrets: Option<Any>,
+}
+
+impl Build {
+    pub fn context(&self) -> &str {
+        match self {
+            Build::Context(c) => c,
+            Build::Config(c) => c.context.as_deref().unwrap_or("."),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged, expecting = "a port like \"8080:80\" or 80, or a mapping with `target`")]
+pub enum Port {
+    Number(u32),
+    Short(String),
+    Long(LongPort),
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct LongPort {
+    pub target: u32,
+    pub published: Option<StringOrNumber>,
+    pub host_ip: Option<String>,
+    pub protocol: Option<String>,
+    pub mode: Option<String>,
+    pub name: Option<String>,
+    pub app_protocol: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged, expecting = "a secret name or a mapping with `source`")]
+pub enum ServiceSecret {
+    Name(String),
+    Long(LongSecret),
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct LongSecret {
+    pub source: String,
+    pub target: Option<String>,
+    pub uid: Option<String>,
+    pub gid: Option<String>,
+    pub mode: Option<Any>,
+}
+
+impl ServiceSecret {
+    pub fn source(&self) -> &str {
+        match self {
+            ServiceSecret::Name(n) => n,
+            ServiceSecret::Long(l) => &l.source,
+        }
+    }
+
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            ServiceSecret::Name(_) => None,
+            ServiceSecret::Long(l) => l.target.as_deref(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct Healthcheck {
+    pub test: Option<StringOrList>,
+    pub interval: Option<String>,
+    pub timeout: Option<String>,
+    pub retries: Option<u32>,
+    pub start_period: Option<String>,
+    pub start_interval: Option<String>,
+    pub disable: Option<bool>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged, expecting = "a list of service names or a mapping of service: {condition}")]
+pub enum DependsOn {
+    List(Vec<String>),
+    Map(IndexMap<String, DependsOnCondition>),
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct DependsOnCondition {
+    pub condition: Option<String>,
+    pub restart: Option<bool>,
+    pub required: Option<bool>,
+}
+
+impl DependsOn {
+    /// `(service, condition)` pairs; a bare name means `service_started`.
+    pub fn entries(&self) -> Vec<(String, String)> {
+        match self {
+            DependsOn::List(l) => l.iter().map(|s| (s.clone(), "service_started".into())).collect(),
+            DependsOn::Map(m) => m
+                .iter()
+                .map(|(k, v)| (k.clone(), v.condition.clone().unwrap_or_else(|| "service_started".into())))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct Deploy {
+    pub mode: Option<String>,
+    pub replicas: Option<u32>,
+    pub resources: Option<Resources>,
+    pub update_config: Option<UpdateConfig>,
+    pub rollback_config: Option<Any>,
+    pub restart_policy: Option<Any>,
+    pub placement: Option<Any>,
+    pub labels: Option<Any>,
+    pub endpoint_mode: Option<Any>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct Resources {
+    pub limits: Option<ResourceSpec>,
+    pub reservations: Option<ResourceSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct ResourceSpec {
+    pub cpus: Option<StringOrNumber>,
+    pub memory: Option<StringOrNumber>,
+    pub pids: Option<Any>,
+    pub devices: Option<Any>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct UpdateConfig {
+    pub parallelism: Option<u32>,
+    pub delay: Option<String>,
+    pub failure_action: Option<String>,
+    pub monitor: Option<String>,
+    pub max_failure_ratio: Option<Any>,
+    pub order: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged, expecting = "a volume like \"name:/path\" or a mapping with `type`, `source`, `target`")]
+pub enum ServiceVolume {
+    Short(String),
+    Long(LongVolume),
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct LongVolume {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub source: Option<String>,
+    pub target: Option<String>,
+    pub read_only: Option<bool>,
+    pub bind: Option<Any>,
+    pub volume: Option<Any>,
+    pub tmpfs: Option<Any>,
+    pub consistency: Option<Any>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct VolumeDef {
+    pub driver: Option<String>,
+    pub driver_opts: Option<Any>,
+    pub external: Option<bool>,
+    pub name: Option<String>,
+    pub labels: Option<Any>,
+    #[serde(rename = "x-berth")]
+    pub x_berth: Option<VolumeXBerth>,
+}
+
+/// Where a named volume lives on ECS.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct VolumeXBerth {
+    /// An EFS file system id (`fs-...`): the volume persists across tasks.
+    pub efs: Option<String>,
+    pub root_directory: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct SecretDef {
+    pub file: Option<String>,
+    pub environment: Option<String>,
+    pub external: Option<bool>,
+    /// With `external: true`: the Secrets Manager or SSM parameter ARN.
+    pub name: Option<String>,
+}
+
+// ---------------------------------------------------------------- x-berth
+
+/// The app-wide `x-berth` section.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct AppXBerth {
+    pub region: Option<String>,
+    /// The ECS cluster name; defaults to the app name.
+    pub cluster: Option<String>,
+    /// `fargate` (default) or `ec2`.
+    pub launch_type: Option<String>,
+    pub network: Option<NetworkConfig>,
+    pub load_balancer: Option<LoadBalancerConfig>,
+    pub discovery: Option<AppDiscovery>,
+    pub registry: Option<RegistryConfig>,
+    /// Overlays selected with `--env NAME`, shaped like a Compose file.
+    pub environments: Option<IndexMap<String, Any>>,
+    pub execution_role_arn: Option<String>,
+    pub task_role_arn: Option<String>,
+    pub logs: Option<LogsConfig>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct NetworkConfig {
+    /// `awsvpc` (default, the only mode on Fargate), `bridge` or `host` (EC2 only).
+    pub mode: Option<String>,
+    pub vpc_id: Option<String>,
+    #[serde(default)]
+    pub subnets: Vec<String>,
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    pub assign_public_ip: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct LoadBalancerConfig {
+    /// ARN of an existing listener whose rules berth manages for this app.
+    pub listener: Option<String>,
+    /// ARN of a test listener for blue/green verification.
+    pub test_listener: Option<String>,
+    /// Listener rule priorities berth may allocate, `[from, to]`.
+    pub priority_range: Option<(u32, u32)>,
+    pub create: Option<CreateLoadBalancer>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct CreateLoadBalancer {
+    #[serde(default)]
+    pub subnets: Vec<String>,
+    #[serde(default)]
+    pub security_groups: Vec<String>,
+    pub scheme: Option<String>,
+    pub certificate_arn: Option<String>,
+}
+
+/// `discovery: connect` (ECS Service Connect) or `discovery: { namespace: shop.local }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged, expecting = "`connect` or a mapping with `namespace`")]
+pub enum AppDiscovery {
+    Mode(String),
+    Config(DiscoveryConfig),
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct DiscoveryConfig {
+    pub namespace: Option<String>,
+    /// `dns` (Cloud Map records, default) or `connect` (ECS Service Connect).
+    pub mode: Option<String>,
+    /// DNS TTL in seconds (default 10).
+    pub ttl: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct RegistryConfig {
+    /// The registry host for `build` services, e.g. `123456789012.dkr.ecr.ap-northeast-2.amazonaws.com`.
+    pub url: Option<String>,
+    #[serde(default)]
+    pub repositories: Vec<String>,
+    pub tag_mutability: Option<String>,
+    pub scan_on_push: Option<bool>,
+    #[serde(default)]
+    pub lifecycle: Vec<LifecycleRule>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, serde::Serialize, JsonSchema)]
+pub struct LifecycleRule {
+    pub description: Option<String>,
+    /// `untagged`, `tagged` or `any`.
+    pub tag_status: Option<String>,
+    pub tag_prefix: Option<Vec<String>>,
+    pub expire_after_days: Option<u32>,
+    pub keep_last: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct LogsConfig {
+    /// CloudWatch log group (must exist).
+    pub group: String,
+    pub region: Option<String>,
+    pub stream_prefix: Option<String>,
+}
+
+/// A service's own `x-berth` section.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct ServiceXBerth {
+    pub route: Option<Route>,
+    /// Register the service in Cloud Map (`<service>.<namespace>`).
+    pub discovery: Option<bool>,
+    pub strategy: Option<Strategy>,
+    pub rolling: Option<RollingOverride>,
+    /// Size the task explicitly (cpu units and MiB) instead of from `deploy.resources`.
+    pub cpu: Option<u32>,
+    pub memory: Option<u32>,
+    /// Run this container as a sidecar in the task of the named service.
+    pub task: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct Route {
+    #[serde(default)]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// The container port to route to (default: the service's first port).
+    pub port: Option<u16>,
+    pub health_path: Option<String>,
+    pub health_matcher: Option<String>,
+    pub health_interval: Option<String>,
+    pub healthy_threshold: Option<u32>,
+    pub unhealthy_threshold: Option<u32>,
+    pub deregistration_delay: Option<String>,
+    pub priority: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct Strategy {
+    pub rolling: Option<Any>,
+    pub blue_green: Option<BlueGreen>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct BlueGreen {
+    /// `all_at_once` (default), `canary` or `linear`.
+    pub traffic: Option<String>,
+    /// Percent of traffic per step, e.g. `10%`.
+    pub step: Option<StringOrNumber>,
+    pub interval: Option<String>,
+    pub bake: Option<String>,
+    pub verify: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct RollingOverride {
+    pub min_healthy_percent: Option<u32>,
+    pub max_percent: Option<u32>,
+}
