@@ -48,7 +48,7 @@ pub struct Loaded {
 /// (and the warnings found before it).
 pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     let mut diags = Diagnostics::default();
-    let files = resolve_files(opts)?;
+    let (shown, files) = resolve_files(opts)?;
 
     // Variables: --var, then the environment, then .env beside the first file.
     let dotenv_path = files[0].parent().unwrap_or(Path::new(".")).join(".env");
@@ -61,11 +61,11 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     let vars = Vars::new().with_layer(opts.vars.clone()).with_layer(opts.process_env.clone()).with_layer(dotenv);
 
     let mut merged: Option<Node> = None;
-    for file in &files {
+    for (file, shown) in files.iter().zip(&shown) {
         let text = std::fs::read_to_string(file).map_err(|e| {
-            Diagnostics(vec![Diagnostic::error("", format!("cannot read {}: {e}", file.display())).hint("check the path given with -f")])
+            Diagnostics(vec![Diagnostic::error("", format!("cannot read {}: {e}", shown.display())).hint("check the path given with -f")])
         })?;
-        let mut tree = node::parse(&Arc::new(file.clone()), &text)?;
+        let mut tree = node::parse(&Arc::new(shown.clone()), &text)?;
         if !matches!(tree.value, NodeValue::Map(_)) {
             let what = if tree.as_str().is_some_and(str::is_empty) { "the file is empty" } else { "the top level must be a mapping" };
             return Err(Diagnostics(vec![Diagnostic::error("", format!("{what}: expected a Compose file with `services:`"))
@@ -90,21 +90,31 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
     let app_name = app_name(&spec, &tree, &files[0], &mut diags);
     let (app, rdiags) = resolve::resolve(&spec, &tree, &app_name, &vars);
     diags.extend(rdiags);
+    sort_by_position(&mut diags, &shown);
     match app {
         Some(app) if !diags.has_errors() => Ok(Loaded { app, tree, files, warnings: diags, vars }),
         _ => Err(diags),
     }
 }
 
-fn resolve_files(opts: &LoadOptions) -> Result<Vec<PathBuf>, Diagnostics> {
+/// Diagnostics in reading order: by file (in `-f` order), line and column.
+fn sort_by_position(diags: &mut Diagnostics, files: &[PathBuf]) {
+    diags.0.sort_by_key(|d| match &d.pos {
+        Some(p) => (files.iter().position(|f| f == p.file.as_ref()).unwrap_or(files.len()), p.line, p.col),
+        None => (0, 0, 0),
+    });
+}
+
+/// The spec files as shown in messages (as the user named them) and as read.
+fn resolve_files(opts: &LoadOptions) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Diagnostics> {
     if !opts.files.is_empty() {
-        return Ok(opts.files.iter().map(|f| if f.is_absolute() { f.clone() } else { opts.dir.join(f) }).collect());
+        let read = opts.files.iter().map(|f| if f.is_absolute() { f.clone() } else { opts.dir.join(f) }).collect();
+        return Ok((opts.files.clone(), read));
     }
     DEFAULT_FILES
         .iter()
-        .map(|f| opts.dir.join(f))
-        .find(|p| p.is_file())
-        .map(|p| vec![p])
+        .find(|f| opts.dir.join(f).is_file())
+        .map(|f| (vec![PathBuf::from(f)], vec![opts.dir.join(f)]))
         .ok_or_else(|| {
             Diagnostics(vec![Diagnostic::error("", format!("no spec file found in {}", opts.dir.display()))
                 .hint(format!("pass one with -f, or create {}", DEFAULT_FILES[0]))])

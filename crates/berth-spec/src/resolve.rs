@@ -318,12 +318,44 @@ fn resolve_registry(cx: &mut Ctx, x: &types::AppXBerth, spec: &ComposeFile, app:
             cx.error(&path, format!("{repo:?} is not a valid ECR repository name"), Some("use lowercase letters, digits, and . _ - / (2-256 characters)"));
         }
     }
+    check_lifecycle(cx, &r.lifecycle);
     Registry {
         url: r.url,
         tag_mutability,
         scan_on_push: r.scan_on_push.unwrap_or(true),
         repositories,
         lifecycle: r.lifecycle,
+    }
+}
+
+/// ECR's rules for lifecycle policies, checked before AWS sees them.
+fn check_lifecycle(cx: &mut Ctx, rules: &[types::LifecycleRule]) {
+    for (i, r) in rules.iter().enumerate() {
+        let path = pi(&["x-berth", "registry", "lifecycle"], i);
+        let status = r.tag_status.as_deref();
+        let prefixes = r.tag_prefix.as_deref().unwrap_or_default();
+        match status {
+            None | Some("untagged" | "tagged" | "any") => {}
+            Some(other) => cx.error(&path, format!("unknown tag_status {other:?}"), Some("use untagged, tagged or any")),
+        }
+        if r.tag_prefix.is_some() && prefixes.is_empty() {
+            cx.error(&path, "tag_prefix lists no prefixes", Some("list at least one, e.g. tag_prefix: [dev]"));
+        }
+        if status == Some("tagged") && prefixes.is_empty() {
+            cx.error(&path, "a tagged rule needs tag_prefix", Some("add tag_prefix: [<prefix>], or use tag_status: any"));
+        }
+        if matches!(status, Some("untagged" | "any")) && !prefixes.is_empty() {
+            cx.error(&path, "tag_prefix only applies to tag_status: tagged", None);
+        }
+        match (r.keep_last, r.expire_after_days) {
+            (Some(_), Some(_)) | (None, None) => cx.error(&path, "a rule needs exactly one of keep_last or expire_after_days", None),
+            (Some(0), _) | (_, Some(0)) => cx.error(&path, "a count of 0 is not allowed", Some("ECR counts start at 1")),
+            _ => {}
+        }
+        let is_any = status == Some("any") || (status.is_none() && prefixes.is_empty());
+        if is_any && i + 1 != rules.len() {
+            cx.error(&path, "a tag_status: any rule must be the last rule", Some("ECR evaluates rules in order and requires the `any` rule to have the highest priority"));
+        }
     }
 }
 

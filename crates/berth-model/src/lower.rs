@@ -1,0 +1,352 @@
+//! Lowering: the validated [`App`] → the [`Desired`] resources, with
+//! deterministic names (`<app>-<service>` families, services and target
+//! groups; `<app>/<service>` ECR repositories; `<service>` in Cloud Map).
+
+use std::collections::BTreeMap;
+
+use berth_spec::app::{self, App, DiscoveryMode, LaunchType, NetworkMode};
+
+use crate::lifecycle;
+use crate::resources::*;
+
+/// ALB rules allow five condition values per rule (paths plus hosts).
+const RULE_CONDITION_VALUES_MAX: usize = 5;
+
+pub fn lower(app: &App) -> Desired {
+    let tags = ownership_tags(&app.name);
+    let lifecycle_policy = lifecycle::compile(&app.registry.lifecycle);
+    let ecr_repositories = app
+        .registry
+        .repositories
+        .iter()
+        .map(|name| EcrRepository {
+            repository_name: name.clone(),
+            image_tag_mutability: app.registry.tag_mutability.clone(),
+            image_scanning_configuration: ImageScanningConfiguration { scan_on_push: app.registry.scan_on_push },
+            encryption_configuration: EncryptionConfiguration { encryption_type: "AES256".into() },
+            lifecycle_policy: lifecycle_policy.clone(),
+            tags: tags.clone(),
+        })
+        .collect();
+
+    let load_balancer = app.load_balancer.as_ref().and_then(|lb| lb.create.as_ref()).map(|c| LoadBalancer {
+        name: app.name.clone(),
+        subnets: c.subnets.clone(),
+        security_groups: c.security_groups.clone(),
+        scheme: c.scheme.clone(),
+        certificate_arn: c.certificate_arn.clone(),
+        tags: tags.clone(),
+    });
+    let listener_arn = app
+        .load_balancer
+        .as_ref()
+        .and_then(|lb| lb.listener.clone())
+        .unwrap_or_else(|| "listener.http".to_string());
+
+    let mut target_groups = Vec::new();
+    let mut listener_rules = Vec::new();
+    for task in &app.tasks {
+        let Some(route) = &task.route else { continue };
+        let colors: &[&str] = if task.blue_green.is_some() { &["blue", "green"] } else { &[""] };
+        for color in colors {
+            target_groups.push(target_group(app, task, route, color, &tags));
+        }
+        // The live color is blue at first; deployments move the weights.
+        let forward = if task.blue_green.is_some() {
+            vec![
+                WeightedTargetGroup { target_group_arn: format!("tg.{}-blue", task.name), weight: 100 },
+                WeightedTargetGroup { target_group_arn: format!("tg.{}-green", task.name), weight: 0 },
+            ]
+        } else {
+            vec![WeightedTargetGroup { target_group_arn: format!("tg.{}", task.name), weight: 100 }]
+        };
+        for (i, conditions) in rule_conditions(route).into_iter().enumerate() {
+            listener_rules.push(ListenerRule {
+                address: format!("rule.{}/{i}", task.name),
+                listener_arn: listener_arn.clone(),
+                priority: route.priority.map(|p| p + i as u32),
+                conditions,
+                actions: vec![RuleAction { kind: "forward".into(), forward_config: ForwardConfig { target_groups: forward.clone() } }],
+                tags: tags.clone(),
+            });
+        }
+    }
+
+    let namespace = app.discovery.as_ref().map(|d| Namespace { name: d.namespace.clone(), vpc: app.network.vpc_id.clone(), tags: tags.clone() });
+    let cloud_map_services = match &app.discovery {
+        Some(d) if d.mode == DiscoveryMode::Dns => app
+            .tasks
+            .iter()
+            .filter(|t| t.discoverable)
+            .map(|t| {
+                let mut dns_records = vec![DnsRecord { kind: "A".into(), ttl: d.ttl }];
+                if discovery_port(t).is_some() {
+                    dns_records.push(DnsRecord { kind: "SRV".into(), ttl: d.ttl });
+                }
+                CloudMapService {
+                    name: t.name.clone(),
+                    namespace: d.namespace.clone(),
+                    dns_config: DnsConfig { routing_policy: "MULTIVALUE".into(), dns_records },
+                    health_check_custom_config: HealthCheckCustomConfig { failure_threshold: 1 },
+                    tags: tags.clone(),
+                }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+
+    let task_definitions = app.tasks.iter().map(|t| task_definition(app, t, &tags)).collect();
+    let services = app.tasks.iter().map(|t| service(app, t, &tags)).collect();
+
+    Desired {
+        app: app.name.clone(),
+        region: app.region.clone(),
+        cluster: Cluster { cluster_name: app.cluster.clone(), tags: tags.clone() },
+        ecr_repositories,
+        task_definitions,
+        load_balancer,
+        target_groups,
+        listener_rules,
+        namespace,
+        cloud_map_services,
+        services,
+    }
+}
+
+pub fn family(app: &App, task: &str) -> String {
+    format!("{}-{task}", app.name)
+}
+
+fn target_group(app: &App, task: &app::Task, route: &app::Route, color: &str, tags: &[Tag]) -> TargetGroup {
+    let suffix = if color.is_empty() { String::new() } else { format!("-{color}") };
+    TargetGroup {
+        service: format!("{}{suffix}", task.name),
+        name: format!("{}-{}{suffix}", app.name, task.name),
+        protocol: "HTTP".into(),
+        port: route.port,
+        target_type: if app.network.mode == NetworkMode::Awsvpc { "ip" } else { "instance" }.into(),
+        vpc_id: app.network.vpc_id.clone(),
+        health_check_protocol: "HTTP".into(),
+        health_check_path: route.health_path.clone(),
+        health_check_interval_seconds: route.health_interval_secs,
+        healthy_threshold_count: route.healthy_threshold,
+        unhealthy_threshold_count: route.unhealthy_threshold,
+        matcher: Matcher { http_code: route.health_matcher.clone() },
+        attributes: vec![Attribute { key: "deregistration_delay.timeout_seconds".into(), value: route.deregistration_delay_secs.to_string() }],
+        tags: tags.to_vec(),
+    }
+}
+
+/// Hosts go into every rule; paths are split so no rule holds more than
+/// five condition values.
+fn rule_conditions(route: &app::Route) -> Vec<Vec<RuleCondition>> {
+    let host = (!route.hosts.is_empty()).then(|| RuleCondition { field: "host-header".into(), values: route.hosts.clone() });
+    let room = RULE_CONDITION_VALUES_MAX.saturating_sub(route.hosts.len()).max(1);
+    if route.paths.is_empty() {
+        return vec![host.into_iter().collect()];
+    }
+    route
+        .paths
+        .chunks(room)
+        .map(|paths| {
+            let mut c: Vec<RuleCondition> = host.iter().cloned().collect();
+            c.push(RuleCondition { field: "path-pattern".into(), values: paths.to_vec() });
+            c
+        })
+        .collect()
+}
+
+/// The port a discoverable service is reached on (SRV records, Service Connect).
+fn discovery_port(task: &app::Task) -> Option<(String, u16)> {
+    task.containers
+        .iter()
+        .find_map(|c| c.ports.iter().find(|p| p.protocol == "tcp").map(|p| (c.name.clone(), p.container_port)))
+}
+
+fn port_name(container: &str, port: u16) -> String {
+    format!("{container}-{port}")
+}
+
+fn task_definition(app: &App, task: &app::Task, tags: &[Tag]) -> TaskDefinition {
+    let awsvpc = app.network.mode == NetworkMode::Awsvpc;
+    let container_definitions = task
+        .containers
+        .iter()
+        .map(|c| {
+            let shared = task.containers.len() > 1;
+            ContainerDefinition {
+                name: c.name.clone(),
+                image: c.image.reference(),
+                essential: c.essential,
+                cpu: if shared { c.cpu } else { None },
+                memory_reservation: if shared { c.memory } else { None },
+                port_mappings: c
+                    .ports
+                    .iter()
+                    .map(|p| PortMapping {
+                        container_port: p.container_port,
+                        // awsvpc requires hostPort = containerPort; bridge/host publish as compose does.
+                        host_port: if awsvpc { Some(p.container_port) } else { p.published.or(Some(0)) },
+                        protocol: p.protocol.clone(),
+                        name: port_name(&c.name, p.container_port),
+                    })
+                    .collect(),
+                environment: c.environment.iter().map(|(k, v)| KeyValuePair { name: k.clone(), value: v.clone() }).collect(),
+                secrets: c.secrets.iter().map(|(k, v)| Secret { name: k.clone(), value_from: v.clone() }).collect(),
+                command: c.command.clone(),
+                entry_point: c.entrypoint.clone(),
+                health_check: c.healthcheck.as_ref().map(|h| HealthCheck {
+                    command: h.command.clone(),
+                    interval: h.interval_secs,
+                    timeout: h.timeout_secs,
+                    retries: h.retries,
+                    start_period: h.start_period_secs,
+                }),
+                mount_points: c
+                    .mounts
+                    .iter()
+                    .map(|m| MountPoint { source_volume: m.volume.clone(), container_path: m.path.clone(), read_only: m.read_only })
+                    .collect(),
+                depends_on: c
+                    .depends_on
+                    .iter()
+                    .map(|(name, cond)| ContainerDependency { container_name: name.clone(), condition: cond.clone() })
+                    .collect(),
+                working_directory: c.working_dir.clone(),
+                user: c.user.clone(),
+                stop_timeout: c.stop_timeout_secs,
+                readonly_root_filesystem: c.read_only,
+                docker_labels: c.labels.iter().cloned().collect::<BTreeMap<_, _>>(),
+                linux_parameters: (c.init.is_some() || !c.cap_add.is_empty() || !c.cap_drop.is_empty()).then(|| LinuxParameters {
+                    init_process_enabled: c.init,
+                    capabilities: (!c.cap_add.is_empty() || !c.cap_drop.is_empty())
+                        .then(|| Capabilities { add: c.cap_add.clone(), drop: c.cap_drop.clone() }),
+                }),
+                log_configuration: app.logs.as_ref().map(|l| LogConfiguration {
+                    log_driver: "awslogs".into(),
+                    options: [
+                        ("awslogs-group", l.group.clone()),
+                        ("awslogs-stream-prefix", l.stream_prefix.clone()),
+                        ("awslogs-region", l.region.clone().or_else(|| app.region.clone()).unwrap_or_default()),
+                        // Blocking log writes stall the app when CloudWatch is slow.
+                        ("mode", "non-blocking".into()),
+                        ("max-buffer-size", "25m".into()),
+                    ]
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect(),
+                }),
+            }
+        })
+        .collect();
+    TaskDefinition {
+        family: family(app, &task.name),
+        task_role_arn: app.task_role_arn.clone(),
+        execution_role_arn: app.execution_role_arn.clone(),
+        network_mode: match app.network.mode {
+            NetworkMode::Awsvpc => "awsvpc",
+            NetworkMode::Bridge => "bridge",
+            NetworkMode::Host => "host",
+        }
+        .into(),
+        container_definitions,
+        volumes: task
+            .volumes
+            .iter()
+            .map(|v| TaskVolume {
+                name: v.name.clone(),
+                efs_volume_configuration: v.efs.as_ref().map(|fs| EfsVolumeConfiguration {
+                    file_system_id: fs.clone(),
+                    root_directory: v.root_directory.clone(),
+                    transit_encryption: "ENABLED".into(),
+                }),
+            })
+            .collect(),
+        requires_compatibilities: vec![match app.launch_type {
+            LaunchType::Fargate => "FARGATE",
+            LaunchType::Ec2 => "EC2",
+        }
+        .into()],
+        cpu: task.cpu.to_string(),
+        memory: task.memory.to_string(),
+        runtime_platform: task
+            .cpu_architecture
+            .as_ref()
+            .map(|a| RuntimePlatform { cpu_architecture: a.clone(), operating_system_family: "LINUX".into() }),
+        tags: tags.to_vec(),
+    }
+}
+
+fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
+    let load_balancers: Vec<ServiceLoadBalancer> = task
+        .route
+        .iter()
+        .map(|r| ServiceLoadBalancer {
+            target_group_arn: if task.blue_green.is_some() { format!("tg.{}-blue", task.name) } else { format!("tg.{}", task.name) },
+            container_name: r.container.clone(),
+            container_port: r.port,
+        })
+        .collect();
+    let discovery = app.discovery.as_ref().filter(|_| task.discoverable);
+    let service_registries = match discovery {
+        Some(d) if d.mode == DiscoveryMode::Dns => vec![ServiceRegistry {
+            registry_arn: format!("cloudmap.{}", task.name),
+            container_name: discovery_port(task).map(|(c, _)| c),
+            container_port: discovery_port(task).map(|(_, p)| p),
+        }],
+        _ => Vec::new(),
+    };
+    // Service Connect: every service joins the namespace as a client; a
+    // discoverable one also serves its port under its compose name, so
+    // `db:3306` in an unchanged compose file resolves on ECS.
+    let service_connect_configuration = app.discovery.as_ref().filter(|d| d.mode == DiscoveryMode::Connect).map(|d| ServiceConnectConfiguration {
+        enabled: true,
+        namespace: d.namespace.clone(),
+        services: discovery_port(task)
+            .filter(|_| task.discoverable)
+            .map(|(container, port)| ServiceConnectService {
+                port_name: port_name(&container, port),
+                discovery_name: task.name.clone(),
+                client_aliases: vec![ClientAlias { port, dns_name: task.name.clone() }],
+            })
+            .into_iter()
+            .collect(),
+    });
+    Service {
+        service_name: family(app, &task.name),
+        cluster: app.cluster.clone(),
+        task_definition: family(app, &task.name),
+        desired_count: task.replicas,
+        launch_type: match app.launch_type {
+            LaunchType::Fargate => "FARGATE",
+            LaunchType::Ec2 => "EC2",
+        }
+        .into(),
+        scheduling_strategy: if task.replicas.is_some() { "REPLICA" } else { "DAEMON" }.into(),
+        // Blue/green is driven by berth over the listener weights with one
+        // ECS service per color; each service itself rolls with ECS.
+        deployment_controller: DeploymentController { kind: "ECS".into() },
+        deployment_configuration: DeploymentConfiguration {
+            minimum_healthy_percent: task.rolling.min_healthy_percent,
+            maximum_percent: task.rolling.max_percent,
+            deployment_circuit_breaker: DeploymentCircuitBreaker { enable: task.rolling.circuit_breaker, rollback: task.rolling.rollback },
+        },
+        network_configuration: (app.network.mode == NetworkMode::Awsvpc).then(|| NetworkConfiguration {
+            awsvpc_configuration: AwsVpcConfiguration {
+                subnets: app.network.subnets.clone(),
+                security_groups: app.network.security_groups.clone(),
+                assign_public_ip: if app.network.assign_public_ip { "ENABLED" } else { "DISABLED" }.into(),
+            },
+        }),
+        health_check_grace_period_seconds: (!load_balancers.is_empty()).then_some(60),
+        load_balancers,
+        service_registries,
+        service_connect_configuration,
+        propagate_tags: "SERVICE".into(),
+        enable_ecs_managed_tags: true,
+        tags: tags.to_vec(),
+        depends_on: task.depends_on.iter().map(|(d, _)| d.clone()).collect(),
+        compose_name: task.name.clone(),
+    }
+}

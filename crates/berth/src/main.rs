@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    berth::main_from_env()
+}
