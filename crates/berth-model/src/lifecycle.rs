@@ -25,8 +25,8 @@ pub fn compile(rules: &[LifecycleRule]) -> Option<Value> {
                 selection["tagPrefixList"] = json!(prefixes);
             }
             let description = r.description.clone().unwrap_or_else(|| match (r.keep_last, r.expire_after_days) {
-                (Some(n), _) => format!("keep the last {n} {} images", describe_status(&status, &prefixes)),
-                (None, Some(d)) => format!("expire {} images {d} days after push", describe_status(&status, &prefixes)),
+                (Some(n), _) => format!("keep the last {n} {}images", describe_status(&status, &prefixes)),
+                (None, Some(d)) => format!("expire {}images {d} days after push", describe_status(&status, &prefixes)),
                 (None, None) => String::new(),
             });
             if let Some(n) = r.keep_last {
@@ -48,9 +48,11 @@ pub fn compile(rules: &[LifecycleRule]) -> Option<Value> {
     Some(json!({ "rules": rules }))
 }
 
+/// The words before "images" in a description: "untagged ", "dev*/qa* ", or nothing for `any`.
 fn describe_status(status: &str, prefixes: &[String]) -> String {
     match status {
-        "tagged" if !prefixes.is_empty() => prefixes.iter().map(|p| format!("{p}*")).collect::<Vec<_>>().join("/"),
-        other => other.to_string(),
+        "tagged" if !prefixes.is_empty() => format!("{} ", prefixes.iter().map(|p| format!("{p}*")).collect::<Vec<_>>().join("/")),
+        "any" => String::new(),
+        other => format!("{other} "),
     }
 }

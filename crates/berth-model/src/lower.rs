@@ -324,8 +324,8 @@ fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
         }
         .into(),
         scheduling_strategy: if task.replicas.is_some() { "REPLICA" } else { "DAEMON" }.into(),
-        // Blue/green is driven by berth over the listener weights with one
-        // ECS service per color; each service itself rolls with ECS.
+        // berth drives blue/green itself, over the listener rule's weights;
+        // the ECS controller is what every service starts with.
         deployment_controller: DeploymentController { kind: "ECS".into() },
         deployment_configuration: DeploymentConfiguration {
             minimum_healthy_percent: task.rolling.min_healthy_percent,

@@ -799,7 +799,7 @@ fn resolve_healthcheck(cx: &mut Ctx, name: &str, hc: Option<&types::Healthcheck>
         }
     };
     let interval_secs = secs("interval", hc.interval.as_ref(), 30, 5, 300);
-    let timeout_secs = secs("timeout", hc.timeout.as_ref(), 30, 2, 120);
+    let timeout_secs = secs("timeout", hc.timeout.as_ref(), 30, 2, 60);
     let start_period_secs = secs("start_period", hc.start_period.as_ref(), 0, 0, 300);
     let retries = match hc.retries {
         None => 3,
@@ -1178,10 +1178,11 @@ fn resolve_discoverable(cx: &mut Ctx, name: &str, svc: &types::Service, containe
 fn warn_unrouted_ports(cx: &mut Ctx, members: &[(&String, &types::Service)], route: Option<&Route>) {
     for (name, svc) in members {
         for (i, port) in svc.ports.iter().enumerate() {
+            // UDP ports are already an error; only TCP ports can be routed.
             let target = match port {
                 types::Port::Number(n) => u16::try_from(*n).ok(),
-                types::Port::Short(s) => ports::parse_short(s).ok().and_then(|v| v.first().map(|p| p.target)),
-                types::Port::Long(l) => u16::try_from(l.target).ok(),
+                types::Port::Short(s) => ports::parse_short(s).ok().and_then(|v| v.first().filter(|p| p.protocol == "tcp").map(|p| p.target)),
+                types::Port::Long(l) => u16::try_from(l.target).ok().filter(|_| l.protocol.as_deref().is_none_or(|p| p == "tcp")),
             };
             let Some(target) = target else { continue };
             if route.is_some_and(|r| r.container == **name && r.port == target) {
