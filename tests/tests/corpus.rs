@@ -41,7 +41,8 @@ fn every_corpus_file_validates_or_names_the_key_and_line() {
         assert!(out.code == 0 || out.code == 1, "{file}: exit {} \n{}", out.code, out.stderr);
         assert!(out.stdout.is_empty(), "{file}: validate prints nothing on stdout");
         if out.code == 1 {
-            let errors: Vec<&str> = out.stderr.lines().filter(|l| l.starts_with("error: ") && !l.starts_with("error: the spec is invalid")).collect();
+            let errors: Vec<&str> =
+                out.stderr.lines().filter(|l| l.starts_with("error: ") && !l.starts_with("error: the spec is invalid")).collect();
             assert!(!errors.is_empty(), "{file}: exit 1 without an error line:\n{}", out.stderr);
             for e in errors {
                 assert!(names_place_and_key(e, file), "{file}: error does not name file:line:col and key: {e}");

@@ -12,11 +12,7 @@ fn validate(yaml: &str) -> Output {
 }
 
 fn assert_error(out: &Output, expected: &str) {
-    assert!(
-        out.stderr.lines().any(|l| l == expected),
-        "expected the line\n  {expected}\nin stderr:\n{}",
-        out.stderr
-    );
+    assert!(out.stderr.lines().any(|l| l == expected), "expected the line\n  {expected}\nin stderr:\n{}", out.stderr);
 }
 
 #[test]
@@ -41,10 +37,7 @@ fn duplicate_key() {
 #[test]
 fn wrong_type_replicas_four() {
     let out = validate("name: app\nservices:\n  web:\n    image: nginx\n    deploy:\n      replicas: four\n");
-    assert_error(
-        &out,
-        "error: compose.yaml:6:7: services.web.deploy.replicas: invalid type: string \"four\", expected a whole number",
-    );
+    assert_error(&out, "error: compose.yaml:6:7: services.web.deploy.replicas: invalid type: string \"four\", expected a whole number");
 }
 
 #[test]
@@ -62,9 +55,8 @@ fn unknown_depends_on_target() {
 
 #[test]
 fn unknown_depends_on_target_long_form() {
-    let out = validate(
-        "name: app\nservices:\n  web:\n    image: nginx\n    depends_on:\n      cache:\n        condition: service_started\n",
-    );
+    let out =
+        validate("name: app\nservices:\n  web:\n    image: nginx\n    depends_on:\n      cache:\n        condition: service_started\n");
     assert_error(&out, "error: compose.yaml:6:7: services.web.depends_on.cache: depends on unknown service \"cache\"");
 }
 
@@ -103,7 +95,10 @@ fn more_than_ten_containers() {
 #[test]
 fn udp_port_needs_an_nlb() {
     let out = validate("name: app\nservices:\n  dns:\n    image: coredns\n    ports: [\"53:53/udp\"]\n");
-    assert_error(&out, "error: compose.yaml:5:13: services.dns.ports[0]: UDP port 53 needs a network load balancer, which berth does not manage yet");
+    assert_error(
+        &out,
+        "error: compose.yaml:5:13: services.dns.ports[0]: UDP port 53 needs a network load balancer, which berth does not manage yet",
+    );
 }
 
 #[test]
@@ -114,9 +109,7 @@ fn bind_mount_on_fargate() {
 
 #[test]
 fn file_secret() {
-    let out = validate(
-        "name: app\nservices:\n  web:\n    image: nginx\n    secrets: [pw]\nsecrets:\n  pw:\n    file: ./pw.txt\n",
-    );
+    let out = validate("name: app\nservices:\n  web:\n    image: nginx\n    secrets: [pw]\nsecrets:\n  pw:\n    file: ./pw.txt\n");
     assert_error(&out, "error: compose.yaml:8:5: secrets.pw.file: file secrets cannot be used on ECS: berth does not upload secret values");
     assert!(out.stderr.contains("`external: true` with `name: <secret ARN>`"), "{}", out.stderr);
 }

@@ -43,10 +43,7 @@ fn var_beats_environment_beats_dotenv() {
     let dir = Dir::new(&[("compose.yaml", SPEC), (".env", "TAG=from-dotenv\n")]);
     assert_eq!(image(&render(&dir.berth().args(["render"]).run())), "nginx:from-dotenv");
     assert_eq!(image(&render(&dir.berth().env("TAG", "from-env").args(["render"]).run())), "nginx:from-env");
-    assert_eq!(
-        image(&render(&dir.berth().env("TAG", "from-env").args(["--var", "TAG=from-var", "render"]).run())),
-        "nginx:from-var"
-    );
+    assert_eq!(image(&render(&dir.berth().env("TAG", "from-env").args(["--var", "TAG=from-var", "render"]).run())), "nginx:from-var");
     let bare = Dir::new(&[("compose.yaml", SPEC)]);
     assert_eq!(image(&render(&bare.berth().args(["render"]).run())), "nginx:none");
 }
@@ -187,7 +184,8 @@ fn rolling_parameters_from_update_config() {
         (2, "{ parallelism: 5, order: stop-first }", 0, 100),
     ];
     for (replicas, uc, min, max) in cases {
-        let spec = format!("name: app\nservices:\n  web:\n    image: nginx\n    deploy:\n      replicas: {replicas}\n      update_config: {uc}\n");
+        let spec =
+            format!("name: app\nservices:\n  web:\n    image: nginx\n    deploy:\n      replicas: {replicas}\n      update_config: {uc}\n");
         let dir = Dir::new(&[("compose.yaml", &spec)]);
         let svc = resource(&render(&dir.berth().args(["render"]).run()), "service.web").clone();
         let dc = &svc["deploymentConfiguration"];
@@ -201,9 +199,7 @@ fn rolling_parameters_from_update_config() {
 
 #[test]
 fn every_resource_carries_the_ownership_tags() {
-    let r = render(
-        &Berth::new(berth_tests::repo_root()).args(["-f", "examples/shop/compose.yaml", "--var", "TAG=x", "render"]).run(),
-    );
+    let r = render(&Berth::new(berth_tests::repo_root()).args(["-f", "examples/shop/compose.yaml", "--var", "TAG=x", "render"]).run());
     for res in r["resources"].as_array().expect("resources") {
         let tags = res["spec"]["tags"].as_array().unwrap_or_else(|| panic!("{} has tags", res["address"]));
         assert!(tags.contains(&serde_json::json!({"key": "berth:app", "value": "shop"})), "{}", res["address"]);

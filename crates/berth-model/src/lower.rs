@@ -37,11 +37,7 @@ pub fn lower(app: &App) -> Desired {
         certificate_arn: c.certificate_arn.clone(),
         tags: tags.clone(),
     });
-    let listener_arn = app
-        .load_balancer
-        .as_ref()
-        .and_then(|lb| lb.listener.clone())
-        .unwrap_or_else(|| "listener.http".to_string());
+    let listener_arn = app.load_balancer.as_ref().and_then(|lb| lb.listener.clone()).unwrap_or_else(|| "listener.http".to_string());
 
     let mut target_groups = Vec::new();
     let mut listener_rules = Vec::new();
@@ -72,7 +68,8 @@ pub fn lower(app: &App) -> Desired {
         }
     }
 
-    let namespace = app.discovery.as_ref().map(|d| Namespace { name: d.namespace.clone(), vpc: app.network.vpc_id.clone(), tags: tags.clone() });
+    let namespace =
+        app.discovery.as_ref().map(|d| Namespace { name: d.namespace.clone(), vpc: app.network.vpc_id.clone(), tags: tags.clone() });
     let cloud_map_services = match &app.discovery {
         Some(d) if d.mode == DiscoveryMode::Dns => app
             .tasks
@@ -132,7 +129,10 @@ fn target_group(app: &App, task: &app::Task, route: &app::Route, color: &str, ta
         healthy_threshold_count: route.healthy_threshold,
         unhealthy_threshold_count: route.unhealthy_threshold,
         matcher: Matcher { http_code: route.health_matcher.clone() },
-        attributes: vec![Attribute { key: "deregistration_delay.timeout_seconds".into(), value: route.deregistration_delay_secs.to_string() }],
+        attributes: vec![Attribute {
+            key: "deregistration_delay.timeout_seconds".into(),
+            value: route.deregistration_delay_secs.to_string(),
+        }],
         tags: tags.to_vec(),
     }
 }
@@ -158,9 +158,7 @@ fn rule_conditions(route: &app::Route) -> Vec<Vec<RuleCondition>> {
 
 /// The port a discoverable service is reached on (SRV records, Service Connect).
 fn discovery_port(task: &app::Task) -> Option<(String, u16)> {
-    task.containers
-        .iter()
-        .find_map(|c| c.ports.iter().find(|p| p.protocol == "tcp").map(|p| (c.name.clone(), p.container_port)))
+    task.containers.iter().find_map(|c| c.ports.iter().find(|p| p.protocol == "tcp").map(|p| (c.name.clone(), p.container_port)))
 }
 
 fn port_name(container: &str, port: u16) -> String {
@@ -300,19 +298,20 @@ fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
     // Service Connect: every service joins the namespace as a client; a
     // discoverable one also serves its port under its compose name, so
     // `db:3306` in an unchanged compose file resolves on ECS.
-    let service_connect_configuration = app.discovery.as_ref().filter(|d| d.mode == DiscoveryMode::Connect).map(|d| ServiceConnectConfiguration {
-        enabled: true,
-        namespace: d.namespace.clone(),
-        services: discovery_port(task)
-            .filter(|_| task.discoverable)
-            .map(|(container, port)| ServiceConnectService {
-                port_name: port_name(&container, port),
-                discovery_name: task.name.clone(),
-                client_aliases: vec![ClientAlias { port, dns_name: task.name.clone() }],
-            })
-            .into_iter()
-            .collect(),
-    });
+    let service_connect_configuration =
+        app.discovery.as_ref().filter(|d| d.mode == DiscoveryMode::Connect).map(|d| ServiceConnectConfiguration {
+            enabled: true,
+            namespace: d.namespace.clone(),
+            services: discovery_port(task)
+                .filter(|_| task.discoverable)
+                .map(|(container, port)| ServiceConnectService {
+                    port_name: port_name(&container, port),
+                    discovery_name: task.name.clone(),
+                    client_aliases: vec![ClientAlias { port, dns_name: task.name.clone() }],
+                })
+                .into_iter()
+                .collect(),
+        });
     Service {
         service_name: family(app, &task.name),
         cluster: app.cluster.clone(),

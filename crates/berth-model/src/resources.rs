@@ -19,10 +19,7 @@ pub struct Tag {
 
 /// The ownership tags every resource carries.
 pub fn ownership_tags(app: &str) -> Vec<Tag> {
-    vec![
-        Tag { key: TAG_APP.into(), value: app.into() },
-        Tag { key: TAG_MANAGED.into(), value: "true".into() },
-    ]
+    vec![Tag { key: TAG_APP.into(), value: app.into() }, Tag { key: TAG_MANAGED.into(), value: "true".into() }]
 }
 
 /// Everything the spec asks for, in apply order.

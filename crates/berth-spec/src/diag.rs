@@ -38,20 +38,11 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            severity: Severity::Error,
-            key: key.into(),
-            message: message.into(),
-            pos: None,
-            hint: None,
-        }
+        Self { severity: Severity::Error, key: key.into(), message: message.into(), pos: None, hint: None }
     }
 
     pub fn warning(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            severity: Severity::Warning,
-            ..Self::error(key, message)
-        }
+        Self { severity: Severity::Warning, ..Self::error(key, message) }
     }
 
     pub fn at(mut self, pos: Option<Pos>) -> Self {

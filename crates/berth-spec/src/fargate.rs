@@ -18,11 +18,7 @@ pub const TIERS: &[(u32, u32, u32, u32)] = &[
 pub fn memory_options(cpu: u32) -> Vec<u32> {
     match cpu {
         256 => vec![512, 1024, 2048],
-        _ => TIERS
-            .iter()
-            .find(|t| t.0 == cpu)
-            .map(|&(_, min, max, step)| (min..=max).step_by(step as usize).collect())
-            .unwrap_or_default(),
+        _ => TIERS.iter().find(|t| t.0 == cpu).map(|&(_, min, max, step)| (min..=max).step_by(step as usize).collect()).unwrap_or_default(),
     }
 }
 
@@ -39,20 +35,13 @@ pub fn smallest_size(cpu: u64, memory: u64) -> Option<(u32, u32)> {
         if u64::from(tier_cpu) < cpu {
             return None;
         }
-        memory_options(tier_cpu)
-            .into_iter()
-            .find(|&m| u64::from(m) >= memory)
-            .map(|m| (tier_cpu, m))
+        memory_options(tier_cpu).into_iter().find(|&m| u64::from(m) >= memory).map(|m| (tier_cpu, m))
     })
 }
 
 /// A one-line description of the valid sizes, for hints.
 pub fn describe_tiers() -> String {
-    TIERS
-        .iter()
-        .map(|&(cpu, min, max, _)| format!("{cpu}: {min}-{max} MiB"))
-        .collect::<Vec<_>>()
-        .join("; ")
+    TIERS.iter().map(|&(cpu, min, max, _)| format!("{cpu}: {min}-{max} MiB")).collect::<Vec<_>>().join("; ")
 }
 
 #[cfg(test)]
@@ -62,7 +51,8 @@ mod tests {
     #[test]
     fn every_tier_boundary() {
         // (requested cpu units, requested MiB) → chosen size
-        let cases: &[((u64, u64), (u32, u32))] = &[
+        type Case = ((u64, u64), (u32, u32));
+        let cases: &[Case] = &[
             ((0, 0), (256, 512)),
             ((256, 512), (256, 512)),
             ((256, 513), (256, 1024)),

@@ -84,10 +84,7 @@ fn is_name_char(c: char) -> bool {
 
 impl Interp<'_> {
     fn invalid(&self, reason: &str) -> InterpolationError {
-        InterpolationError::Invalid {
-            template: self.template.to_string(),
-            reason: reason.to_string(),
-        }
+        InterpolationError::Invalid { template: self.template.to_string(), reason: reason.to_string() }
     }
 
     fn run(&mut self, s: &str) -> Result<String, InterpolationError> {
@@ -104,8 +101,7 @@ impl Interp<'_> {
                 }
                 Some('{') => {
                     let body_start = &after[1..];
-                    let end = matching_brace(body_start)
-                        .ok_or_else(|| self.invalid("`${` is never closed with `}`"))?;
+                    let end = matching_brace(body_start).ok_or_else(|| self.invalid("`${` is never closed with `}`"))?;
                     out.push_str(&self.braced(&body_start[..end])?);
                     rest = &body_start[end + 1..];
                 }
@@ -115,9 +111,7 @@ impl Interp<'_> {
                     out.push_str(&self.lookup_or_warn(name));
                     rest = &after[len..];
                 }
-                _ => {
-                    return Err(self.invalid("a `$` must start a variable (`$NAME`, `${NAME}`); write `$$` for a literal `$`"))
-                }
+                _ => return Err(self.invalid("a `$` must start a variable (`$NAME`, `${NAME}`); write `$$` for a literal `$`")),
             }
         }
         out.push_str(rest);
@@ -153,18 +147,13 @@ impl Interp<'_> {
             .unwrap_or((None, op));
         match op {
             None if word.is_empty() => Ok(self.lookup_or_warn(name)),
-            None => Err(self.invalid(&format!(
-                "unexpected {word:?} after the name {name}; use :-, -, :?, ?, :+ or +"
-            ))),
+            None => Err(self.invalid(&format!("unexpected {word:?} after the name {name}; use :-, -, :?, ?, :+ or +"))),
             Some(":-") if set_nonempty => Ok(value.unwrap_or_default().to_string()),
             Some("-") if value.is_some() => Ok(value.unwrap_or_default().to_string()),
             Some(":-" | "-") => self.run(word),
             Some(":?") if set_nonempty => Ok(value.unwrap_or_default().to_string()),
             Some("?") if value.is_some() => Ok(value.unwrap_or_default().to_string()),
-            Some(":?" | "?") => Err(InterpolationError::Required {
-                name: name.to_string(),
-                message: self.run(word)?,
-            }),
+            Some(":?" | "?") => Err(InterpolationError::Required { name: name.to_string(), message: self.run(word)? }),
             Some(":+") if set_nonempty => self.run(word),
             Some("+") if value.is_some() => self.run(word),
             Some(_) => Ok(String::new()),

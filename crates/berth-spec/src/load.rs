@@ -68,8 +68,9 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
         let mut tree = node::parse(&Arc::new(shown.clone()), &text)?;
         if !matches!(tree.value, NodeValue::Map(_)) {
             let what = if tree.as_str().is_some_and(str::is_empty) { "the file is empty" } else { "the top level must be a mapping" };
-            return Err(Diagnostics(vec![Diagnostic::error("", format!("{what}: expected a Compose file with `services:`"))
-                .at(Some(tree.pos.clone()))]));
+            return Err(Diagnostics(vec![
+                Diagnostic::error("", format!("{what}: expected a Compose file with `services:`")).at(Some(tree.pos.clone()))
+            ]));
         }
         interpolate_tree(&mut tree, &vars, &mut Vec::new(), &mut diags);
         match &mut merged {
@@ -111,14 +112,10 @@ fn resolve_files(opts: &LoadOptions) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Dia
         let read = opts.files.iter().map(|f| if f.is_absolute() { f.clone() } else { opts.dir.join(f) }).collect();
         return Ok((opts.files.clone(), read));
     }
-    DEFAULT_FILES
-        .iter()
-        .find(|f| opts.dir.join(f).is_file())
-        .map(|f| (vec![PathBuf::from(f)], vec![opts.dir.join(f)]))
-        .ok_or_else(|| {
-            Diagnostics(vec![Diagnostic::error("", format!("no spec file found in {}", opts.dir.display()))
-                .hint(format!("pass one with -f, or create {}", DEFAULT_FILES[0]))])
-        })
+    DEFAULT_FILES.iter().find(|f| opts.dir.join(f).is_file()).map(|f| (vec![PathBuf::from(f)], vec![opts.dir.join(f)])).ok_or_else(|| {
+        Diagnostics(vec![Diagnostic::error("", format!("no spec file found in {}", opts.dir.display()))
+            .hint(format!("pass one with -f, or create {}", DEFAULT_FILES[0]))])
+    })
 }
 
 /// Interpolates every scalar value (not keys), as Compose does.
@@ -170,10 +167,14 @@ fn apply_environment(tree: &mut Node, env: &str) -> Result<(), Diagnostics> {
             merge(tree, o);
             Ok(())
         }
-        Some(o) => Err(Diagnostics(vec![Diagnostic::error(format!("x-berth.environments.{env}"), "an environment overlay must be a mapping shaped like a Compose file")
-            .at(Some(o.pos))])),
+        Some(o) => Err(Diagnostics(vec![Diagnostic::error(
+            format!("x-berth.environments.{env}"),
+            "an environment overlay must be a mapping shaped like a Compose file",
+        )
+        .at(Some(o.pos))])),
         None => {
-            let known: Vec<String> = tree.lookup(&envs_path).and_then(Node::as_map).map(|m| m.keys().cloned().collect()).unwrap_or_default();
+            let known: Vec<String> =
+                tree.lookup(&envs_path).and_then(Node::as_map).map(|m| m.keys().cloned().collect()).unwrap_or_default();
             let hint = if known.is_empty() {
                 "define it under x-berth.environments".to_string()
             } else {
@@ -214,7 +215,9 @@ fn deserialize(tree: &Node, diags: &mut Diagnostics) -> Result<ComposeFile, Diag
             .collect();
         let message = friendly_type_error(&err.inner().to_string());
         let mut all = diags.clone();
-        all.push(Diagnostic::error(path_string(&path), message).at(Some(tree.pos_of(&path))).hint("see `berth schema` for the expected shape"));
+        all.push(
+            Diagnostic::error(path_string(&path), message).at(Some(tree.pos_of(&path))).hint("see `berth schema` for the expected shape"),
+        );
         all
     })
 }
@@ -232,9 +235,9 @@ fn ignored_path(path: &serde_ignored::Path) -> Vec<Seg> {
                 walk(parent, out);
                 out.push(Seg::Key(key.clone()));
             }
-            serde_ignored::Path::Some { parent } | serde_ignored::Path::NewtypeStruct { parent } | serde_ignored::Path::NewtypeVariant { parent } => {
-                walk(parent, out)
-            }
+            serde_ignored::Path::Some { parent }
+            | serde_ignored::Path::NewtypeStruct { parent }
+            | serde_ignored::Path::NewtypeVariant { parent } => walk(parent, out),
         }
     }
     walk(path, &mut out);
@@ -294,4 +297,3 @@ pub fn parse_var(text: &str) -> Result<(String, String), String> {
         _ => Err(format!("{text:?} is not KEY=VALUE")),
     }
 }
-

@@ -28,9 +28,7 @@ fn rule_for(path: &[&str]) -> SeqRule {
         ["services", _, "ports"] => SeqRule::Unique(port_key),
         ["services", _, "volumes"] => SeqRule::Unique(volume_key),
         ["services", _, "secrets" | "configs"] => SeqRule::Unique(source_key),
-        ["services", _, "environment" | "labels"] | ["services", _, "build", "args"] => {
-            SeqRule::AsMap(key_value_entry)
-        }
+        ["services", _, "environment" | "labels"] | ["services", _, "build", "args"] => SeqRule::AsMap(key_value_entry),
         ["services", _, "depends_on"] => SeqRule::AsMap(depends_on_entry),
         ["services", _, "expose" | "dns" | "cap_add" | "cap_drop"] => SeqRule::Unique(scalar_key),
         _ => SeqRule::Append,
@@ -51,7 +49,9 @@ fn merge_at(base: &mut Node, over: Node, path: &mut Vec<String>) {
     let over_value = over.value;
     match (&mut base.value, over_value) {
         (NodeValue::Map(b), NodeValue::Map(o)) => merge_maps(b, o, path),
-        (b @ NodeValue::Seq(_), o @ NodeValue::Seq(_)) | (b @ NodeValue::Map(_), o @ NodeValue::Seq(_)) | (b @ NodeValue::Seq(_), o @ NodeValue::Map(_))
+        (b @ NodeValue::Seq(_), o @ NodeValue::Seq(_))
+        | (b @ NodeValue::Map(_), o @ NodeValue::Seq(_))
+        | (b @ NodeValue::Seq(_), o @ NodeValue::Map(_))
             if matches!(rule, SeqRule::AsMap(_)) =>
         {
             let SeqRule::AsMap(entry) = rule else { unreachable!() };
@@ -98,10 +98,9 @@ fn merge_maps(base: &mut IndexMap<String, Entry>, over: IndexMap<String, Entry>,
 fn to_map(value: NodeValue, entry: fn(&Node) -> Option<(String, Node)>) -> IndexMap<String, Entry> {
     match value {
         NodeValue::Map(m) => m,
-        NodeValue::Seq(items) => items
-            .iter()
-            .filter_map(|item| entry(item).map(|(k, v)| (k, Entry { key_pos: item.pos.clone(), value: v })))
-            .collect(),
+        NodeValue::Seq(items) => {
+            items.iter().filter_map(|item| entry(item).map(|(k, v)| (k, Entry { key_pos: item.pos.clone(), value: v }))).collect()
+        }
         NodeValue::Scalar { .. } => IndexMap::new(),
     }
 }
@@ -121,10 +120,7 @@ fn depends_on_entry(item: &Node) -> Option<(String, Node)> {
     let mut cond = IndexMap::new();
     cond.insert(
         "condition".to_string(),
-        Entry {
-            key_pos: item.pos.clone(),
-            value: Node::scalar("service_started", false, item.pos.clone()),
-        },
+        Entry { key_pos: item.pos.clone(), value: Node::scalar("service_started", false, item.pos.clone()) },
     );
     Some((name.to_string(), Node { value: NodeValue::Map(cond), pos: item.pos.clone() }))
 }
@@ -183,10 +179,8 @@ mod tests {
     use crate::node::parse;
 
     fn merged(files: &[&str]) -> serde_yaml::Value {
-        let mut trees = files
-            .iter()
-            .enumerate()
-            .map(|(i, text)| parse(&Arc::new(PathBuf::from(format!("f{i}.yaml"))), text).expect("parses"));
+        let mut trees =
+            files.iter().enumerate().map(|(i, text)| parse(&Arc::new(PathBuf::from(format!("f{i}.yaml"))), text).expect("parses"));
         let mut base = trees.next().expect("one file");
         for t in trees {
             merge(&mut base, t);
@@ -218,8 +212,16 @@ mod tests {
                 &["services: {web: {expose: [\"80\", \"81\"]}}", "services: {web: {expose: [\"81\", \"82\"]}}"],
                 "services: {web: {expose: [\"80\", \"81\", \"82\"]}}",
             ),
-            ("command is replaced", &["services: {web: {command: [a, b]}}", "services: {web: {command: [c]}}"], "services: {web: {command: [c]}}"),
-            ("entrypoint is replaced", &["services: {web: {entrypoint: [a]}}", "services: {web: {entrypoint: [b, c]}}"], "services: {web: {entrypoint: [b, c]}}"),
+            (
+                "command is replaced",
+                &["services: {web: {command: [a, b]}}", "services: {web: {command: [c]}}"],
+                "services: {web: {command: [c]}}",
+            ),
+            (
+                "entrypoint is replaced",
+                &["services: {web: {entrypoint: [a]}}", "services: {web: {entrypoint: [b, c]}}"],
+                "services: {web: {entrypoint: [b, c]}}",
+            ),
             (
                 "healthcheck.test is replaced, other healthcheck keys merge",
                 &["services: {web: {healthcheck: {test: [CMD, a], interval: 5s}}}", "services: {web: {healthcheck: {test: [CMD, b]}}}"],
@@ -227,7 +229,10 @@ mod tests {
             ),
             (
                 "ports matched on target+published+protocol",
-                &["services: {web: {ports: [\"8080:80\", \"53:53/udp\"]}}", "services: {web: {ports: [\"8080:80\", \"53:53/tcp\", \"9090:90\"]}}"],
+                &[
+                    "services: {web: {ports: [\"8080:80\", \"53:53/udp\"]}}",
+                    "services: {web: {ports: [\"8080:80\", \"53:53/tcp\", \"9090:90\"]}}",
+                ],
                 "services: {web: {ports: [\"8080:80\", \"53:53/udp\", \"53:53/tcp\", \"9090:90\"]}}",
             ),
             (
@@ -247,7 +252,10 @@ mod tests {
             ),
             (
                 "depends_on list and map merge by service",
-                &["services: {web: {depends_on: [db]}}", "services: {web: {depends_on: {db: {condition: service_healthy}, cache: {condition: service_started}}}}"],
+                &[
+                    "services: {web: {depends_on: [db]}}",
+                    "services: {web: {depends_on: {db: {condition: service_healthy}, cache: {condition: service_started}}}}",
+                ],
                 "services: {web: {depends_on: {db: {condition: service_healthy}, cache: {condition: service_started}}}}",
             ),
             (
@@ -292,7 +300,9 @@ mod tests {
         let b = parse(&Arc::new(PathBuf::from("b.yaml")), "services:\n  web:\n    user: u\n    image: b\n").expect("b");
         let mut base = a;
         merge(&mut base, b);
-        let image = base.lookup(&[crate::node::Seg::Key("services".into()), crate::node::Seg::Key("web".into()), crate::node::Seg::Key("image".into())]).expect("image");
+        let image = base
+            .lookup(&[crate::node::Seg::Key("services".into()), crate::node::Seg::Key("web".into()), crate::node::Seg::Key("image".into())])
+            .expect("image");
         assert_eq!(image.pos.file.display().to_string(), "b.yaml");
         assert_eq!(image.pos.line, 4);
     }

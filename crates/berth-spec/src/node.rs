@@ -24,7 +24,10 @@ pub struct Node {
 pub enum NodeValue {
     /// A scalar; `plain` scalars resolve by the YAML 1.2 core schema
     /// (`4` is a number, `"4"` is a string).
-    Scalar { text: String, plain: bool },
+    Scalar {
+        text: String,
+        plain: bool,
+    },
     Seq(Vec<Node>),
     Map(IndexMap<String, Entry>),
 }
@@ -61,13 +64,7 @@ pub fn path_string(path: &[Seg]) -> String {
 
 impl Node {
     pub fn scalar(text: impl Into<String>, plain: bool, pos: Pos) -> Self {
-        Node {
-            value: NodeValue::Scalar {
-                text: text.into(),
-                plain,
-            },
-            pos,
-        }
+        Node { value: NodeValue::Scalar { text: text.into(), plain }, pos }
     }
 
     pub fn as_map(&self) -> Option<&IndexMap<String, Entry>> {
@@ -147,14 +144,10 @@ impl Node {
                     serde_yaml::Value::String(text.clone())
                 }
             }
-            NodeValue::Seq(items) => {
-                serde_yaml::Value::Sequence(items.iter().map(Node::to_yaml).collect())
+            NodeValue::Seq(items) => serde_yaml::Value::Sequence(items.iter().map(Node::to_yaml).collect()),
+            NodeValue::Map(m) => {
+                serde_yaml::Value::Mapping(m.iter().map(|(k, e)| (serde_yaml::Value::String(k.clone()), e.value.to_yaml())).collect())
             }
-            NodeValue::Map(m) => serde_yaml::Value::Mapping(
-                m.iter()
-                    .map(|(k, e)| (serde_yaml::Value::String(k.clone()), e.value.to_yaml()))
-                    .collect(),
-            ),
         }
     }
 }
@@ -166,9 +159,7 @@ pub fn resolve_plain(text: &str) -> serde_yaml::Value {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
         "false" | "False" | "FALSE" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
-            return Value::Number(f64::INFINITY.into())
-        }
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Value::Number(f64::INFINITY.into()),
         "-.inf" | "-.Inf" | "-.INF" => return Value::Number(f64::NEG_INFINITY.into()),
         ".nan" | ".NaN" | ".NAN" => return Value::Number(f64::NAN.into()),
         _ => {}
@@ -208,8 +199,7 @@ fn is_core_float(s: &str) -> bool {
     };
     let mantissa_ok = match mantissa.split_once('.') {
         Some((int, frac)) => {
-            (int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b.is_ascii_digit()))
-                && !(int.is_empty() && frac.is_empty())
+            (int.bytes().all(|b| b.is_ascii_digit()) && frac.bytes().all(|b| b.is_ascii_digit())) && !(int.is_empty() && frac.is_empty())
         }
         None => !mantissa.is_empty() && mantissa.bytes().all(|b| b.is_ascii_digit()),
     };
@@ -230,21 +220,11 @@ pub fn parse(file: &Arc<PathBuf>, text: &str) -> Result<Node, Diagnostics> {
     // (which also places the errors serde_yaml reports without a position,
     // such as duplicate keys).
     let syntax = serde_yaml::from_str::<serde_yaml::Value>(text).err().map(|err| {
-        let pos = err.location().map(|loc| Pos {
-            file: file.clone(),
-            line: loc.line(),
-            col: loc.column(),
-        });
+        let pos = err.location().map(|loc| Pos { file: file.clone(), line: loc.line(), col: loc.column() });
         let message = strip_location(&err.to_string());
         (pos, message)
     });
-    let mut builder = Builder {
-        file: file.clone(),
-        stack: Vec::new(),
-        anchors: Vec::new(),
-        root: None,
-        diags: Diagnostics::default(),
-    };
+    let mut builder = Builder { file: file.clone(), stack: Vec::new(), anchors: Vec::new(), root: None, diags: Diagnostics::default() };
     let mut parser = Parser::new_from_str(text);
     let loaded = parser.load(&mut builder, false);
     if builder.diags.has_errors() {
@@ -258,8 +238,7 @@ pub fn parse(file: &Arc<PathBuf>, text: &str) -> Result<Node, Diagnostics> {
     }
     if let Err(err) = loaded {
         let m = err.marker();
-        return Err(Diagnostics(vec![Diagnostic::error("", format!("invalid YAML: {}", err.info()))
-            .at(Some(builder.pos(m)))]));
+        return Err(Diagnostics(vec![Diagnostic::error("", format!("invalid YAML: {}", err.info())).at(Some(builder.pos(m)))]));
     }
     Ok(builder.root.unwrap_or_else(|| Node::scalar("", true, Pos { file: file.clone(), line: 1, col: 1 })))
 }
@@ -275,13 +254,7 @@ fn strip_location(message: &str) -> String {
 
 enum Frame {
     Seq { anchor: usize, pos: Pos, items: Vec<Node> },
-    Map {
-        anchor: usize,
-        pos: Pos,
-        entries: IndexMap<String, Entry>,
-        pending_key: Option<(String, Pos)>,
-        merges: Vec<Node>,
-    },
+    Map { anchor: usize, pos: Pos, entries: IndexMap<String, Entry>, pending_key: Option<(String, Pos)>, merges: Vec<Node> },
 }
 
 struct Builder {
@@ -295,11 +268,7 @@ struct Builder {
 impl Builder {
     fn pos(&self, m: &Marker) -> Pos {
         // yaml-rust2 lines are 1-based, columns 0-based.
-        Pos {
-            file: self.file.clone(),
-            line: m.line(),
-            col: m.col() + 1,
-        }
+        Pos { file: self.file.clone(), line: m.line(), col: m.col() + 1 }
     }
 
     fn remember(&mut self, anchor: usize, node: &Node) {
@@ -313,12 +282,7 @@ impl Builder {
         match self.stack.last_mut() {
             None => self.root = Some(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map {
-                entries,
-                pending_key,
-                merges,
-                ..
-            }) => match pending_key.take() {
+            Some(Frame::Map { entries, pending_key, merges, .. }) => match pending_key.take() {
                 None => {
                     let key = match &node.value {
                         NodeValue::Scalar { text, .. } => text.clone(),
@@ -388,29 +352,15 @@ impl MarkedEventReceiver for Builder {
                     .unwrap_or_else(|| Node::scalar("", true, pos));
                 self.finish(node);
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq {
-                anchor,
-                pos,
-                items: Vec::new(),
-            }),
-            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map {
-                anchor,
-                pos,
-                entries: IndexMap::new(),
-                pending_key: None,
-                merges: Vec::new(),
-            }),
+            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq { anchor, pos, items: Vec::new() }),
+            Event::MappingStart(anchor, _) => {
+                self.stack.push(Frame::Map { anchor, pos, entries: IndexMap::new(), pending_key: None, merges: Vec::new() })
+            }
             Event::SequenceEnd | Event::MappingEnd => {
                 let Some(frame) = self.stack.pop() else { return };
                 let (anchor, node) = match frame {
                     Frame::Seq { anchor, pos, items } => (anchor, Node { value: NodeValue::Seq(items), pos }),
-                    Frame::Map {
-                        anchor,
-                        pos,
-                        mut entries,
-                        merges,
-                        ..
-                    } => {
+                    Frame::Map { anchor, pos, mut entries, merges, .. } => {
                         apply_merges(&mut entries, merges);
                         (anchor, Node { value: NodeValue::Map(entries), pos })
                     }
@@ -437,14 +387,7 @@ mod tests {
         let path = [Seg::Key("services".into()), Seg::Key("web".into()), Seg::Key("image".into())];
         let p = n.pos_of(&path);
         assert_eq!((p.line, p.col), (3, 5));
-        let port = n
-            .lookup(&[
-                Seg::Key("services".into()),
-                Seg::Key("web".into()),
-                Seg::Key("ports".into()),
-                Seg::Index(0),
-            ])
-            .expect("port");
+        let port = n.lookup(&[Seg::Key("services".into()), Seg::Key("web".into()), Seg::Key("ports".into()), Seg::Index(0)]).expect("port");
         assert_eq!((port.pos.line, port.pos.col), (5, 9));
         assert_eq!(port.to_yaml(), serde_yaml::Value::String("80".into()));
     }

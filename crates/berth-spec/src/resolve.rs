@@ -83,7 +83,11 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
         cx.error(&p(&["services"]), "the spec defines no services", Some("add at least one service under `services:`"));
     }
     if !spec.networks.is_empty() {
-        cx.warn(&p(&["networks"]), "ignored on ECS: tasks share the VPC network of x-berth.network", Some("services reach each other through x-berth.discovery"));
+        cx.warn(
+            &p(&["networks"]),
+            "ignored on ECS: tasks share the VPC network of x-berth.network",
+            Some("services reach each other through x-berth.discovery"),
+        );
     }
     if !spec.configs.is_empty() {
         cx.warn(&p(&["configs"]), "ignored on ECS: configs are not supported", Some("bake the file into the image"));
@@ -123,15 +127,10 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
             continue;
         }
         validate_service_name(cx, name);
-        let members: Vec<(&String, &types::Service)> = spec
-            .services
-            .iter()
-            .filter(|(n, _)| n.as_str() == name || leader_of.get(n.as_str()) == Some(&name.as_str()))
-            .collect();
-        let containers: Vec<Container> = members
-            .iter()
-            .map(|(n, s)| resolve_container(cx, spec, app_name, n, s, &registry, vars, launch_type, &task_of))
-            .collect();
+        let members: Vec<(&String, &types::Service)> =
+            spec.services.iter().filter(|(n, _)| n.as_str() == name || leader_of.get(n.as_str()) == Some(&name.as_str())).collect();
+        let containers: Vec<Container> =
+            members.iter().map(|(n, s)| resolve_container(cx, spec, app_name, n, s, &registry, vars, launch_type, &task_of)).collect();
         if containers.len() > 10 {
             cx.error(
                 &p(&["services", name]),
@@ -297,16 +296,16 @@ fn resolve_registry(cx: &mut Ctx, x: &types::AppXBerth, spec: &ComposeFile, app:
         None => "IMMUTABLE".to_string(),
         Some(m) if m.eq_ignore_ascii_case("immutable") || m.eq_ignore_ascii_case("mutable") => m.to_ascii_uppercase(),
         Some(other) => {
-            cx.error(&p(&["x-berth", "registry", "tag_mutability"]), format!("unknown tag mutability {other:?}"), Some("use IMMUTABLE or MUTABLE"));
+            cx.error(
+                &p(&["x-berth", "registry", "tag_mutability"]),
+                format!("unknown tag mutability {other:?}"),
+                Some("use IMMUTABLE or MUTABLE"),
+            );
             "IMMUTABLE".to_string()
         }
     };
-    let mut repositories: Vec<String> = spec
-        .services
-        .iter()
-        .filter(|(_, s)| s.build.is_some() && s.image.is_none())
-        .map(|(n, _)| format!("{app}/{n}"))
-        .collect();
+    let mut repositories: Vec<String> =
+        spec.services.iter().filter(|(_, s)| s.build.is_some() && s.image.is_none()).map(|(n, _)| format!("{app}/{n}")).collect();
     for repo in &r.repositories {
         if !repositories.contains(repo) {
             repositories.push(repo.clone());
@@ -315,17 +314,15 @@ fn resolve_registry(cx: &mut Ctx, x: &types::AppXBerth, spec: &ComposeFile, app:
     for (i, repo) in repositories.iter().enumerate() {
         if !valid_ecr_name(repo) {
             let path = if i < r.repositories.len() { pi(&["x-berth", "registry", "repositories"], i) } else { p(&["name"]) };
-            cx.error(&path, format!("{repo:?} is not a valid ECR repository name"), Some("use lowercase letters, digits, and . _ - / (2-256 characters)"));
+            cx.error(
+                &path,
+                format!("{repo:?} is not a valid ECR repository name"),
+                Some("use lowercase letters, digits, and . _ - / (2-256 characters)"),
+            );
         }
     }
     check_lifecycle(cx, &r.lifecycle);
-    Registry {
-        url: r.url,
-        tag_mutability,
-        scan_on_push: r.scan_on_push.unwrap_or(true),
-        repositories,
-        lifecycle: r.lifecycle,
-    }
+    Registry { url: r.url, tag_mutability, scan_on_push: r.scan_on_push.unwrap_or(true), repositories, lifecycle: r.lifecycle }
 }
 
 /// ECR's rules for lifecycle policies, checked before AWS sees them.
@@ -354,7 +351,11 @@ fn check_lifecycle(cx: &mut Ctx, rules: &[types::LifecycleRule]) {
         }
         let is_any = status == Some("any") || (status.is_none() && prefixes.is_empty());
         if is_any && i + 1 != rules.len() {
-            cx.error(&path, "a tag_status: any rule must be the last rule", Some("ECR evaluates rules in order and requires the `any` rule to have the highest priority"));
+            cx.error(
+                &path,
+                "a tag_status: any rule must be the last rule",
+                Some("ECR evaluates rules in order and requires the `any` rule to have the highest priority"),
+            );
         }
     }
 }
@@ -369,15 +370,27 @@ fn resolve_load_balancer(cx: &mut Ctx, x: &types::AppXBerth) -> Option<LoadBalan
     let lb = x.load_balancer.as_ref()?;
     let (lo, hi) = lb.priority_range.unwrap_or(DEFAULT_PRIORITY_RANGE);
     if lo == 0 || hi > 50_000 || lo > hi {
-        cx.error(&p(&["x-berth", "load_balancer", "priority_range"]), format!("[{lo}, {hi}] is not a range of listener rule priorities"), Some("ALB priorities are 1-50000, e.g. [1000, 1999]"));
+        cx.error(
+            &p(&["x-berth", "load_balancer", "priority_range"]),
+            format!("[{lo}, {hi}] is not a range of listener rule priorities"),
+            Some("ALB priorities are 1-50000, e.g. [1000, 1999]"),
+        );
     }
     let create = lb.create.as_ref().map(|c| {
         let scheme = c.scheme.clone().unwrap_or_else(|| "internet-facing".into());
         if scheme != "internet-facing" && scheme != "internal" {
-            cx.error(&p(&["x-berth", "load_balancer", "create", "scheme"]), format!("unknown scheme {scheme:?}"), Some("use internet-facing or internal"));
+            cx.error(
+                &p(&["x-berth", "load_balancer", "create", "scheme"]),
+                format!("unknown scheme {scheme:?}"),
+                Some("use internet-facing or internal"),
+            );
         }
         if c.subnets.len() < 2 {
-            cx.error(&p(&["x-berth", "load_balancer", "create", "subnets"]), "an application load balancer needs subnets in at least two availability zones", None);
+            cx.error(
+                &p(&["x-berth", "load_balancer", "create", "subnets"]),
+                "an application load balancer needs subnets in at least two availability zones",
+                None,
+            );
         }
         CreateLoadBalancer {
             subnets: c.subnets.clone(),
@@ -389,12 +402,7 @@ fn resolve_load_balancer(cx: &mut Ctx, x: &types::AppXBerth) -> Option<LoadBalan
     if lb.listener.is_some() && create.is_some() {
         cx.error(&p(&["x-berth", "load_balancer"]), "set either `listener` (an existing one) or `create`, not both", None);
     }
-    Some(LoadBalancer {
-        listener: lb.listener.clone(),
-        test_listener: lb.test_listener.clone(),
-        priority_range: (lo, hi),
-        create,
-    })
+    Some(LoadBalancer { listener: lb.listener.clone(), test_listener: lb.test_listener.clone(), priority_range: (lo, hi), create })
 }
 
 fn resolve_discovery(cx: &mut Ctx, x: &types::AppXBerth, app: &str) -> Option<Discovery> {
@@ -403,7 +411,11 @@ fn resolve_discovery(cx: &mut Ctx, x: &types::AppXBerth, app: &str) -> Option<Di
         types::AppDiscovery::Mode(m) if m == "connect" => Some(Discovery { namespace: default_ns, mode: DiscoveryMode::Connect, ttl: 10 }),
         types::AppDiscovery::Mode(m) if m == "dns" => Some(Discovery { namespace: default_ns, mode: DiscoveryMode::Dns, ttl: 10 }),
         types::AppDiscovery::Mode(other) => {
-            cx.error(&p(&["x-berth", "discovery"]), format!("unknown discovery mode {other:?}"), Some("use `connect`, `dns`, or `{ namespace: <name> }`"));
+            cx.error(
+                &p(&["x-berth", "discovery"]),
+                format!("unknown discovery mode {other:?}"),
+                Some("use `connect`, `dns`, or `{ namespace: <name> }`"),
+            );
             None
         }
         types::AppDiscovery::Config(c) => {
@@ -411,7 +423,11 @@ fn resolve_discovery(cx: &mut Ctx, x: &types::AppXBerth, app: &str) -> Option<Di
                 None | Some("dns") => DiscoveryMode::Dns,
                 Some("connect") => DiscoveryMode::Connect,
                 Some(other) => {
-                    cx.error(&p(&["x-berth", "discovery", "mode"]), format!("unknown discovery mode {other:?}"), Some("use dns or connect"));
+                    cx.error(
+                        &p(&["x-berth", "discovery", "mode"]),
+                        format!("unknown discovery mode {other:?}"),
+                        Some("use dns or connect"),
+                    );
                     DiscoveryMode::Dns
                 }
             };
@@ -446,10 +462,18 @@ fn check_depends_on(cx: &mut Ctx, spec: &ComposeFile) {
                 "service_started" | "service_completed_successfully" => {}
                 "service_healthy" => {
                     if spec.services[dep].healthcheck.is_none() {
-                        cx.warn(&path, format!("waits for {dep} to be healthy, but {dep} has no healthcheck"), Some(&format!("add a healthcheck to {dep}")));
+                        cx.warn(
+                            &path,
+                            format!("waits for {dep} to be healthy, but {dep} has no healthcheck"),
+                            Some(&format!("add a healthcheck to {dep}")),
+                        );
                     }
                 }
-                other => cx.error(&path, format!("unknown condition {other:?}"), Some("use service_started, service_healthy or service_completed_successfully")),
+                other => cx.error(
+                    &path,
+                    format!("unknown condition {other:?}"),
+                    Some("use service_started, service_healthy or service_completed_successfully"),
+                ),
             }
             graph.entry(name.as_str()).or_default().push(dep.clone());
         }
@@ -525,7 +549,11 @@ fn resolve_container(
         }
     }
     if svc.configs.is_some() {
-        cx.error(&sp(&["configs"]), "configs are not supported on ECS", Some("bake the file into the image, or use an environment variable"));
+        cx.error(
+            &sp(&["configs"]),
+            "configs are not supported on ECS",
+            Some("bake the file into the image, or use an environment variable"),
+        );
     }
 
     let image = match (&svc.image, &svc.build) {
@@ -560,7 +588,11 @@ fn resolve_container(
     for (i, s) in svc.secrets.iter().enumerate() {
         let source = s.source();
         match spec.secrets.get(source) {
-            None => cx.error(&pi(&["services", name, "secrets"], i), format!("unknown secret {source:?}"), Some("define it under the top-level `secrets:` with `external: true` and its ARN")),
+            None => cx.error(
+                &pi(&["services", name, "secrets"], i),
+                format!("unknown secret {source:?}"),
+                Some("define it under the top-level `secrets:` with `external: true` and its ARN"),
+            ),
             Some(def) => {
                 if let Some(arn) = def.name.clone().filter(|_| def.external == Some(true)) {
                     let var = s.target().unwrap_or(source).to_ascii_uppercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_");
@@ -574,7 +606,11 @@ fn resolve_container(
     for (i, port) in svc.ports.iter().enumerate() {
         let path = pi(&["services", name, "ports"], i);
         let specs = match port {
-            types::Port::Number(n) => u16::try_from(*n).ok().filter(|n| *n > 0).map(|n| vec![ports::PortSpec { target: n, published: None, host_ip: None, protocol: "tcp".into() }]).ok_or_else(|| format!("{n} is not a port number (1-65535)")),
+            types::Port::Number(n) => u16::try_from(*n)
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|n| vec![ports::PortSpec { target: n, published: None, host_ip: None, protocol: "tcp".into() }])
+                .ok_or_else(|| format!("{n} is not a port number (1-65535)")),
             types::Port::Short(s) => ports::parse_short(s),
             types::Port::Long(l) => match u16::try_from(l.target).ok().filter(|n| *n > 0) {
                 None => Err(format!("{} is not a port number (1-65535)", l.target)),
@@ -582,8 +618,18 @@ fn resolve_container(
                     let published = l.published.as_ref().map(|p| p.text());
                     match published.as_deref().map(|t| t.parse::<u16>()) {
                         Some(Err(_)) => Err(format!("published port {:?} is not a port number", published.unwrap_or_default())),
-                        Some(Ok(p)) => Ok(vec![ports::PortSpec { target, published: Some(p), host_ip: l.host_ip.clone(), protocol: l.protocol.clone().unwrap_or_else(|| "tcp".into()) }]),
-                        None => Ok(vec![ports::PortSpec { target, published: None, host_ip: l.host_ip.clone(), protocol: l.protocol.clone().unwrap_or_else(|| "tcp".into()) }]),
+                        Some(Ok(p)) => Ok(vec![ports::PortSpec {
+                            target,
+                            published: Some(p),
+                            host_ip: l.host_ip.clone(),
+                            protocol: l.protocol.clone().unwrap_or_else(|| "tcp".into()),
+                        }]),
+                        None => Ok(vec![ports::PortSpec {
+                            target,
+                            published: None,
+                            host_ip: l.host_ip.clone(),
+                            protocol: l.protocol.clone().unwrap_or_else(|| "tcp".into()),
+                        }]),
                     }
                 }
             },
@@ -593,7 +639,11 @@ fn resolve_container(
             Ok(specs) => {
                 for s in specs {
                     if s.protocol == "udp" {
-                        cx.error(&path, format!("UDP port {} needs a network load balancer, which berth does not manage yet", s.target), Some("remove the port, or expose it through an NLB you manage"));
+                        cx.error(
+                            &path,
+                            format!("UDP port {} needs a network load balancer, which berth does not manage yet", s.target),
+                            Some("remove the port, or expose it through an NLB you manage"),
+                        );
                         continue;
                     }
                     if s.host_ip.is_some() {
@@ -610,9 +660,17 @@ fn resolve_container(
             Ok(specs) => {
                 for s in specs {
                     if s.published.is_some() {
-                        cx.error(&pi(&["services", name, "expose"], i), "expose takes container ports only", Some("use `ports:` to publish"));
+                        cx.error(
+                            &pi(&["services", name, "expose"], i),
+                            "expose takes container ports only",
+                            Some("use `ports:` to publish"),
+                        );
                     } else if s.protocol == "udp" {
-                        cx.error(&pi(&["services", name, "expose"], i), format!("UDP port {} needs a network load balancer, which berth does not manage yet", s.target), None);
+                        cx.error(
+                            &pi(&["services", name, "expose"], i),
+                            format!("UDP port {} needs a network load balancer, which berth does not manage yet", s.target),
+                            None,
+                        );
                     } else if !ports_out.iter().any(|p| p.container_port == s.target && p.protocol == s.protocol) {
                         ports_out.push(ContainerPort { container_port: s.target, published: None, protocol: s.protocol });
                     }
@@ -639,18 +697,34 @@ fn resolve_container(
 
     if launch == LaunchType::Fargate {
         if svc.privileged == Some(true) {
-            cx.error(&sp(&["privileged"]), "privileged containers are not available on Fargate", Some("remove it, or set x-berth.launch_type: ec2"));
+            cx.error(
+                &sp(&["privileged"]),
+                "privileged containers are not available on Fargate",
+                Some("remove it, or set x-berth.launch_type: ec2"),
+            );
         }
         for (i, cap) in svc.cap_add.iter().flatten().enumerate() {
             if cap != "SYS_PTRACE" && cap != "CAP_SYS_PTRACE" {
-                cx.error(&pi(&["services", name, "cap_add"], i), format!("Fargate only allows adding SYS_PTRACE, not {cap}"), Some("remove it, or set x-berth.launch_type: ec2"));
+                cx.error(
+                    &pi(&["services", name, "cap_add"], i),
+                    format!("Fargate only allows adding SYS_PTRACE, not {cap}"),
+                    Some("remove it, or set x-berth.launch_type: ec2"),
+                );
             }
         }
         if let Some(mode) = &svc.network_mode {
-            cx.error(&sp(&["network_mode"]), format!("network_mode {mode:?} is not available on Fargate: every task gets its own network interface (awsvpc)"), Some("remove network_mode; containers of one task share localhost"));
+            cx.error(
+                &sp(&["network_mode"]),
+                format!("network_mode {mode:?} is not available on Fargate: every task gets its own network interface (awsvpc)"),
+                Some("remove network_mode; containers of one task share localhost"),
+            );
         }
     } else if let Some(mode) = &svc.network_mode {
-        cx.warn(&sp(&["network_mode"]), format!("ignored on ECS: the task network mode comes from x-berth.network.mode, not {mode:?}"), None);
+        cx.warn(
+            &sp(&["network_mode"]),
+            format!("ignored on ECS: the task network mode comes from x-berth.network.mode, not {mode:?}"),
+            None,
+        );
     }
 
     let (cpu, memory) = container_resources(cx, name, svc);
@@ -728,7 +802,11 @@ fn key_values(cx: &mut Ctx, path: &[Seg], value: Option<&types::ListOrDict>, var
     let mut out = Vec::new();
     let from_env = |cx: &mut Ctx, key: &str, at: Vec<Seg>, out: &mut Vec<(String, String)>| match vars.get(key) {
         Some(v) => out.push((key.to_string(), v.to_string())),
-        None => cx.warn(&at, format!("{key} has no value here and is not set in the environment; it is left out"), Some("give it a value: KEY=VALUE")),
+        None => cx.warn(
+            &at,
+            format!("{key} has no value here and is not set in the environment; it is left out"),
+            Some("give it a value: KEY=VALUE"),
+        ),
     };
     match value {
         None => {}
@@ -777,7 +855,11 @@ fn resolve_healthcheck(cx: &mut Ctx, name: &str, hc: Option<&types::Healthcheck>
             Some("NONE") => return None,
             Some("CMD" | "CMD-SHELL") if l.len() > 1 => l.clone(),
             _ => {
-                cx.error(&at("test"), "a healthcheck test list starts with CMD or CMD-SHELL and has a command", Some("test: [\"CMD-SHELL\", \"curl -f http://localhost/ || exit 1\"]"));
+                cx.error(
+                    &at("test"),
+                    "a healthcheck test list starts with CMD or CMD-SHELL and has a command",
+                    Some("test: [\"CMD-SHELL\", \"curl -f http://localhost/ || exit 1\"]"),
+                );
                 return None;
             }
         },
@@ -844,7 +926,10 @@ fn resolve_mounts(cx: &mut Ctx, spec: &ComposeFile, name: &str, svc: &types::Ser
         match kind {
             "bind" => cx.error(
                 &path,
-                format!("bind mount of {source:?}: host paths do not exist on {}", if launch == LaunchType::Fargate { "Fargate" } else { "ECS instances" }),
+                format!(
+                    "bind mount of {source:?}: host paths do not exist on {}",
+                    if launch == LaunchType::Fargate { "Fargate" } else { "ECS instances" }
+                ),
                 Some("bake the files into the image, or use a named volume mapped to EFS (x-berth.efs)"),
             ),
             "tmpfs" | "other" => cx.error(&path, "only named volumes are supported on ECS", None),
@@ -976,7 +1061,11 @@ fn resolve_replicas(cx: &mut Ctx, name: &str, svc: &types::Service, launch: Laun
         None | Some("replicated") => Some(deploy.replicas.unwrap_or(1)),
         Some("global") if launch == LaunchType::Ec2 => None,
         Some("global") => {
-            cx.error(&p(&["services", name, "deploy", "mode"]), "global services (one task per instance) need EC2 instances", Some("remove the key, or set x-berth.launch_type: ec2"));
+            cx.error(
+                &p(&["services", name, "deploy", "mode"]),
+                "global services (one task per instance) need EC2 instances",
+                Some("remove the key, or set x-berth.launch_type: ec2"),
+            );
             Some(1)
         }
         Some(other) => {
@@ -1024,10 +1113,16 @@ fn resolve_rolling(cx: &mut Ctx, name: &str, svc: &types::Service, replicas: u32
                 circuit_breaker = false;
                 rollback = false;
             }
-            Some(other) => cx.error(&at("failure_action"), format!("unknown failure action {other:?}"), Some("use rollback, pause or continue")),
+            Some(other) => {
+                cx.error(&at("failure_action"), format!("unknown failure action {other:?}"), Some("use rollback, pause or continue"))
+            }
         }
         if uc.delay.is_some() || uc.monitor.is_some() || uc.max_failure_ratio.is_some() {
-            cx.warn(&base, "delay, monitor and max_failure_ratio are ignored on ECS; the circuit breaker decides when a deployment fails", None);
+            cx.warn(
+                &base,
+                "delay, monitor and max_failure_ratio are ignored on ECS; the circuit breaker decides when a deployment fails",
+                None,
+            );
         }
     }
     if let Some(r) = svc.x_berth.as_ref().and_then(|x| x.rolling.as_ref()) {
@@ -1038,7 +1133,7 @@ fn resolve_rolling(cx: &mut Ctx, name: &str, svc: &types::Service, replicas: u32
             max = m;
         }
     }
-    if max < 100 || max > 200 || min > 100 || max <= min {
+    if !(100..=200).contains(&max) || min > 100 || max <= min {
         cx.error(
             &p(&["services", name, "x-berth", "rolling"]),
             format!("minimum healthy {min}% and maximum {max}% leave no room to replace a task"),
@@ -1063,7 +1158,11 @@ fn resolve_route(
     let port = match r.port {
         Some(port) if tcp_ports.contains(&port) => port,
         Some(port) => {
-            cx.error(&p(&["services", name, "x-berth", "route", "port"]), format!("port {port} is not a port of this service"), Some("list it under `ports:` or `expose:`"));
+            cx.error(
+                &p(&["services", name, "x-berth", "route", "port"]),
+                format!("port {port} is not a port of this service"),
+                Some("list it under `ports:` or `expose:`"),
+            );
             port
         }
         None => match tcp_ports.first() {
@@ -1075,9 +1174,14 @@ fn resolve_route(
         },
     };
     if lb.is_none_or(|lb| lb.listener.is_none() && lb.create.is_none()) {
-        cx.error(&path, "routes need a load balancer listener", Some("set x-berth.load_balancer.listener to an existing listener ARN, or x-berth.load_balancer.create"));
+        cx.error(
+            &path,
+            "routes need a load balancer listener",
+            Some("set x-berth.load_balancer.listener to an existing listener ARN, or x-berth.load_balancer.create"),
+        );
     }
-    let suffix = if svc.x_berth.as_ref().and_then(|x| x.strategy.as_ref()).and_then(|s| s.blue_green.as_ref()).is_some() { "-green" } else { "" };
+    let suffix =
+        if svc.x_berth.as_ref().and_then(|x| x.strategy.as_ref()).and_then(|s| s.blue_green.as_ref()).is_some() { "-green" } else { "" };
     let tg_name = format!("{app}-{name}{suffix}");
     if tg_name.len() > TARGET_GROUP_NAME_MAX {
         cx.error(
@@ -1087,7 +1191,11 @@ fn resolve_route(
         );
     }
     if !tg_name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        cx.error(&path, format!("target group name {tg_name:?} may only hold letters, digits and hyphens"), Some("rename the app or service without `_` or `.`"));
+        cx.error(
+            &path,
+            format!("target group name {tg_name:?} may only hold letters, digits and hyphens"),
+            Some("rename the app or service without `_` or `.`"),
+        );
     }
     let _ = mode;
     let dur = |cx: &mut Ctx, key: &str, v: &Option<String>, default: u64| -> u64 {
@@ -1166,7 +1274,11 @@ fn resolve_discoverable(cx: &mut Ctx, name: &str, svc: &types::Service, containe
     let explicit = svc.x_berth.as_ref().and_then(|x| x.discovery);
     match (explicit, discovery) {
         (Some(true), None) => {
-            cx.error(&p(&["services", name, "x-berth", "discovery"]), "service discovery needs an app namespace", Some("set x-berth.discovery: { namespace: <app>.local } at the top level, or `connect`"));
+            cx.error(
+                &p(&["services", name, "x-berth", "discovery"]),
+                "service discovery needs an app namespace",
+                Some("set x-berth.discovery: { namespace: <app>.local } at the top level, or `connect`"),
+            );
             false
         }
         (Some(flag), Some(_)) => flag,
@@ -1181,7 +1293,9 @@ fn warn_unrouted_ports(cx: &mut Ctx, members: &[(&String, &types::Service)], rou
             // UDP ports are already an error; only TCP ports can be routed.
             let target = match port {
                 types::Port::Number(n) => u16::try_from(*n).ok(),
-                types::Port::Short(s) => ports::parse_short(s).ok().and_then(|v| v.first().filter(|p| p.protocol == "tcp").map(|p| p.target)),
+                types::Port::Short(s) => {
+                    ports::parse_short(s).ok().and_then(|v| v.first().filter(|p| p.protocol == "tcp").map(|p| p.target))
+                }
                 types::Port::Long(l) => u16::try_from(l.target).ok().filter(|_| l.protocol.as_deref().is_none_or(|p| p == "tcp")),
             };
             let Some(target) = target else { continue };

@@ -176,7 +176,7 @@ impl Scalar {
 #[serde(untagged, expecting = "a build context path or a mapping with `context`")]
 pub enum Build {
     Context(String),
-    Config(BuildConfig),
+    Config(Box<BuildConfig>),
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -281,10 +281,9 @@ impl DependsOn {
     pub fn entries(&self) -> Vec<(String, String)> {
         match self {
             DependsOn::List(l) => l.iter().map(|s| (s.clone(), "service_started".into())).collect(),
-            DependsOn::Map(m) => m
-                .iter()
-                .map(|(k, v)| (k.clone(), v.condition.clone().unwrap_or_else(|| "service_started".into())))
-                .collect(),
+            DependsOn::Map(m) => {
+                m.iter().map(|(k, v)| (k.clone(), v.condition.clone().unwrap_or_else(|| "service_started".into()))).collect()
+            }
         }
     }
 }
@@ -330,7 +329,7 @@ pub struct UpdateConfig {
 #[serde(untagged, expecting = "a volume like \"name:/path\" or a mapping with `type`, `source`, `target`")]
 pub enum ServiceVolume {
     Short(String),
-    Long(LongVolume),
+    Long(Box<LongVolume>),
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

@@ -45,9 +45,7 @@ pub fn parse_duration_secs(text: &str) -> Result<u64, String> {
 pub fn parse_memory_mib(text: &str) -> Result<u64, String> {
     let s = text.trim().to_ascii_lowercase();
     let num_len = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
-    let n: f64 = s[..num_len]
-        .parse()
-        .map_err(|_| format!("{text:?} is not a size like 512M or 1.5G"))?;
+    let n: f64 = s[..num_len].parse().map_err(|_| format!("{text:?} is not a size like 512M or 1.5G"))?;
     let factor: f64 = match s[num_len..].trim() {
         "" | "b" => 1.0 / 1_048_576.0,
         "k" | "kb" | "kib" => 1.0 / 1024.0,
@@ -61,10 +59,7 @@ pub fn parse_memory_mib(text: &str) -> Result<u64, String> {
 
 /// Compose `cpus` (`"0.5"`, `2`) in ECS cpu units (1 vCPU = 1024), rounded up.
 pub fn parse_cpus_units(text: &str) -> Result<u64, String> {
-    let n: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number of CPUs like \"0.5\" or 2"))?;
+    let n: f64 = text.trim().parse().map_err(|_| format!("{text:?} is not a number of CPUs like \"0.5\" or 2"))?;
     if !(n.is_finite() && n > 0.0) {
         return Err(format!("{text:?} must be a positive number of CPUs"));
     }
