@@ -392,6 +392,7 @@ pub struct Service {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service_connect_configuration: Option<ServiceConnectConfiguration>,
     pub propagate_tags: String,
+    #[serde(rename = "enableECSManagedTags")]
     pub enable_ecs_managed_tags: bool,
     pub tags: Vec<Tag>,
     /// berth's deploy order: services (compose names) this one waits for.

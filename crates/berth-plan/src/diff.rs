@@ -1,0 +1,317 @@
+//! `diff(desired, observed) -> Plan`.
+
+use std::collections::{BTreeSet, HashMap};
+
+use berth_model::Desired;
+use berth_provider::{Kind, LiveResource, Observed};
+use serde_json::Value;
+
+use crate::fingerprint::{fingerprints, sha256_hex};
+use crate::normalize::{normalize, ArnMap};
+use crate::order::{order_changes, DELETE_ORDER};
+use crate::plan::{Action, Change, Plan, Summary, Unchanged, FORMAT_VERSION};
+
+/// Why no plan could be made.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error("{}", .0.join("\n"))]
+    NotOwned(Vec<String>),
+    #[error("listener rule priority {priority} wanted by {address} is held by {holder}")]
+    PriorityTaken { address: String, priority: u32, holder: String },
+    #[error("no free listener rule priority left in {from}-{to} for {address}; widen x-berth.load_balancer.priority_range")]
+    NoFreePriority { address: String, from: u32, to: u32 },
+}
+
+/// Everything a diff needs besides the two sides.
+#[derive(Debug, Clone)]
+pub struct PlanContext {
+    pub berth_version: String,
+    pub backend: String,
+    /// Listener rule priorities berth may allocate.
+    pub priority_range: (u32, u32),
+}
+
+/// A resource the spec asks for, in the shape it will be sent.
+struct Want {
+    address: String,
+    kind: Kind,
+    spec: Value,
+    depends_on: Vec<String>,
+}
+
+/// Shown for a value only known once apply has run.
+pub const NEW_REVISION: &str = "(new revision)";
+
+pub fn diff(desired: &Desired, observed: &Observed, ctx: &PlanContext) -> Result<Plan, PlanError> {
+    let rendered = desired.rendered();
+    let spec_digest = sha256_hex(&serde_json::to_value(&rendered).unwrap_or_default());
+    let mut wants: Vec<Want> = rendered
+        .into_iter()
+        .filter_map(|r| Kind::parse(r.kind).map(|kind| Want { address: r.address, kind, spec: r.spec, depends_on: r.depends_on }))
+        .collect();
+    plan_from(&mut wants, observed, ctx, &desired.app, spec_digest)
+}
+
+/// The plan that deletes everything the app owns.
+pub fn diff_destroy(app: &str, observed: &Observed, ctx: &PlanContext) -> Result<Plan, PlanError> {
+    plan_from(&mut Vec::new(), observed, ctx, app, sha256_hex(&Value::Null))
+}
+
+fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &str, spec_digest: String) -> Result<Plan, PlanError> {
+    let arns: ArnMap = observed.resources.iter().map(|r| (r.arn.clone(), r.address.clone())).collect();
+
+    // Same-named resources that are not ours: never touched. A cluster or a
+    // namespace may be an existing one the spec names on purpose.
+    let mut not_owned = Vec::new();
+    let mut adopted_shared: BTreeSet<String> = BTreeSet::new();
+    for w in wants.iter() {
+        if let Some(live) = observed.get(&w.address) {
+            if !live.owned_by(app) {
+                if matches!(w.kind, Kind::Cluster | Kind::Namespace) {
+                    adopted_shared.insert(w.address.clone());
+                } else {
+                    not_owned.push(format!(
+                        "{} ({}) exists and is not managed by berth for app {app}: it has no berth:app={app} and berth:managed=true tags; berth leaves it untouched — rename our resource or delete/tag that one",
+                        w.address, live.arn
+                    ));
+                }
+            }
+        }
+    }
+    if !not_owned.is_empty() {
+        return Err(PlanError::NotOwned(not_owned));
+    }
+
+    allocate_priorities(wants, observed, ctx)?;
+
+    // Task definitions are immutable: a difference means a new revision.
+    let mut new_revision: BTreeSet<String> = BTreeSet::new();
+    let mut live_revision: HashMap<String, String> = HashMap::new();
+    for w in wants.iter().filter(|w| w.kind == Kind::TaskDefinition) {
+        let family = w.spec["family"].as_str().unwrap_or_default().to_string();
+        match observed.get(&w.address) {
+            Some(live) if normalize(Kind::TaskDefinition, &live.spec, &arns) == normalize(Kind::TaskDefinition, &w.spec, &arns) => {
+                live_revision.insert(family, live.name.clone());
+            }
+            _ => {
+                new_revision.insert(family);
+            }
+        }
+    }
+    for w in wants.iter_mut().filter(|w| w.kind == Kind::Service) {
+        let family = w.spec["taskDefinition"].as_str().unwrap_or_default().to_string();
+        let pinned = if new_revision.contains(&family) {
+            format!("{family}:{NEW_REVISION}")
+        } else {
+            live_revision.get(&family).cloned().unwrap_or(family)
+        };
+        w.spec["taskDefinition"] = Value::String(pinned);
+    }
+
+    let mut changes = Vec::new();
+    let mut unchanged = Vec::new();
+    for w in wants.iter() {
+        let after = normalize(w.kind, &w.spec, &arns);
+        let depends_on = w.depends_on.clone();
+        let Some(live) = observed.get(&w.address) else {
+            changes.push(Change {
+                address: w.address.clone(),
+                kind: w.kind.as_str().into(),
+                action: Action::Create,
+                reason: "not in the account yet".into(),
+                before: None,
+                after: Some(after),
+                changed: Vec::new(),
+                arn: None,
+                depends_on,
+            });
+            continue;
+        };
+        if adopted_shared.contains(&w.address) {
+            unchanged.push(Unchanged { address: w.address.clone(), arn: live.arn.clone() });
+            continue;
+        }
+        let before = normalize(w.kind, &live.spec, &arns);
+        if before == after {
+            unchanged.push(Unchanged { address: w.address.clone(), arn: live.arn.clone() });
+            continue;
+        }
+        let changed = changed_paths(&before, &after);
+        let replace_fields = replace_fields(w.kind, &changed);
+        let (action, reason) = if !replace_fields.is_empty() {
+            (Action::Replace, format!("{} cannot change in place", replace_fields.join(", ")))
+        } else if w.kind == Kind::TaskDefinition {
+            (Action::Update, "registers a new revision (task definitions are immutable)".to_string())
+        } else if w.kind == Kind::Service && changed == ["taskDefinition"] {
+            (Action::Update, "deploys the new task definition revision".to_string())
+        } else {
+            (Action::Update, format!("changed: {}", changed.join(", ")))
+        };
+        changes.push(Change {
+            address: w.address.clone(),
+            kind: w.kind.as_str().into(),
+            action,
+            reason,
+            before: Some(before),
+            after: Some(after),
+            changed,
+            arn: Some(live.arn.clone()),
+            depends_on,
+        });
+    }
+
+    // Whatever we own that the spec no longer asks for.
+    let wanted: BTreeSet<&str> = wants.iter().map(|w| w.address.as_str()).collect();
+    for live in observed.resources.iter().filter(|r| r.owned_by(app) && !wanted.contains(r.address.as_str())) {
+        changes.push(delete_change(live, &arns));
+    }
+    let changes = order_changes(changes);
+
+    let mut summary = Summary { unchanged: unchanged.len(), ..Summary::default() };
+    for c in &changes {
+        match c.action {
+            Action::Create => summary.create += 1,
+            Action::Update => summary.update += 1,
+            Action::Replace => summary.replace += 1,
+            Action::Delete => summary.delete += 1,
+        }
+    }
+    Ok(Plan {
+        format_version: FORMAT_VERSION,
+        berth_version: ctx.berth_version.clone(),
+        app: app.to_string(),
+        backend: ctx.backend.clone(),
+        spec_digest,
+        summary,
+        changes,
+        unchanged,
+        fingerprints: fingerprints(observed),
+    })
+}
+
+fn delete_change(live: &LiveResource, arns: &ArnMap) -> Change {
+    debug_assert!(DELETE_ORDER.contains(&live.kind));
+    Change {
+        address: live.address.clone(),
+        kind: live.kind.as_str().into(),
+        action: Action::Delete,
+        reason: "no longer in the spec".into(),
+        before: Some(normalize(live.kind, &live.spec, arns)),
+        after: None,
+        changed: Vec::new(),
+        arn: Some(live.arn.clone()),
+        depends_on: Vec::new(),
+    }
+}
+
+/// Fields AWS cannot update in place, per kind.
+fn replace_fields(kind: Kind, changed: &[String]) -> Vec<String> {
+    let fixed: &[&str] = match kind {
+        Kind::TargetGroup => &["name", "port", "protocol", "targetType", "vpcId"],
+        Kind::Service => &["launchType", "schedulingStrategy", "deploymentController", "serviceName", "cluster"],
+        Kind::EcrRepository => &["encryptionConfiguration", "repositoryName"],
+        Kind::Namespace => &["name", "vpc"],
+        Kind::CloudMapService => &["name", "namespace", "dnsConfig"],
+        Kind::LoadBalancer => &["name", "scheme"],
+        _ => &[],
+    };
+    let mut out: Vec<String> = changed
+        .iter()
+        .filter_map(|p| {
+            let top = p.split(['.', '[']).next().unwrap_or(p);
+            fixed.contains(&top).then(|| top.to_string())
+        })
+        .collect();
+    out.dedup();
+    out
+}
+
+/// Listener rules keep the priority they have; new ones get the lowest
+/// free priority in the range; none takes a priority another rule holds.
+fn allocate_priorities(wants: &mut [Want], observed: &Observed, ctx: &PlanContext) -> Result<(), PlanError> {
+    let holder_of = |p: u32| observed.taken_priorities.iter().find(|t| t.priority == p);
+    let live_rule = |address: &str| observed.get(address).map(|l| (l.spec.get("priority").and_then(Value::as_u64).map(|p| p as u32), l.arn.clone()));
+    let mut claimed: BTreeSet<u32> = BTreeSet::new();
+    // 1. Priorities the spec fixes: free, or already this rule's.
+    for w in wants.iter().filter(|w| w.kind == Kind::ListenerRule) {
+        let Some(p) = w.spec.get("priority").and_then(Value::as_u64).map(|p| p as u32) else { continue };
+        let own_arn = live_rule(&w.address).map(|(_, arn)| arn);
+        if let Some(t) = holder_of(p) {
+            if own_arn.as_deref() != Some(t.rule_arn.as_str()) {
+                let holder = match &t.owner {
+                    Some(owner) => format!("rule {} of app {owner}", t.rule_arn),
+                    None => format!("rule {} (not managed by berth)", t.rule_arn),
+                };
+                return Err(PlanError::PriorityTaken { address: w.address.clone(), priority: p, holder });
+            }
+        }
+        claimed.insert(p);
+    }
+    // 2. Existing rules keep theirs (no churn on re-plan).
+    for w in wants.iter_mut().filter(|w| w.kind == Kind::ListenerRule && w.spec.get("priority").is_none()) {
+        if let Some((Some(p), _)) = live_rule(&w.address) {
+            if claimed.insert(p) {
+                w.spec["priority"] = p.into();
+            }
+        }
+    }
+    // 3. New rules take the lowest priority nobody holds.
+    for w in wants.iter_mut().filter(|w| w.kind == Kind::ListenerRule && w.spec.get("priority").is_none()) {
+        let (from, to) = ctx.priority_range;
+        let Some(p) = (from..=to).find(|p| !claimed.contains(p) && holder_of(*p).is_none()) else {
+            return Err(PlanError::NoFreePriority { address: w.address.clone(), from, to });
+        };
+        w.spec["priority"] = p.into();
+        claimed.insert(p);
+    }
+    Ok(())
+}
+
+/// The leaf paths where two normalized values differ. Lists of objects with
+/// a `name` (containers, environment) are matched by name.
+pub fn changed_paths(before: &Value, after: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    walk(before, after, String::new(), &mut out);
+    out
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_string()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+fn walk(a: &Value, b: &Value, path: String, out: &mut Vec<String>) {
+    if a == b {
+        return;
+    }
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                let p = join(&path, k);
+                match (x.get(k), y.get(k)) {
+                    (Some(va), Some(vb)) => walk(va, vb, p, out),
+                    _ => out.push(p),
+                }
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if named(x) && named(y) => {
+            let names: BTreeSet<&str> = x.iter().chain(y.iter()).filter_map(|v| v["name"].as_str()).collect();
+            for n in names {
+                let p = format!("{path}[{n}]");
+                match (x.iter().find(|v| v["name"] == n), y.iter().find(|v| v["name"] == n)) {
+                    (Some(va), Some(vb)) => walk(va, vb, p, out),
+                    _ => out.push(p),
+                }
+            }
+        }
+        _ => out.push(if path.is_empty() { "(root)".into() } else { path }),
+    }
+}
+
+fn named(items: &[Value]) -> bool {
+    !items.is_empty() && items.iter().all(|v| v.get("name").is_some_and(Value::is_string))
+}

@@ -1,0 +1,66 @@
+//! Apply order: ECR → task definitions → load balancer → target groups →
+//! listener rules and Cloud Map → services (dependencies first); then
+//! deletes, traffic first: rules → target groups → services → Cloud Map →
+//! task definitions → ECR → namespace → load balancer → cluster.
+
+use std::collections::BTreeSet;
+
+use berth_provider::Kind;
+
+use crate::plan::{Action, Change};
+
+const FORWARD_ORDER: &[Kind] = &[
+    Kind::Cluster,
+    Kind::EcrRepository,
+    Kind::TaskDefinition,
+    Kind::LoadBalancer,
+    Kind::TargetGroup,
+    Kind::Namespace,
+    Kind::ListenerRule,
+    Kind::CloudMapService,
+    Kind::Service,
+];
+
+/// Deletes stop traffic before removing what serves it, and remove a
+/// service before the discovery and images it used.
+pub const DELETE_ORDER: &[Kind] = &[
+    Kind::ListenerRule,
+    Kind::TargetGroup,
+    Kind::Service,
+    Kind::CloudMapService,
+    Kind::TaskDefinition,
+    Kind::EcrRepository,
+    Kind::Namespace,
+    Kind::LoadBalancer,
+    Kind::Cluster,
+];
+
+fn rank(order: &[Kind], kind: &str) -> usize {
+    Kind::parse(kind).and_then(|k| order.iter().position(|o| *o == k)).unwrap_or(order.len())
+}
+
+pub fn order_changes(changes: Vec<Change>) -> Vec<Change> {
+    let (mut deletes, mut forward): (Vec<Change>, Vec<Change>) = changes.into_iter().partition(|c| c.action == Action::Delete);
+    forward.sort_by_key(|c| rank(FORWARD_ORDER, &c.kind));
+    deletes.sort_by(|a, b| rank(DELETE_ORDER, &a.kind).cmp(&rank(DELETE_ORDER, &b.kind)).then_with(|| a.address.cmp(&b.address)));
+    let forward = services_after_their_dependencies(forward);
+    forward.into_iter().chain(deletes).collect()
+}
+
+/// Stable topological order of the service changes by `depends_on`.
+fn services_after_their_dependencies(changes: Vec<Change>) -> Vec<Change> {
+    let (services, mut rest): (Vec<Change>, Vec<Change>) = changes.into_iter().partition(|c| c.kind == "service");
+    let addresses: BTreeSet<String> = services.iter().map(|c| c.address.clone()).collect();
+    let mut placed: BTreeSet<String> = BTreeSet::new();
+    let mut pending = services;
+    while !pending.is_empty() {
+        let ready = pending
+            .iter()
+            .position(|c| c.depends_on.iter().all(|d| placed.contains(d) || !addresses.contains(d)))
+            .unwrap_or(0); // a cycle was rejected by validation; keep going anyway
+        let c = pending.remove(ready);
+        placed.insert(c.address.clone());
+        rest.push(c);
+    }
+    rest
+}

@@ -1,0 +1,176 @@
+//! berth-provider: the seam between berth and an account (real AWS or the
+//! simulated one). Everything crossing it is berth's own model types or
+//! plain JSON in the AWS API shapes of `berth-model`; no SDK type crosses.
+
+mod live;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use berth_model::resources::{CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition};
+
+pub use live::*;
+
+/// Why a provider call failed, in terms a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    #[error("{operation} was throttled by AWS and retries ran out")]
+    Throttled { operation: String },
+    #[error("{operation} failed on the AWS side ({message}); it is safe to retry")]
+    Server { operation: String, message: String },
+    #[error("{what} was not found")]
+    NotFound { what: String },
+    #[error("{what} already exists and is not managed by berth for this app; adopt it or rename ours")]
+    NotOwned { what: String },
+    #[error("{operation} conflicts with the live state: {message}")]
+    Conflict { operation: String, message: String },
+    #[error("access denied to {action} on {resource}; see `berth iam-policy` for what berth needs")]
+    AccessDenied { action: String, resource: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+pub type Result<T, E = ProviderError> = std::result::Result<T, E>;
+
+/// What to observe: the app, and the names its desired resources would take
+/// (so same-named resources that are not ours are found too).
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub app: String,
+    pub cluster: String,
+    /// The listener whose rules the app manages, and the priorities taken on it.
+    pub listener: Option<String>,
+    pub namespace: Option<String>,
+    pub task_families: Vec<String>,
+    pub service_names: Vec<String>,
+    pub target_group_names: Vec<String>,
+    pub repository_names: Vec<String>,
+    pub cloud_map_names: Vec<String>,
+    pub load_balancer_name: Option<String>,
+}
+
+/// One deployment of a service as berth follows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DeploymentStatus {
+    pub id: String,
+    /// `PRIMARY`, `ACTIVE` or `INACTIVE`.
+    pub status: String,
+    /// `IN_PROGRESS`, `COMPLETED` or `FAILED`.
+    pub rollout_state: String,
+    pub rollout_state_reason: Option<String>,
+    pub task_definition: String,
+    pub desired: u32,
+    pub running: u32,
+    pub pending: u32,
+    pub failed_tasks: u32,
+}
+
+/// A service's deployments, newest first, with what happened since `since`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ServiceProgress {
+    pub service: String,
+    pub deployments: Vec<DeploymentStatus>,
+    /// Service events newer than the cursor given, oldest first.
+    pub events: Vec<ServiceEvent>,
+    /// Tasks that stopped since the cursor, with their stopped reason.
+    pub stopped_tasks: Vec<StoppedTask>,
+    /// Target health counts of the service's target groups (healthy, unhealthy, other).
+    pub targets: Option<TargetCounts>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ServiceEvent {
+    pub id: String,
+    /// Milliseconds since the Unix epoch (virtual time on the sim).
+    pub at_ms: u64,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StoppedTask {
+    pub task_id: String,
+    pub task_definition: String,
+    pub stopped_reason: String,
+    pub at_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TargetCounts {
+    pub healthy: u32,
+    pub unhealthy: u32,
+    pub other: u32,
+}
+
+/// A target group's forward weight, by ARN.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Weight {
+    pub target_group_arn: String,
+    pub weight: u32,
+}
+
+/// The operations berth needs from an account.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// A short name for messages and saved plans: `sim`, `aws`.
+    fn name(&self) -> String;
+
+    /// Reads the live resources of one app (and same-named ones that are not its).
+    async fn observe(&self, scope: &Scope) -> Result<Observed>;
+
+    async fn create_cluster(&self, cluster: &Cluster) -> Result<String>;
+    async fn delete_cluster(&self, arn: &str) -> Result<()>;
+
+    async fn put_repository(&self, repo: &EcrRepository, existing_arn: Option<&str>) -> Result<String>;
+    async fn delete_repository(&self, name: &str) -> Result<()>;
+
+    /// Registers a new revision; returns its ARN (`...:task-definition/family:N`).
+    async fn register_task_definition(&self, td: &TaskDefinition) -> Result<String>;
+    /// Deregisters every active revision of a family.
+    async fn deregister_task_definitions(&self, family: &str) -> Result<()>;
+
+    async fn create_load_balancer(&self, lb: &LoadBalancer) -> Result<LoadBalancerArns>;
+    async fn delete_load_balancer(&self, arn: &str) -> Result<()>;
+
+    async fn create_target_group(&self, tg: &TargetGroup) -> Result<String>;
+    async fn modify_target_group(&self, arn: &str, tg: &TargetGroup) -> Result<()>;
+    async fn delete_target_group(&self, arn: &str) -> Result<()>;
+
+    /// Creates a rule; target group fields hold ARNs already. The address tag
+    /// (`berth:address`) is among the rule's tags.
+    async fn create_rule(&self, rule: &ListenerRule, priority: u32) -> Result<String>;
+    async fn modify_rule(&self, arn: &str, rule: &ListenerRule) -> Result<()>;
+    async fn set_rule_priority(&self, arn: &str, priority: u32) -> Result<()>;
+    async fn delete_rule(&self, arn: &str) -> Result<()>;
+    async fn set_rule_weights(&self, arn: &str, weights: &[Weight]) -> Result<()>;
+
+    async fn create_namespace(&self, ns: &Namespace) -> Result<String>;
+    async fn delete_namespace(&self, arn: &str) -> Result<()>;
+    async fn create_cloud_map_service(&self, svc: &CloudMapService, namespace_arn: &str) -> Result<String>;
+    async fn delete_cloud_map_service(&self, arn: &str) -> Result<()>;
+
+    /// Creates an ECS service (references resolved to ARNs); returns its ARN
+    /// and the id of the deployment it started.
+    async fn create_service(&self, svc: &Service) -> Result<(String, String)>;
+    /// Updates an ECS service; returns the id of its PRIMARY deployment afterwards.
+    async fn update_service(&self, arn: &str, svc: &Service) -> Result<String>;
+    /// Scales a service to zero and deletes it.
+    async fn delete_service(&self, cluster: &str, arn: &str) -> Result<()>;
+
+    /// The deployments, new events and stopped tasks of a service since `cursor_ms`.
+    async fn service_progress(&self, cluster: &str, service: &str, cursor_ms: u64) -> Result<ServiceProgress>;
+
+    /// The provider's clock, in milliseconds since the epoch (virtual on the sim).
+    fn now_ms(&self) -> u64;
+    /// Waits `d` (on the sim: advances the virtual clock by `d`).
+    async fn sleep(&self, d: Duration);
+}
+
+/// What creating a load balancer returns: its ARN and the HTTP listener's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadBalancerArns {
+    pub load_balancer: String,
+    pub listener: String,
+    pub dns_name: String,
+}

@@ -1,0 +1,95 @@
+//! The live state of an app, as observed.
+
+use berth_model::resources::{Tag, TAG_APP, TAG_MANAGED};
+use serde::{Deserialize, Serialize};
+
+/// The kinds of resource berth manages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Cluster,
+    EcrRepository,
+    TaskDefinition,
+    LoadBalancer,
+    TargetGroup,
+    ListenerRule,
+    Namespace,
+    CloudMapService,
+    Service,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Cluster => "cluster",
+            Kind::EcrRepository => "ecr_repository",
+            Kind::TaskDefinition => "task_definition",
+            Kind::LoadBalancer => "load_balancer",
+            Kind::TargetGroup => "target_group",
+            Kind::ListenerRule => "listener_rule",
+            Kind::Namespace => "namespace",
+            Kind::CloudMapService => "cloud_map_service",
+            Kind::Service => "service",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Some(match s {
+            "cluster" => Kind::Cluster,
+            "ecr_repository" => Kind::EcrRepository,
+            "task_definition" => Kind::TaskDefinition,
+            "load_balancer" => Kind::LoadBalancer,
+            "target_group" => Kind::TargetGroup,
+            "listener_rule" => Kind::ListenerRule,
+            "namespace" => Kind::Namespace,
+            "cloud_map_service" => Kind::CloudMapService,
+            "service" => Kind::Service,
+            _ => return None,
+        })
+    }
+}
+
+/// One live resource, its spec in the same API shape as the desired one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LiveResource {
+    /// The plan address (`service.web`), derived from its name (or, for
+    /// listener rules, from its `berth:address` tag).
+    pub address: String,
+    pub kind: Kind,
+    /// The AWS name (`shop-web`, `shop-web:3` for a task definition revision).
+    pub name: String,
+    pub arn: String,
+    pub tags: Vec<Tag>,
+    pub spec: serde_json::Value,
+}
+
+impl LiveResource {
+    /// Tagged `berth:managed=true` and `berth:app=<app>`.
+    pub fn owned_by(&self, app: &str) -> bool {
+        let has = |k: &str, v: &str| self.tags.iter().any(|t| t.key == k && t.value == v);
+        has(TAG_MANAGED, "true") && has(TAG_APP, app)
+    }
+}
+
+/// A listener rule priority already taken on the app's listener.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TakenPriority {
+    pub priority: u32,
+    pub rule_arn: String,
+    /// The owning app, if berth manages the rule.
+    pub owner: Option<String>,
+}
+
+/// Everything observed for one app.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    pub resources: Vec<LiveResource>,
+    /// Priorities in use on the app's listener, by any rule.
+    pub taken_priorities: Vec<TakenPriority>,
+}
+
+impl Observed {
+    pub fn get(&self, address: &str) -> Option<&LiveResource> {
+        self.resources.iter().find(|r| r.address == address)
+    }
+}
