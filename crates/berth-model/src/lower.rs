@@ -63,7 +63,8 @@ pub fn lower(app: &App) -> Desired {
                 priority: route.priority.map(|p| p + i as u32),
                 conditions,
                 actions: vec![RuleAction { kind: "forward".into(), forward_config: ForwardConfig { target_groups: forward.clone() } }],
-                tags: tags.clone(),
+                // Rules have no name: the address tag is how berth finds its own.
+                tags: tags.iter().cloned().chain([Tag { key: TAG_ADDRESS.into(), value: format!("rule.{}/{i}", task.name) }]).collect(),
             });
         }
     }

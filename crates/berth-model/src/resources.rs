@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 pub const TAG_APP: &str = "berth:app";
 pub const TAG_MANAGED: &str = "berth:managed";
+/// The tag that names a listener rule's plan address (rules have no name).
+pub const TAG_ADDRESS: &str = "berth:address";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tag {
@@ -27,15 +29,24 @@ pub fn ownership_tags(app: &str) -> Vec<Tag> {
 #[serde(rename_all = "camelCase")]
 pub struct Desired {
     pub app: String,
+    #[serde(default)]
     pub region: Option<String>,
     pub cluster: Cluster,
+    #[serde(default)]
     pub ecr_repositories: Vec<EcrRepository>,
+    #[serde(default)]
     pub task_definitions: Vec<TaskDefinition>,
+    #[serde(default)]
     pub load_balancer: Option<LoadBalancer>,
+    #[serde(default)]
     pub target_groups: Vec<TargetGroup>,
+    #[serde(default)]
     pub listener_rules: Vec<ListenerRule>,
+    #[serde(default)]
     pub namespace: Option<Namespace>,
+    #[serde(default)]
     pub cloud_map_services: Vec<CloudMapService>,
+    #[serde(default)]
     pub services: Vec<Service>,
 }
 
@@ -43,6 +54,7 @@ pub struct Desired {
 #[serde(rename_all = "camelCase")]
 pub struct Cluster {
     pub cluster_name: String,
+    #[serde(default)]
     pub tags: Vec<Tag>,
 }
 
@@ -54,8 +66,9 @@ pub struct EcrRepository {
     pub image_scanning_configuration: ImageScanningConfiguration,
     pub encryption_configuration: EncryptionConfiguration,
     /// The lifecycle policy document (`PutLifecyclePolicy`'s lifecyclePolicyText, as JSON).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub lifecycle_policy: Option<serde_json::Value>,
+    #[serde(default)]
     pub tags: Vec<Tag>,
 }
 
@@ -76,19 +89,22 @@ pub struct EncryptionConfiguration {
 #[serde(rename_all = "camelCase")]
 pub struct TaskDefinition {
     pub family: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub task_role_arn: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub execution_role_arn: Option<String>,
     pub network_mode: String,
+    #[serde(default)]
     pub container_definitions: Vec<ContainerDefinition>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub volumes: Vec<TaskVolume>,
+    #[serde(default)]
     pub requires_compatibilities: Vec<String>,
     pub cpu: String,
     pub memory: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub runtime_platform: Option<RuntimePlatform>,
+    #[serde(default)]
     pub tags: Vec<Tag>,
 }
 
@@ -105,9 +121,9 @@ pub struct ContainerDefinition {
     pub name: String,
     pub image: String,
     pub essential: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub cpu: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub memory_reservation: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub port_mappings: Vec<PortMapping>,
@@ -115,29 +131,29 @@ pub struct ContainerDefinition {
     pub environment: Vec<KeyValuePair>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub secrets: Vec<Secret>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub command: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub entry_point: Option<Vec<String>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub health_check: Option<HealthCheck>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub mount_points: Vec<MountPoint>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub depends_on: Vec<ContainerDependency>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub working_directory: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub user: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub stop_timeout: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub readonly_root_filesystem: Option<bool>,
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
     pub docker_labels: std::collections::BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub linux_parameters: Option<LinuxParameters>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub log_configuration: Option<LogConfiguration>,
 }
 
@@ -145,7 +161,7 @@ pub struct ContainerDefinition {
 #[serde(rename_all = "camelCase")]
 pub struct PortMapping {
     pub container_port: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub host_port: Option<u16>,
     pub protocol: String,
     /// Named so Service Connect can refer to it.
@@ -168,6 +184,7 @@ pub struct Secret {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HealthCheck {
+    #[serde(default)]
     pub command: Vec<String>,
     pub interval: u64,
     pub timeout: u64,
@@ -193,9 +210,9 @@ pub struct ContainerDependency {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct LinuxParameters {
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub init_process_enabled: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub capabilities: Option<Capabilities>,
 }
 
@@ -211,6 +228,7 @@ pub struct Capabilities {
 #[serde(rename_all = "camelCase")]
 pub struct LogConfiguration {
     pub log_driver: String,
+    #[serde(default)]
     pub options: std::collections::BTreeMap<String, String>,
 }
 
@@ -218,7 +236,7 @@ pub struct LogConfiguration {
 #[serde(rename_all = "camelCase")]
 pub struct TaskVolume {
     pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub efs_volume_configuration: Option<EfsVolumeConfiguration>,
 }
 
@@ -226,7 +244,7 @@ pub struct TaskVolume {
 #[serde(rename_all = "camelCase")]
 pub struct EfsVolumeConfiguration {
     pub file_system_id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub root_directory: Option<String>,
     pub transit_encryption: String,
 }
@@ -236,11 +254,14 @@ pub struct EfsVolumeConfiguration {
 #[serde(rename_all = "camelCase")]
 pub struct LoadBalancer {
     pub name: String,
+    #[serde(default)]
     pub subnets: Vec<String>,
+    #[serde(default)]
     pub security_groups: Vec<String>,
     pub scheme: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub certificate_arn: Option<String>,
+    #[serde(default)]
     pub tags: Vec<Tag>,
 }
 
@@ -255,7 +276,7 @@ pub struct TargetGroup {
     pub protocol: String,
     pub port: u16,
     pub target_type: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub vpc_id: Option<String>,
     pub health_check_protocol: String,
     pub health_check_path: String,
@@ -263,7 +284,9 @@ pub struct TargetGroup {
     pub healthy_threshold_count: u32,
     pub unhealthy_threshold_count: u32,
     pub matcher: Matcher,
+    #[serde(default)]
     pub attributes: Vec<Attribute>,
+    #[serde(default)]
     pub tags: Vec<Tag>,
 }
 
@@ -288,10 +311,13 @@ pub struct ListenerRule {
     pub address: String,
     pub listener_arn: String,
     /// Fixed by the spec, or allocated at plan time from the configured range.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub priority: Option<u32>,
+    #[serde(default)]
     pub conditions: Vec<RuleCondition>,
+    #[serde(default)]
     pub actions: Vec<RuleAction>,
+    #[serde(default)]
     pub tags: Vec<Tag>,
 }
 
@@ -299,6 +325,7 @@ pub struct ListenerRule {
 #[serde(rename_all = "camelCase")]
 pub struct RuleCondition {
     pub field: String,
+    #[serde(default)]
     pub values: Vec<String>,
 }
 
@@ -313,6 +340,7 @@ pub struct RuleAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ForwardConfig {
+    #[serde(default)]
     pub target_groups: Vec<WeightedTargetGroup>,
 }
 
@@ -329,8 +357,9 @@ pub struct WeightedTargetGroup {
 #[serde(rename_all = "camelCase")]
 pub struct Namespace {
     pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub vpc: Option<String>,
+    #[serde(default)]
     pub tags: Vec<Tag>,
 }
 
@@ -342,6 +371,7 @@ pub struct CloudMapService {
     pub namespace: String,
     pub dns_config: DnsConfig,
     pub health_check_custom_config: HealthCheckCustomConfig,
+    #[serde(default)]
     pub tags: Vec<Tag>,
 }
 
@@ -349,6 +379,7 @@ pub struct CloudMapService {
 #[serde(rename_all = "camelCase")]
 pub struct DnsConfig {
     pub routing_policy: String,
+    #[serde(default)]
     pub dns_records: Vec<DnsRecord>,
 }
 
@@ -375,25 +406,26 @@ pub struct Service {
     pub cluster: String,
     /// The task definition family; apply pins the revision it registers.
     pub task_definition: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub desired_count: Option<u32>,
     pub launch_type: String,
     pub scheduling_strategy: String,
     pub deployment_controller: DeploymentController,
     pub deployment_configuration: DeploymentConfiguration,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub network_configuration: Option<NetworkConfiguration>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub load_balancers: Vec<ServiceLoadBalancer>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub health_check_grace_period_seconds: Option<u32>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub service_registries: Vec<ServiceRegistry>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub service_connect_configuration: Option<ServiceConnectConfiguration>,
     pub propagate_tags: String,
     #[serde(rename = "enableECSManagedTags")]
     pub enable_ecs_managed_tags: bool,
+    #[serde(default)]
     pub tags: Vec<Tag>,
     /// berth's deploy order: services (compose names) this one waits for.
     #[serde(skip)]
@@ -433,7 +465,9 @@ pub struct NetworkConfiguration {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AwsVpcConfiguration {
+    #[serde(default)]
     pub subnets: Vec<String>,
+    #[serde(default)]
     pub security_groups: Vec<String>,
     pub assign_public_ip: String,
 }
@@ -452,9 +486,9 @@ pub struct ServiceLoadBalancer {
 pub struct ServiceRegistry {
     /// The Cloud Map service's address (`cloudmap.api`) until its ARN is known.
     pub registry_arn: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub container_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub container_port: Option<u16>,
 }
 
@@ -472,6 +506,7 @@ pub struct ServiceConnectConfiguration {
 pub struct ServiceConnectService {
     pub port_name: String,
     pub discovery_name: String,
+    #[serde(default)]
     pub client_aliases: Vec<ClientAlias>,
 }
 

@@ -1,6 +1,6 @@
 //! The live state of an app, as observed.
 
-use berth_model::resources::{Tag, TAG_APP, TAG_MANAGED};
+use berth_model::resources::{Tag, TAG_ADDRESS, TAG_APP, TAG_MANAGED};
 use serde::{Deserialize, Serialize};
 
 /// The kinds of resource berth manages.
@@ -91,5 +91,23 @@ pub struct Observed {
 impl Observed {
     pub fn get(&self, address: &str) -> Option<&LiveResource> {
         self.resources.iter().find(|r| r.address == address)
+    }
+}
+
+/// The plan address of a live resource of `app`, from its AWS name:
+/// `shop-web` → `service.web`, `shop/api` → `ecr.shop/api`. Listener rules
+/// carry their address in the `berth:address` tag instead.
+pub fn address_for(kind: Kind, name: &str, app: &str, tags: &[Tag]) -> String {
+    let short = |n: &str| n.strip_prefix(&format!("{app}-")).unwrap_or(n).to_string();
+    match kind {
+        Kind::Cluster => format!("cluster.{name}"),
+        Kind::EcrRepository => format!("ecr.{name}"),
+        Kind::TaskDefinition => format!("taskdef.{}", short(name.split(':').next().unwrap_or(name))),
+        Kind::LoadBalancer => "lb.main".to_string(),
+        Kind::TargetGroup => format!("tg.{}", short(name)),
+        Kind::ListenerRule => tags.iter().find(|t| t.key == TAG_ADDRESS).map(|t| t.value.clone()).unwrap_or_else(|| format!("rule.unknown/{name}")),
+        Kind::Namespace => format!("namespace.{name}"),
+        Kind::CloudMapService => format!("cloudmap.{name}"),
+        Kind::Service => format!("service.{}", short(name)),
     }
 }

@@ -1,0 +1,116 @@
+//! berth-sim: a simulated AWS account, the embedded default backend for
+//! trying berth with no AWS account, and the test double for the engine.
+//!
+//! It models what the moto emulator does not: tasks that start and fail,
+//! target health, deployments that progress under the rolling bounds with
+//! the circuit breaker, listener weights and Cloud Map instances, all on a
+//! virtual clock — `sleep` advances it, so a ten-minute rollout takes
+//! milliseconds. State persists as JSON between invocations.
+
+pub mod faults;
+mod provider;
+pub mod scheduler;
+pub mod state;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+pub use faults::Faults;
+pub use scheduler::Sample;
+pub use state::SimState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("cannot read the sim state {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("the sim state {path} is not valid: {source}; delete it to start over")]
+    Parse { path: PathBuf, source: serde_json::Error },
+    #[error("cannot write the sim state {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+}
+
+/// A simulated account. Cheap to create; thread-safe.
+pub struct Sim {
+    state: Mutex<SimState>,
+    path: Option<PathBuf>,
+    /// Samples of every service after every tick, when recording.
+    history: Mutex<Option<Vec<Sample>>>,
+}
+
+impl Sim {
+    /// An empty account that lives in memory only.
+    pub fn new() -> Self {
+        Sim { state: Mutex::new(SimState::default()), path: None, history: Mutex::new(None) }
+    }
+
+    /// The account stored at `path` (empty if the file does not exist yet).
+    pub fn open(path: &Path) -> Result<Self, SimError> {
+        let state = match std::fs::read_to_string(path) {
+            Ok(text) => serde_json::from_str(&text).map_err(|source| SimError::Parse { path: path.to_path_buf(), source })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => SimState::default(),
+            Err(source) => return Err(SimError::Read { path: path.to_path_buf(), source }),
+        };
+        Ok(Sim { state: Mutex::new(state), path: Some(path.to_path_buf()), history: Mutex::new(None) })
+    }
+
+    /// Writes the state back to where it was opened from.
+    pub fn save(&self) -> Result<(), SimError> {
+        let Some(path) = &self.path else { return Ok(()) };
+        let text = serde_json::to_string_pretty(&*self.state()).unwrap_or_default();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| SimError::Write { path: path.to_path_buf(), source })?;
+        }
+        // Write then rename, so an interrupted save never leaves half a file.
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)).map_err(|source| SimError::Write { path: path.to_path_buf(), source })
+    }
+
+    /// The state, for reading or for out-of-band changes in tests.
+    pub fn state(&self) -> MutexGuard<'_, SimState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn faults_mut(&self) -> impl std::ops::DerefMut<Target = Faults> + '_ {
+        struct FaultsGuard<'a>(MutexGuard<'a, SimState>);
+        impl std::ops::Deref for FaultsGuard<'_> {
+            type Target = Faults;
+            fn deref(&self) -> &Faults {
+                &self.0.faults
+            }
+        }
+        impl std::ops::DerefMut for FaultsGuard<'_> {
+            fn deref_mut(&mut self) -> &mut Faults {
+                &mut self.0.faults
+            }
+        }
+        FaultsGuard(self.state())
+    }
+
+    /// Starts recording a sample of every service after every tick.
+    pub fn record_history(&self) {
+        *self.history.lock().unwrap_or_else(|e| e.into_inner()) = Some(Vec::new());
+    }
+
+    pub fn history(&self) -> Vec<Sample> {
+        self.history.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default()
+    }
+
+    /// Advances the virtual clock, running the scheduler every tick.
+    pub fn advance(&self, ms: u64) {
+        let mut state = self.state();
+        let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        scheduler::advance(&mut state, ms, &mut |s| {
+            if let Some(h) = history.as_mut() {
+                for svc in s.services.values() {
+                    h.push(scheduler::sample(svc, s.now_ms));
+                }
+            }
+        });
+    }
+}
+
+impl Default for Sim {
+    fn default() -> Self {
+        Sim::new()
+    }
+}

@@ -1,0 +1,530 @@
+//! The sim as a [`Provider`]: each call behaves as the AWS API it stands
+//! for (including its conflicts), after the injected faults have had their
+//! say the way the SDK's retries would see them.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use berth_model::resources::{CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition};
+use berth_provider::{
+    address_for, DeploymentStatus, Kind, LiveResource, LoadBalancerArns, Observed, Provider, ProviderError, Result, Scope, ServiceProgress, TakenPriority,
+    TargetCounts, Weight,
+};
+use serde::Serialize;
+
+use crate::state::*;
+use crate::Sim;
+
+/// Attempts per call, as the SDK's standard retry mode makes.
+const MAX_ATTEMPTS: u32 = 3;
+
+fn to_json<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+fn owned_by(tags: &[berth_model::resources::Tag], app: &str) -> bool {
+    tags.iter().any(|t| t.key == berth_model::resources::TAG_APP && t.value == app)
+}
+
+impl Sim {
+    /// Consumes injected faults like the SDK's retry loop would: throttling
+    /// and 5xx are retried with backoff (on the virtual clock); only when
+    /// every attempt fails does the caller see the error.
+    fn api(&self, operation: &str) -> Result<()> {
+        let mut state = self.state();
+        for attempt in 0..MAX_ATTEMPTS {
+            if state.faults.throttle_next > 0 {
+                state.faults.throttle_next -= 1;
+            } else if state.faults.server_error_next > 0 {
+                state.faults.server_error_next -= 1;
+            } else {
+                return Ok(());
+            }
+            state.now_ms += 100 << attempt;
+        }
+        if state.faults.throttle_next > 0 || state.faults.server_error_next == 0 {
+            Err(ProviderError::Throttled { operation: operation.into() })
+        } else {
+            Err(ProviderError::Server { operation: operation.into(), message: "InternalFailure (simulated)".into() })
+        }
+    }
+
+    fn observe_state(state: &SimState, scope: &Scope) -> Observed {
+        let app = scope.app.as_str();
+        let mut out = Observed::default();
+        let mut push = |kind: Kind, name: &str, arn: &str, tags: &[berth_model::resources::Tag], spec: serde_json::Value| {
+            out.resources.push(LiveResource {
+                address: address_for(kind, name, app, tags),
+                kind,
+                name: name.to_string(),
+                arn: arn.to_string(),
+                tags: tags.to_vec(),
+                spec,
+            })
+        };
+        if let Some(c) = state.clusters.get(&scope.cluster) {
+            push(Kind::Cluster, &scope.cluster, &c.arn, &c.tags, serde_json::json!({"clusterName": scope.cluster, "tags": c.tags}));
+        }
+        for (name, r) in &state.repositories {
+            if scope.repository_names.contains(name) || owned_by(&r.spec.tags, app) {
+                push(Kind::EcrRepository, name, &r.arn, &r.spec.tags, to_json(&r.spec));
+            }
+        }
+        for (family, revs) in &state.task_definitions {
+            let ours = scope.task_families.contains(family) || revs.iter().any(|r| owned_by(&r.spec.tags, app));
+            if !ours {
+                continue;
+            }
+            // The revision the service runs, else the latest active one.
+            let running = state.services.get(family).and_then(|s| s.deployments.last()).map(|d| d.task_definition.clone());
+            let rev = running
+                .and_then(|arn| revs.iter().find(|r| r.arn == arn && r.status == "ACTIVE"))
+                .or_else(|| revs.iter().rev().find(|r| r.status == "ACTIVE"));
+            if let Some(r) = rev {
+                push(Kind::TaskDefinition, &format!("{family}:{}", r.revision), &r.arn, &r.spec.tags, to_json(&r.spec));
+            }
+        }
+        if let Some(lb) = state.load_balancers.values().find(|lb| Some(&lb.spec.name) == scope.load_balancer_name.as_ref() || owned_by(&lb.spec.tags, app)) {
+            push(Kind::LoadBalancer, &lb.spec.name, &lb.arn, &lb.spec.tags, to_json(&lb.spec));
+        }
+        for tg in state.target_groups.values() {
+            if scope.target_group_names.contains(&tg.spec.name) || owned_by(&tg.spec.tags, app) {
+                push(Kind::TargetGroup, &tg.spec.name, &tg.arn, &tg.spec.tags, to_json(&tg.spec));
+            }
+        }
+        for l in state.listeners.values() {
+            for r in &l.rules {
+                if owned_by(&r.spec.tags, app) {
+                    push(Kind::ListenerRule, &r.arn, &r.arn, &r.spec.tags, to_json(&r.spec));
+                }
+            }
+        }
+        if let Some(l) = scope.listener.as_ref().and_then(|arn| state.listeners.get(arn)) {
+            out.taken_priorities = l
+                .rules
+                .iter()
+                .map(|r| TakenPriority {
+                    priority: r.priority,
+                    rule_arn: r.arn.clone(),
+                    owner: r.spec.tags.iter().find(|t| t.key == berth_model::resources::TAG_APP).map(|t| t.value.clone()),
+                })
+                .collect();
+        }
+        let ns = state.namespaces.values().find(|n| Some(&n.spec.name) == scope.namespace.as_ref());
+        if let Some(n) = ns {
+            push(Kind::Namespace, &n.spec.name, &n.arn, &n.spec.tags, to_json(&n.spec));
+        }
+        for cm in state.cloud_map_services.values() {
+            let in_ns = ns.is_some_and(|n| n.arn == cm.namespace_arn) && scope.cloud_map_names.contains(&cm.spec.name);
+            if in_ns || owned_by(&cm.spec.tags, app) {
+                push(Kind::CloudMapService, &cm.spec.name, &cm.arn, &cm.spec.tags, to_json(&cm.spec));
+            }
+        }
+        for (name, s) in &state.services {
+            if scope.service_names.contains(name) || owned_by(&s.spec.tags, app) {
+                let mut spec = s.spec.clone();
+                if let Some(d) = s.deployments.last() {
+                    spec.task_definition = d.task_definition.clone();
+                }
+                push(Kind::Service, name, &s.arn, &s.spec.tags, to_json(&spec));
+            }
+        }
+        out
+    }
+}
+
+fn conflict(operation: &str, message: impl Into<String>) -> ProviderError {
+    ProviderError::Conflict { operation: operation.into(), message: message.into() }
+}
+
+fn not_found(what: impl Into<String>) -> ProviderError {
+    ProviderError::NotFound { what: what.into() }
+}
+
+#[async_trait]
+impl Provider for Sim {
+    fn name(&self) -> String {
+        "sim".into()
+    }
+
+    async fn observe(&self, scope: &Scope) -> Result<Observed> {
+        self.api("Observe")?;
+        Ok(Sim::observe_state(&self.state(), scope))
+    }
+
+    async fn create_cluster(&self, cluster: &Cluster) -> Result<String> {
+        self.api("CreateCluster")?;
+        let mut s = self.state();
+        let arn = SimState::arn("ecs", &format!("cluster/{}", cluster.cluster_name));
+        // CreateCluster is idempotent in ECS.
+        s.clusters.entry(cluster.cluster_name.clone()).or_insert(SimCluster { arn: arn.clone(), tags: cluster.tags.clone() });
+        Ok(arn)
+    }
+
+    async fn delete_cluster(&self, arn: &str) -> Result<()> {
+        self.api("DeleteCluster")?;
+        let mut s = self.state();
+        let name = s.clusters.iter().find(|(_, c)| c.arn == arn).map(|(n, _)| n.clone()).ok_or_else(|| not_found(arn))?;
+        if s.services.values().any(|svc| svc.spec.cluster == name) {
+            return Err(conflict("DeleteCluster", format!("cluster {name} still has services")));
+        }
+        s.clusters.remove(&name);
+        Ok(())
+    }
+
+    async fn put_repository(&self, repo: &EcrRepository, existing_arn: Option<&str>) -> Result<String> {
+        self.api("CreateRepository")?;
+        let mut s = self.state();
+        let name = repo.repository_name.clone();
+        match (s.repositories.get_mut(&name), existing_arn) {
+            (Some(r), Some(_)) => {
+                r.spec = repo.clone();
+                Ok(r.arn.clone())
+            }
+            (Some(_), None) => Err(conflict("CreateRepository", format!("RepositoryAlreadyExistsException: {name}"))),
+            (None, _) => {
+                let arn = SimState::arn("ecr", &format!("repository/{name}"));
+                let uri = format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}");
+                s.repositories.insert(name, SimRepository { arn: arn.clone(), uri, spec: repo.clone(), images: Vec::new() });
+                Ok(arn)
+            }
+        }
+    }
+
+    async fn delete_repository(&self, name: &str) -> Result<()> {
+        self.api("DeleteRepository")?;
+        self.state().repositories.remove(name).map(|_| ()).ok_or_else(|| not_found(format!("ECR repository {name}")))
+    }
+
+    async fn register_task_definition(&self, td: &TaskDefinition) -> Result<String> {
+        self.api("RegisterTaskDefinition")?;
+        let mut s = self.state();
+        let revs = s.task_definitions.entry(td.family.clone()).or_default();
+        let revision = revs.last().map_or(1, |r| r.revision + 1);
+        let arn = SimState::arn("ecs", &format!("task-definition/{}:{revision}", td.family));
+        revs.push(SimTaskDefinition { arn: arn.clone(), revision, status: "ACTIVE".into(), spec: td.clone() });
+        Ok(arn)
+    }
+
+    async fn deregister_task_definitions(&self, family: &str) -> Result<()> {
+        self.api("DeregisterTaskDefinition")?;
+        let mut s = self.state();
+        for r in s.task_definitions.get_mut(family).into_iter().flatten() {
+            r.status = "INACTIVE".into();
+        }
+        Ok(())
+    }
+
+    async fn create_load_balancer(&self, lb: &LoadBalancer) -> Result<LoadBalancerArns> {
+        self.api("CreateLoadBalancer")?;
+        let mut s = self.state();
+        if s.load_balancers.contains_key(&lb.name) {
+            return Err(conflict("CreateLoadBalancer", format!("DuplicateLoadBalancerName: {}", lb.name)));
+        }
+        let id = s.next_id();
+        let arn = SimState::arn("elasticloadbalancing", &format!("loadbalancer/app/{}/{id}", lb.name));
+        let listener_arn = SimState::arn("elasticloadbalancing", &format!("listener/app/{}/{id}/{}", lb.name, s.next_id()));
+        let dns_name = format!("{}-{id}.{REGION}.elb.amazonaws.com", lb.name);
+        s.listeners.insert(listener_arn.clone(), SimListener { arn: listener_arn.clone(), rules: Vec::new() });
+        s.load_balancers.insert(
+            lb.name.clone(),
+            SimLoadBalancer { arn: arn.clone(), listener_arn: listener_arn.clone(), dns_name: dns_name.clone(), spec: lb.clone() },
+        );
+        Ok(LoadBalancerArns { load_balancer: arn, listener: listener_arn, dns_name })
+    }
+
+    async fn delete_load_balancer(&self, arn: &str) -> Result<()> {
+        self.api("DeleteLoadBalancer")?;
+        let mut s = self.state();
+        let name = s.load_balancers.iter().find(|(_, l)| l.arn == arn).map(|(n, _)| n.clone()).ok_or_else(|| not_found(arn))?;
+        if let Some(lb) = s.load_balancers.remove(&name) {
+            s.listeners.remove(&lb.listener_arn);
+        }
+        Ok(())
+    }
+
+    async fn create_target_group(&self, tg: &TargetGroup) -> Result<String> {
+        self.api("CreateTargetGroup")?;
+        let mut s = self.state();
+        if s.target_groups.values().any(|t| t.spec.name == tg.name) {
+            return Err(conflict("CreateTargetGroup", format!("DuplicateTargetGroupName: {}", tg.name)));
+        }
+        let id = s.next_id();
+        let arn = SimState::arn("elasticloadbalancing", &format!("targetgroup/{}/{id}", tg.name));
+        s.target_groups.insert(arn.clone(), SimTargetGroup { arn: arn.clone(), spec: tg.clone(), targets: Default::default() });
+        Ok(arn)
+    }
+
+    async fn modify_target_group(&self, arn: &str, tg: &TargetGroup) -> Result<()> {
+        self.api("ModifyTargetGroup")?;
+        let mut s = self.state();
+        let t = s.target_groups.get_mut(arn).ok_or_else(|| not_found(arn))?;
+        t.spec = tg.clone();
+        Ok(())
+    }
+
+    async fn delete_target_group(&self, arn: &str) -> Result<()> {
+        self.api("DeleteTargetGroup")?;
+        let mut s = self.state();
+        let in_use = s.listeners.values().flat_map(|l| &l.rules).any(|r| {
+            r.spec.actions.iter().flat_map(|a| &a.forward_config.target_groups).any(|t| t.target_group_arn == arn)
+        });
+        if in_use {
+            return Err(conflict("DeleteTargetGroup", format!("ResourceInUse: target group {arn} is used by a listener rule")));
+        }
+        s.target_groups.remove(arn).map(|_| ()).ok_or_else(|| not_found(arn))
+    }
+
+    async fn create_rule(&self, rule: &ListenerRule, priority: u32) -> Result<String> {
+        self.api("CreateRule")?;
+        let mut s = self.state();
+        for t in rule.actions.iter().flat_map(|a| &a.forward_config.target_groups) {
+            if !s.target_groups.contains_key(&t.target_group_arn) {
+                return Err(not_found(format!("target group {}", t.target_group_arn)));
+            }
+        }
+        let id = s.next_id();
+        let arn = format!("{}/{id}", rule.listener_arn.replacen(":listener/", ":listener-rule/", 1));
+        let listener = s.listeners.entry(rule.listener_arn.clone()).or_insert_with(|| SimListener { arn: rule.listener_arn.clone(), rules: Vec::new() });
+        if listener.rules.iter().any(|r| r.priority == priority) {
+            return Err(conflict("CreateRule", format!("PriorityInUse: priority {priority} is in use on {}", rule.listener_arn)));
+        }
+        let mut spec = rule.clone();
+        spec.priority = Some(priority);
+        listener.rules.push(SimRule { arn: arn.clone(), priority, spec });
+        Ok(arn)
+    }
+
+    async fn modify_rule(&self, arn: &str, rule: &ListenerRule) -> Result<()> {
+        self.api("ModifyRule")?;
+        let mut s = self.state();
+        let r = s.listeners.values_mut().flat_map(|l| l.rules.iter_mut()).find(|r| r.arn == arn).ok_or_else(|| not_found(arn))?;
+        let priority = r.priority;
+        r.spec = rule.clone();
+        r.spec.priority = Some(priority);
+        Ok(())
+    }
+
+    async fn set_rule_priority(&self, arn: &str, priority: u32) -> Result<()> {
+        self.api("SetRulePriorities")?;
+        let mut s = self.state();
+        let l = s.listeners.values_mut().find(|l| l.rules.iter().any(|r| r.arn == arn)).ok_or_else(|| not_found(arn))?;
+        if l.rules.iter().any(|r| r.priority == priority && r.arn != arn) {
+            return Err(conflict("SetRulePriorities", format!("PriorityInUse: {priority}")));
+        }
+        if let Some(r) = l.rules.iter_mut().find(|r| r.arn == arn) {
+            r.priority = priority;
+            r.spec.priority = Some(priority);
+        }
+        Ok(())
+    }
+
+    async fn delete_rule(&self, arn: &str) -> Result<()> {
+        self.api("DeleteRule")?;
+        let mut s = self.state();
+        let l = s.listeners.values_mut().find(|l| l.rules.iter().any(|r| r.arn == arn)).ok_or_else(|| not_found(arn))?;
+        l.rules.retain(|r| r.arn != arn);
+        Ok(())
+    }
+
+    async fn set_rule_weights(&self, arn: &str, weights: &[Weight]) -> Result<()> {
+        self.api("ModifyRule")?;
+        let mut s = self.state();
+        let r = s.listeners.values_mut().flat_map(|l| l.rules.iter_mut()).find(|r| r.arn == arn).ok_or_else(|| not_found(arn))?;
+        for a in r.spec.actions.iter_mut() {
+            for t in a.forward_config.target_groups.iter_mut() {
+                if let Some(w) = weights.iter().find(|w| w.target_group_arn == t.target_group_arn) {
+                    t.weight = w.weight;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn create_namespace(&self, ns: &Namespace) -> Result<String> {
+        self.api("CreatePrivateDnsNamespace")?;
+        let mut s = self.state();
+        if let Some(existing) = s.namespaces.values().find(|n| n.spec.name == ns.name) {
+            return Err(conflict("CreatePrivateDnsNamespace", format!("NamespaceAlreadyExists: {} ({})", ns.name, existing.arn)));
+        }
+        let id = format!("ns-{}", s.next_id());
+        let arn = SimState::arn("servicediscovery", &format!("namespace/{id}"));
+        s.namespaces.insert(arn.clone(), SimNamespace { arn: arn.clone(), id, spec: ns.clone() });
+        Ok(arn)
+    }
+
+    async fn delete_namespace(&self, arn: &str) -> Result<()> {
+        self.api("DeleteNamespace")?;
+        let mut s = self.state();
+        if s.cloud_map_services.values().any(|c| c.namespace_arn == arn) {
+            return Err(conflict("DeleteNamespace", "ResourceInUse: the namespace still has services"));
+        }
+        s.namespaces.remove(arn).map(|_| ()).ok_or_else(|| not_found(arn))
+    }
+
+    async fn create_cloud_map_service(&self, svc: &CloudMapService, namespace_arn: &str) -> Result<String> {
+        self.api("CreateService")?;
+        let mut s = self.state();
+        if !s.namespaces.contains_key(namespace_arn) {
+            return Err(not_found(format!("namespace {namespace_arn}")));
+        }
+        if s.cloud_map_services.values().any(|c| c.namespace_arn == namespace_arn && c.spec.name == svc.name) {
+            return Err(conflict("CreateService", format!("ServiceAlreadyExists: {}", svc.name)));
+        }
+        let arn = SimState::arn("servicediscovery", &format!("service/srv-{}", s.next_id()));
+        s.cloud_map_services.insert(
+            arn.clone(),
+            SimCloudMapService { arn: arn.clone(), namespace_arn: namespace_arn.into(), spec: svc.clone(), instances: Default::default() },
+        );
+        Ok(arn)
+    }
+
+    async fn delete_cloud_map_service(&self, arn: &str) -> Result<()> {
+        self.api("DeleteService")?;
+        let mut s = self.state();
+        if s.services.values().any(|svc| svc.spec.service_registries.iter().any(|r| r.registry_arn == arn)) {
+            return Err(conflict("DeleteService", "ResourceInUse: an ECS service still registers instances in it"));
+        }
+        s.cloud_map_services.remove(arn).map(|_| ()).ok_or_else(|| not_found(arn))
+    }
+
+    async fn create_service(&self, svc: &Service) -> Result<(String, String)> {
+        self.api("CreateService")?;
+        let mut s = self.state();
+        if !s.clusters.contains_key(&svc.cluster) {
+            return Err(not_found(format!("cluster {}", svc.cluster)));
+        }
+        if s.services.contains_key(&svc.service_name) {
+            return Err(conflict("CreateService", format!("Creation of service was not idempotent: {} exists", svc.service_name)));
+        }
+        check_task_definition(&s, &svc.task_definition)?;
+        for lb in &svc.load_balancers {
+            if !s.target_groups.contains_key(&lb.target_group_arn) {
+                return Err(not_found(format!("target group {}", lb.target_group_arn)));
+            }
+        }
+        let arn = SimState::arn("ecs", &format!("service/{}/{}", svc.cluster, svc.service_name));
+        let id = format!("ecs-svc/{}", s.next_id());
+        let now = s.now_ms;
+        s.services.insert(
+            svc.service_name.clone(),
+            SimService {
+                arn: arn.clone(),
+                spec: svc.clone(),
+                deployments: vec![SimDeployment {
+                    id: id.clone(),
+                    task_definition: svc.task_definition.clone(),
+                    status: "PRIMARY".into(),
+                    rollout_state: "IN_PROGRESS".into(),
+                    rollout_state_reason: None,
+                    failed_tasks: 0,
+                    created_ms: now,
+                }],
+                tasks: Vec::new(),
+                events: Vec::new(),
+                stopped: Vec::new(),
+            },
+        );
+        Ok((arn, id))
+    }
+
+    async fn update_service(&self, arn: &str, svc: &Service) -> Result<String> {
+        self.api("UpdateService")?;
+        let mut s = self.state();
+        check_task_definition(&s, &svc.task_definition)?;
+        let now = s.now_ms;
+        let new_id = format!("ecs-svc/{}", s.next_id());
+        let current = s.services.values_mut().find(|x| x.arn == arn).ok_or_else(|| not_found(format!("service {arn}")))?;
+        let redeploy = current.deployments.last().is_none_or(|d| d.task_definition != svc.task_definition)
+            || current.spec.load_balancers != svc.load_balancers
+            || current.spec.network_configuration != svc.network_configuration
+            || current.spec.service_registries != svc.service_registries
+            || current.spec.service_connect_configuration != svc.service_connect_configuration;
+        current.spec = svc.clone();
+        if redeploy {
+            for d in current.deployments.iter_mut().filter(|d| d.status == "PRIMARY") {
+                d.status = "ACTIVE".into();
+            }
+            current.deployments.push(SimDeployment {
+                id: new_id,
+                task_definition: svc.task_definition.clone(),
+                status: "PRIMARY".into(),
+                rollout_state: "IN_PROGRESS".into(),
+                rollout_state_reason: None,
+                failed_tasks: 0,
+                created_ms: now,
+            });
+        }
+        Ok(current.deployments.last().map(|d| d.id.clone()).unwrap_or_default())
+    }
+
+    async fn delete_service(&self, _cluster: &str, arn: &str) -> Result<()> {
+        self.api("DeleteService")?;
+        let mut s = self.state();
+        let name = s.services.iter().find(|(_, x)| x.arn == arn).map(|(n, _)| n.clone()).ok_or_else(|| not_found(format!("service {arn}")))?;
+        s.services.remove(&name);
+        crate::scheduler::tick(&mut s);
+        Ok(())
+    }
+
+    async fn service_progress(&self, _cluster: &str, service: &str, cursor_ms: u64) -> Result<ServiceProgress> {
+        self.api("DescribeServices")?;
+        let s = self.state();
+        let svc = s.services.get(service).ok_or_else(|| not_found(format!("service {service}")))?;
+        let deployments = svc
+            .deployments
+            .iter()
+            .rev()
+            .filter(|d| d.status != "INACTIVE" || d.rollout_state == "COMPLETED")
+            .map(|d| {
+                let tasks = svc.tasks.iter().filter(|t| t.deployment_id == d.id);
+                DeploymentStatus {
+                    id: d.id.clone(),
+                    status: d.status.clone(),
+                    rollout_state: d.rollout_state.clone(),
+                    rollout_state_reason: d.rollout_state_reason.clone(),
+                    task_definition: d.task_definition.clone(),
+                    desired: if d.status == "PRIMARY" { svc.spec.desired_count.unwrap_or(0) } else { 0 },
+                    running: tasks.clone().filter(|t| t.state == TaskState::Running).count() as u32,
+                    pending: tasks.filter(|t| t.state == TaskState::Pending).count() as u32,
+                    failed_tasks: d.failed_tasks,
+                }
+            })
+            .collect();
+        let targets = svc.spec.load_balancers.first().and_then(|lb| s.target_groups.get(&lb.target_group_arn)).map(|tg| {
+            let mut c = TargetCounts::default();
+            for h in tg.targets.values() {
+                match h.as_str() {
+                    "healthy" => c.healthy += 1,
+                    "unhealthy" => c.unhealthy += 1,
+                    _ => c.other += 1,
+                }
+            }
+            c
+        });
+        Ok(ServiceProgress {
+            service: service.to_string(),
+            deployments,
+            events: svc.events.iter().filter(|e| e.at_ms > cursor_ms).cloned().collect(),
+            stopped_tasks: svc.stopped.iter().filter(|t| t.at_ms > cursor_ms).cloned().collect(),
+            targets,
+        })
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.state().now_ms
+    }
+
+    async fn sleep(&self, d: Duration) {
+        self.advance(d.as_millis() as u64);
+    }
+}
+
+fn check_task_definition(s: &SimState, arn: &str) -> Result<()> {
+    let known = s.task_definitions.values().flatten().any(|r| r.arn == arn);
+    if known {
+        Ok(())
+    } else {
+        Err(ProviderError::Invalid(format!("task definition {arn} does not exist (ClientException)")))
+    }
+}

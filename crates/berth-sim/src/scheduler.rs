@@ -1,0 +1,290 @@
+//! The ECS service scheduler on a virtual clock: tasks start, pass health
+//! checks or fail, and deployments roll under minimumHealthyPercent /
+//! maximumPercent, with the deployment circuit breaker and its rollback.
+
+use berth_provider::{ServiceEvent, StoppedTask};
+
+use crate::faults::Behaviour;
+use crate::state::{SimDeployment, SimService, SimState, SimTask, TaskState};
+
+/// Time from launch to RUNNING.
+pub const START_MS: u64 = 10_000;
+/// Time from RUNNING to passing health checks.
+pub const HEALTHY_MS: u64 = 15_000;
+/// A crash-looping container exits this long after RUNNING.
+pub const CRASH_MS: u64 = 5_000;
+/// A task that never passes its health checks is stopped after this long.
+pub const UNHEALTHY_KILL_MS: u64 = 60_000;
+/// The granularity of the simulation.
+pub const TICK_MS: u64 = 1_000;
+
+/// One sample of a service at one instant, for invariant tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sample {
+    pub at_ms: u64,
+    pub service: String,
+    pub desired: u32,
+    /// Tasks that are running and healthy, of any deployment.
+    pub healthy: u32,
+    /// Tasks not stopped (pending or running), of any deployment.
+    pub total: u32,
+    /// Per task definition: healthy tasks.
+    pub healthy_by_revision: Vec<(String, u32)>,
+}
+
+/// Advances the account by `ms`, one tick at a time, calling `observe` after each tick.
+pub fn advance(state: &mut SimState, ms: u64, observe: &mut dyn FnMut(&SimState)) {
+    let end = state.now_ms + ms;
+    while state.now_ms < end {
+        state.now_ms = (state.now_ms + TICK_MS).min(end);
+        tick(state);
+        observe(state);
+    }
+}
+
+/// Reconciles every service at the current instant.
+pub fn tick(state: &mut SimState) {
+    let now = state.now_ms;
+    let names: Vec<String> = state.services.keys().cloned().collect();
+    for name in names {
+        let Some(mut svc) = state.services.remove(&name) else { continue };
+        reconcile(state, &mut svc, now);
+        state.services.insert(name, svc);
+    }
+    sync_targets(state);
+}
+
+pub fn sample(svc: &SimService, now: u64) -> Sample {
+    let live: Vec<&SimTask> = svc.tasks.iter().filter(|t| t.state != TaskState::Stopped).collect();
+    let mut by_rev: Vec<(String, u32)> = Vec::new();
+    for t in live.iter().filter(|t| t.healthy) {
+        match by_rev.iter_mut().find(|(r, _)| *r == t.task_definition) {
+            Some((_, n)) => *n += 1,
+            None => by_rev.push((t.task_definition.clone(), 1)),
+        }
+    }
+    Sample {
+        at_ms: now,
+        service: svc.spec.service_name.clone(),
+        desired: svc.spec.desired_count.unwrap_or(0),
+        healthy: live.iter().filter(|t| t.healthy).count() as u32,
+        total: live.len() as u32,
+        healthy_by_revision: by_rev,
+    }
+}
+
+fn event(state: &mut SimState, svc: &mut SimService, message: String) {
+    let id = state.next_id();
+    svc.events.push(ServiceEvent { id, at_ms: state.now_ms, message });
+}
+
+fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
+    let name = svc.spec.service_name.clone();
+    let faults = state.faults.clone();
+
+    // 1. Task lifecycles.
+    let mut stopped_now: Vec<(String, String, String)> = Vec::new(); // (task, deployment, reason)
+    for t in svc.tasks.iter_mut().filter(|t| t.state != TaskState::Stopped) {
+        let image = image_of(state, &t.task_definition);
+        let behaviour = faults.behaviour(&image);
+        if t.state == TaskState::Pending && t.running_at_ms.is_some_and(|at| now >= at) && behaviour != Behaviour::Hang {
+            t.state = TaskState::Running;
+            match behaviour {
+                Behaviour::Healthy => t.healthy_at_ms = Some(now + HEALTHY_MS),
+                Behaviour::CrashLoop => {
+                    t.stop_at_ms = Some(now + CRASH_MS);
+                    t.stop_reason = Some("Essential container in task exited (exit code 1)".into());
+                }
+                Behaviour::Unhealthy => {
+                    t.stop_at_ms = Some(now + UNHEALTHY_KILL_MS);
+                    t.stop_reason = Some("Task failed container health checks".into());
+                }
+                Behaviour::Hang => {}
+            }
+        }
+        if t.state == TaskState::Running && !t.healthy && t.healthy_at_ms.is_some_and(|at| now >= at) {
+            t.healthy = true;
+        }
+        if t.stop_at_ms.is_some_and(|at| now >= at) {
+            t.state = TaskState::Stopped;
+            t.healthy = false;
+            stopped_now.push((t.id.clone(), t.deployment_id.clone(), t.stop_reason.clone().unwrap_or_default()));
+        }
+    }
+    for (task, deployment, reason) in stopped_now {
+        if let Some(d) = svc.deployments.iter_mut().find(|d| d.id == deployment) {
+            d.failed_tasks += 1;
+        }
+        let td = svc.tasks.iter().find(|t| t.id == task).map(|t| t.task_definition.clone()).unwrap_or_default();
+        svc.stopped.push(StoppedTask { task_id: task.clone(), task_definition: td, stopped_reason: reason.clone(), at_ms: now });
+        event(state, svc, format!("(service {name}) task {task} stopped: {reason}"));
+    }
+
+    let desired = svc.spec.desired_count.unwrap_or(0);
+    let dc = &svc.spec.deployment_configuration;
+    let (min_pct, max_pct) = (dc.minimum_healthy_percent, dc.maximum_percent);
+    let breaker = dc.deployment_circuit_breaker.clone();
+
+    // 2. Circuit breaker: too many failed launches fail the deployment.
+    let threshold = (desired.div_ceil(2)).clamp(3, 200);
+    if let Some(primary) = svc.deployments.last_mut() {
+        if breaker.enable && primary.rollout_state == "IN_PROGRESS" && primary.failed_tasks >= threshold {
+            primary.rollout_state = "FAILED".into();
+            let reason = format!("ECS deployment circuit breaker: {} tasks failed to start", primary.failed_tasks);
+            primary.rollout_state_reason = Some(reason.clone());
+            let id = primary.id.clone();
+            event(state, svc, format!("(service {name}) deployment {id} deployment failed: {reason}"));
+            if breaker.rollback {
+                let back_to = svc.deployments.iter().rev().skip(1).find(|d| d.rollout_state == "COMPLETED").map(|d| d.task_definition.clone());
+                if let Some(td) = back_to {
+                    let rid = format!("ecs-svc/{}", state.next_id());
+                    for d in svc.deployments.iter_mut() {
+                        if d.status == "PRIMARY" {
+                            d.status = "ACTIVE".into();
+                        }
+                    }
+                    svc.deployments.push(SimDeployment {
+                        id: rid.clone(),
+                        task_definition: td.clone(),
+                        status: "PRIMARY".into(),
+                        rollout_state: "IN_PROGRESS".into(),
+                        rollout_state_reason: Some(format!("rolling back to {td}")),
+                        failed_tasks: 0,
+                        created_ms: now,
+                    });
+                    event(state, svc, format!("(service {name}) rolling back to deployment {rid} ({td})"));
+                }
+            }
+        }
+    }
+
+    // 3. Scheduling under the deployment's bounds.
+    let Some(primary) = svc.deployments.last().cloned() else { return };
+    let max_total = (u64::from(desired) * u64::from(max_pct) / 100) as u32;
+    let min_healthy = (u64::from(desired) * u64::from(min_pct)).div_ceil(100) as u32;
+    let failed = primary.rollout_state == "FAILED";
+
+    // Old tasks that are not healthy never count toward the floor: stop them.
+    let mut to_stop: Vec<String> = svc
+        .tasks
+        .iter()
+        .filter(|t| t.state != TaskState::Stopped && t.deployment_id != primary.id && !t.healthy)
+        .map(|t| t.id.clone())
+        .collect();
+    if !failed {
+        // Healthy old tasks go while the floor allows.
+        let mut healthy = svc.tasks.iter().filter(|t| t.state != TaskState::Stopped && t.healthy).count() as u32;
+        let mut old_healthy: Vec<String> =
+            svc.tasks.iter().filter(|t| t.state != TaskState::Stopped && t.deployment_id != primary.id && t.healthy).map(|t| t.id.clone()).collect();
+        while !old_healthy.is_empty() && healthy > min_healthy {
+            to_stop.push(old_healthy.remove(0));
+            healthy -= 1;
+        }
+    }
+    // Extra tasks of the primary (desired count lowered).
+    let mut primary_live: Vec<&SimTask> = svc.tasks.iter().filter(|t| t.state != TaskState::Stopped && t.deployment_id == primary.id).collect();
+    primary_live.sort_by_key(|t| t.healthy);
+    let extra = primary_live.len().saturating_sub(desired as usize);
+    to_stop.extend(primary_live.iter().take(extra).map(|t| t.id.clone()));
+    for t in svc.tasks.iter_mut().filter(|t| to_stop.contains(&t.id)) {
+        t.state = TaskState::Stopped;
+        t.healthy = false;
+        t.stop_reason = Some("Scaling activity initiated by (deployment)".into());
+    }
+
+    if !failed {
+        let mut total = svc.tasks.iter().filter(|t| t.state != TaskState::Stopped).count() as u32;
+        let mut primary_count = svc.tasks.iter().filter(|t| t.state != TaskState::Stopped && t.deployment_id == primary.id).count() as u32;
+        let mut started = 0;
+        while primary_count < desired && total < max_total.max(1) {
+            let id = state.next_id();
+            svc.tasks.push(SimTask {
+                id,
+                task_definition: primary.task_definition.clone(),
+                deployment_id: primary.id.clone(),
+                state: TaskState::Pending,
+                running_at_ms: Some(now + START_MS),
+                healthy_at_ms: None,
+                stop_at_ms: None,
+                stop_reason: None,
+                healthy: false,
+            });
+            primary_count += 1;
+            total += 1;
+            started += 1;
+        }
+        if started > 0 {
+            event(state, svc, format!("(service {name}) has started {started} tasks: {}", primary.task_definition));
+        }
+    }
+    // Forget stopped tasks.
+    svc.tasks.retain(|t| t.state != TaskState::Stopped);
+
+    // 4. Completion.
+    let primary_healthy = svc.tasks.iter().filter(|t| t.deployment_id == primary.id && t.healthy).count() as u32;
+    let others = svc.tasks.iter().filter(|t| t.deployment_id != primary.id).count();
+    if let Some(p) = svc.deployments.last_mut() {
+        if p.rollout_state == "IN_PROGRESS" && primary_healthy >= desired && others == 0 {
+            p.rollout_state = "COMPLETED".into();
+            p.rollout_state_reason = Some("ECS deployment completed".into());
+            let id = p.id.clone();
+            for d in svc.deployments.iter_mut().filter(|d| d.id != id) {
+                d.status = "INACTIVE".into();
+            }
+            event(state, svc, format!("(service {name}) deployment {id} completed."));
+            event(state, svc, format!("(service {name}) has reached a steady state."));
+        }
+    }
+    // Keep the last completed deployment (rollback target) and the live ones.
+    let last_completed = svc.deployments.iter().rev().find(|d| d.rollout_state == "COMPLETED").map(|d| d.id.clone());
+    svc.deployments.retain(|d| d.status != "INACTIVE" || Some(&d.id) == last_completed.as_ref());
+}
+
+fn image_of(state: &SimState, task_definition_arn: &str) -> String {
+    let (family, rev) = task_definition_arn.rsplit_once("task-definition/").map(|(_, r)| r).and_then(|r| r.split_once(':')).unwrap_or(("", ""));
+    state
+        .task_definitions
+        .get(family)
+        .and_then(|revs| revs.iter().find(|r| r.revision.to_string() == rev))
+        .map(|r| r.spec.container_definitions.iter().map(|c| c.image.as_str()).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+/// Target groups and Cloud Map follow the tasks of the services using them.
+fn sync_targets(state: &mut SimState) {
+    for tg in state.target_groups.values_mut() {
+        tg.targets.clear();
+    }
+    for cm in state.cloud_map_services.values_mut() {
+        cm.instances.clear();
+    }
+    for svc in state.services.values() {
+        for lb in &svc.spec.load_balancers {
+            if let Some(tg) = state.target_groups.get_mut(&lb.target_group_arn) {
+                for t in svc.tasks.iter().filter(|t| t.state == TaskState::Running) {
+                    let health = if t.healthy { "healthy" } else if t.stop_at_ms.is_some() { "unhealthy" } else { "initial" };
+                    tg.targets.insert(t.id.clone(), health.to_string());
+                }
+            }
+        }
+        for reg in &svc.spec.service_registries {
+            if let Some(cm) = state.cloud_map_services.get_mut(&reg.registry_arn) {
+                for (i, t) in svc.tasks.iter().filter(|t| t.healthy).enumerate() {
+                    cm.instances.insert(t.id.clone(), format!("10.0.{}.{}", i / 250, i % 250 + 4));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn circuit_breaker_threshold_is_half_desired_clamped() {
+        for (desired, want) in [(1u32, 3u32), (4, 3), (7, 4), (10, 5), (1000, 200)] {
+            assert_eq!(desired.div_ceil(2).clamp(3, 200), want, "desired {desired}");
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! The simulated account's state: plain data, persisted as JSON so separate
+//! berth invocations see one account.
+
+use std::collections::BTreeMap;
+
+use berth_model::resources::{CloudMapService, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, Tag, TargetGroup, TaskDefinition};
+use berth_provider::{ServiceEvent, StoppedTask};
+use serde::{Deserialize, Serialize};
+
+use crate::faults::Faults;
+
+pub const ACCOUNT: &str = "000000000000";
+pub const REGION: &str = "sim-1";
+/// 2026-01-01T00:00:00Z: the virtual clock starts here.
+pub const EPOCH_MS: u64 = 1_767_225_600_000;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimState {
+    pub now_ms: u64,
+    pub seq: u64,
+    pub clusters: BTreeMap<String, SimCluster>,
+    /// family → revisions, oldest first.
+    pub task_definitions: BTreeMap<String, Vec<SimTaskDefinition>>,
+    /// By service name (one cluster namespace is enough for berth's apps;
+    /// the cluster is part of each service).
+    pub services: BTreeMap<String, SimService>,
+    pub load_balancers: BTreeMap<String, SimLoadBalancer>,
+    /// By ARN.
+    pub target_groups: BTreeMap<String, SimTargetGroup>,
+    /// By ARN. A listener named in a spec is assumed to exist (the sim
+    /// creates it on first use), as the real one would.
+    pub listeners: BTreeMap<String, SimListener>,
+    /// By ARN.
+    pub namespaces: BTreeMap<String, SimNamespace>,
+    /// By ARN.
+    pub cloud_map_services: BTreeMap<String, SimCloudMapService>,
+    /// By repository name.
+    pub repositories: BTreeMap<String, SimRepository>,
+    #[serde(default)]
+    pub faults: Faults,
+}
+
+impl Default for SimState {
+    fn default() -> Self {
+        SimState {
+            now_ms: EPOCH_MS,
+            seq: 0,
+            clusters: BTreeMap::new(),
+            task_definitions: BTreeMap::new(),
+            services: BTreeMap::new(),
+            load_balancers: BTreeMap::new(),
+            target_groups: BTreeMap::new(),
+            listeners: BTreeMap::new(),
+            namespaces: BTreeMap::new(),
+            cloud_map_services: BTreeMap::new(),
+            repositories: BTreeMap::new(),
+            faults: Faults::default(),
+        }
+    }
+}
+
+impl SimState {
+    /// A fresh id, unique in this account.
+    pub fn next_id(&mut self) -> String {
+        self.seq += 1;
+        format!("{:012x}", self.seq)
+    }
+
+    pub fn arn(service: &str, resource: &str) -> String {
+        format!("arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}")
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimCluster {
+    pub arn: String,
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimTaskDefinition {
+    pub arn: String,
+    pub revision: u32,
+    /// `ACTIVE` or `INACTIVE`.
+    pub status: String,
+    pub spec: TaskDefinition,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimService {
+    pub arn: String,
+    /// As last created/updated, references as ARNs.
+    pub spec: Service,
+    /// Oldest first; the last one is PRIMARY.
+    pub deployments: Vec<SimDeployment>,
+    pub tasks: Vec<SimTask>,
+    pub events: Vec<ServiceEvent>,
+    pub stopped: Vec<StoppedTask>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimDeployment {
+    pub id: String,
+    pub task_definition: String,
+    /// `PRIMARY`, `ACTIVE` or `INACTIVE`.
+    pub status: String,
+    /// `IN_PROGRESS`, `COMPLETED` or `FAILED`.
+    pub rollout_state: String,
+    pub rollout_state_reason: Option<String>,
+    pub failed_tasks: u32,
+    pub created_ms: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum TaskState {
+    Pending,
+    Running,
+    Stopped,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimTask {
+    pub id: String,
+    pub task_definition: String,
+    pub deployment_id: String,
+    pub state: TaskState,
+    pub running_at_ms: Option<u64>,
+    pub healthy_at_ms: Option<u64>,
+    pub stop_at_ms: Option<u64>,
+    pub stop_reason: Option<String>,
+    pub healthy: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimLoadBalancer {
+    pub arn: String,
+    pub listener_arn: String,
+    pub dns_name: String,
+    pub spec: LoadBalancer,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimTargetGroup {
+    pub arn: String,
+    pub spec: TargetGroup,
+    /// task id → health (`initial`, `healthy`, `unhealthy`, `draining`).
+    pub targets: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimListener {
+    pub arn: String,
+    pub rules: Vec<SimRule>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimRule {
+    pub arn: String,
+    pub priority: u32,
+    /// Conditions and actions with target group ARNs.
+    pub spec: ListenerRule,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimNamespace {
+    pub arn: String,
+    pub id: String,
+    pub spec: Namespace,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimCloudMapService {
+    pub arn: String,
+    pub namespace_arn: String,
+    pub spec: CloudMapService,
+    /// Registered instances: task id → IP.
+    pub instances: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimRepository {
+    pub arn: String,
+    pub uri: String,
+    pub spec: EcrRepository,
+    pub images: Vec<SimImage>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SimImage {
+    pub digest: String,
+    pub tags: Vec<String>,
+    pub pushed_at_ms: u64,
+}
