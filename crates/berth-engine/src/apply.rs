@@ -1,0 +1,307 @@
+//! Executes a plan's changes in the plan's order. Apply never re-decides:
+//! it reads only the plan. Services of one dependency level deploy
+//! concurrently; a failure stops everything after it, and the result says
+//! what was and was not done.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use berth_model::resources::{CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition};
+use berth_plan::{Action, Change, Plan};
+use berth_provider::{Provider, ProviderError};
+use futures::future::join_all;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::events::{Event, EventKind, Reporter};
+use crate::wait::{DeployFailure, PollPolicy, Wait};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WaitMode {
+    /// Wait for every deployment berth starts to complete.
+    Deployed,
+    /// Start deployments and return.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    pub wait: WaitMode,
+    pub timeout: Duration,
+    pub poll: PollPolicy,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions { wait: WaitMode::Deployed, timeout: Duration::from_secs(15 * 60), poll: PollPolicy::default() }
+    }
+}
+
+/// One thing that went wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub address: String,
+    pub message: String,
+    /// A deployment that failed or timed out (as opposed to an API error).
+    pub deployment: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ApplyResult {
+    pub done: Vec<String>,
+    pub failed: Vec<Failure>,
+    pub not_done: Vec<String>,
+}
+
+impl ApplyResult {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty()
+    }
+
+    /// Every failure was a deployment that failed (not an API or spec error).
+    pub fn only_deployments_failed(&self) -> bool {
+        !self.failed.is_empty() && self.failed.iter().all(|f| f.deployment)
+    }
+}
+
+struct Ctx<'a> {
+    provider: &'a dyn Provider,
+    reporter: &'a dyn Reporter,
+    opts: &'a ApplyOptions,
+    /// Plan address → ARN, growing as resources are created.
+    arns: Mutex<HashMap<String, String>>,
+}
+
+impl Ctx<'_> {
+    fn emit(&self, kind: EventKind) {
+        self.reporter.event(&Event { at_ms: self.provider.now_ms(), kind });
+    }
+
+    fn arn(&self, address: &str) -> Option<String> {
+        self.arns.lock().unwrap_or_else(|e| e.into_inner()).get(address).cloned()
+    }
+
+    fn set_arn(&self, address: &str, arn: String) {
+        self.arns.lock().unwrap_or_else(|e| e.into_inner()).insert(address.to_string(), arn);
+    }
+
+    /// Replaces every string that is a known address with its ARN.
+    fn resolve(&self, v: &mut Value) {
+        match v {
+            Value::String(s) => {
+                if let Some(arn) = self.arn(s) {
+                    *s = arn;
+                }
+            }
+            Value::Array(a) => a.iter_mut().for_each(|x| self.resolve(x)),
+            Value::Object(m) => m.values_mut().for_each(|x| self.resolve(x)),
+            _ => {}
+        }
+    }
+}
+
+pub async fn apply(plan: &Plan, provider: &dyn Provider, opts: &ApplyOptions, reporter: &dyn Reporter) -> ApplyResult {
+    let mut arns: HashMap<String, String> = plan.unchanged.iter().map(|u| (u.address.clone(), u.arn.clone())).collect();
+    for c in &plan.changes {
+        if let Some(arn) = &c.arn {
+            arns.insert(c.address.clone(), arn.clone());
+        }
+    }
+    let cx = Ctx { provider, reporter, opts, arns: Mutex::new(arns) };
+    let mut result = ApplyResult::default();
+    let mut i = 0;
+    while i < plan.changes.len() {
+        // A run of service creates/updates deploys level by level, each level concurrently.
+        let run_end = plan.changes[i..]
+            .iter()
+            .position(|c| !(c.kind == "service" && matches!(c.action, Action::Create | Action::Update)))
+            .map_or(plan.changes.len(), |p| i + p);
+        let batch: Vec<&Change> = if run_end > i { plan.changes[i..run_end].iter().collect() } else { vec![&plan.changes[i]] };
+        i += batch.len();
+        for level in levels(&batch) {
+            let outcomes = join_all(level.iter().map(|c| run_change(&cx, c))).await;
+            for (c, outcome) in level.iter().zip(outcomes) {
+                match outcome {
+                    Ok(()) => result.done.push(c.address.clone()),
+                    Err(f) => {
+                        cx.emit(EventKind::ChangeFailed { address: c.address.clone(), error: f.message.clone() });
+                        result.failed.push(f);
+                    }
+                }
+            }
+            if !result.failed.is_empty() {
+                break;
+            }
+        }
+        if !result.failed.is_empty() {
+            break;
+        }
+    }
+    let finished: BTreeSet<&str> = result.done.iter().chain(result.failed.iter().map(|f| &f.address)).map(String::as_str).collect();
+    for c in plan.changes.iter().filter(|c| !finished.contains(c.address.as_str())) {
+        cx.emit(EventKind::Skipped { address: c.address.clone(), reason: "not applied because an earlier change failed".into() });
+        result.not_done.push(c.address.clone());
+    }
+    result
+}
+
+/// Groups service changes so each comes after the services it depends on.
+fn levels<'a>(batch: &[&'a Change]) -> Vec<Vec<&'a Change>> {
+    let in_batch: BTreeSet<&str> = batch.iter().map(|c| c.address.as_str()).collect();
+    let mut placed: BTreeSet<&str> = BTreeSet::new();
+    let mut pending: Vec<&Change> = batch.to_vec();
+    let mut out = Vec::new();
+    while !pending.is_empty() {
+        let (ready, rest): (Vec<&Change>, Vec<&Change>) =
+            pending.into_iter().partition(|c| c.depends_on.iter().all(|d| placed.contains(d.as_str()) || !in_batch.contains(d.as_str())));
+        if ready.is_empty() {
+            // Unreachable for a validated spec (no cycles); go one at a time.
+            out.extend(rest.into_iter().map(|c| vec![c]));
+            break;
+        }
+        placed.extend(ready.iter().map(|c| c.address.as_str()));
+        out.push(ready);
+        pending = rest;
+    }
+    out
+}
+
+fn fail(address: &str, e: impl std::fmt::Display) -> Failure {
+    Failure { address: address.into(), message: e.to_string(), deployment: false }
+}
+
+fn parse<T: DeserializeOwned>(c: &Change, v: Value) -> Result<T, Failure> {
+    serde_json::from_value(v).map_err(|e| fail(&c.address, format!("the plan's value for {} is not valid: {e}", c.address)))
+}
+
+async fn run_change(cx: &Ctx<'_>, c: &Change) -> Result<(), Failure> {
+    cx.emit(EventKind::ChangeStarted { address: c.address.clone(), action: c.action.verb().into() });
+    match c.action {
+        Action::Delete => delete(cx, c).await?,
+        Action::Replace => {
+            delete(cx, c).await?;
+            create_or_update(cx, c, false).await?;
+        }
+        Action::Create => create_or_update(cx, c, false).await?,
+        Action::Update => create_or_update(cx, c, true).await?,
+    }
+    cx.emit(EventKind::ChangeDone { address: c.address.clone(), action: c.action.verb().into() });
+    Ok(())
+}
+
+async fn create_or_update(cx: &Ctx<'_>, c: &Change, update: bool) -> Result<(), Failure> {
+    let p = cx.provider;
+    let a = c.address.as_str();
+    let mut spec = c.after.clone().ok_or_else(|| fail(a, "the plan has no value to apply"))?;
+    let live = c.arn.clone().filter(|_| update);
+    match c.kind.as_str() {
+        "cluster" => {
+            let arn = p.create_cluster(&parse::<Cluster>(c, spec)?).await.map_err(|e| fail(a, e))?;
+            cx.set_arn(a, arn);
+        }
+        "ecr_repository" => {
+            let arn = p.put_repository(&parse::<EcrRepository>(c, spec)?, live.as_deref()).await.map_err(|e| fail(a, e))?;
+            cx.set_arn(a, arn);
+        }
+        "task_definition" => {
+            let arn = p.register_task_definition(&parse::<TaskDefinition>(c, spec)?).await.map_err(|e| fail(a, e))?;
+            cx.set_arn(a, arn);
+        }
+        "load_balancer" => {
+            let arns = p.create_load_balancer(&parse::<LoadBalancer>(c, spec)?).await.map_err(|e| fail(a, e))?;
+            cx.set_arn(a, arns.load_balancer);
+            cx.set_arn("listener.http", arns.listener);
+        }
+        "target_group" => {
+            let tg = parse::<TargetGroup>(c, spec)?;
+            match live {
+                Some(arn) => p.modify_target_group(&arn, &tg).await.map_err(|e| fail(a, e))?,
+                None => cx.set_arn(a, p.create_target_group(&tg).await.map_err(|e| fail(a, e))?),
+            }
+        }
+        "listener_rule" => {
+            cx.resolve(&mut spec);
+            let rule = parse::<ListenerRule>(c, spec)?;
+            let priority = rule.priority.ok_or_else(|| fail(a, "the plan gives the rule no priority"))?;
+            match live {
+                Some(arn) => {
+                    p.modify_rule(&arn, &rule).await.map_err(|e| fail(a, e))?;
+                    if c.changed.iter().any(|f| f == "priority") {
+                        p.set_rule_priority(&arn, priority).await.map_err(|e| fail(a, e))?;
+                    }
+                }
+                None => cx.set_arn(a, p.create_rule(&rule, priority).await.map_err(|e| fail(a, e))?),
+            }
+        }
+        "namespace" => {
+            cx.set_arn(a, p.create_namespace(&parse::<Namespace>(c, spec)?).await.map_err(|e| fail(a, e))?);
+        }
+        "cloud_map_service" => {
+            let svc = parse::<CloudMapService>(c, spec)?;
+            let ns = cx.arn(&format!("namespace.{}", svc.namespace)).ok_or_else(|| fail(a, format!("namespace {} is unknown", svc.namespace)))?;
+            if live.is_some() {
+                return Err(fail(a, "Cloud Map services are replaced, not updated"));
+            }
+            cx.set_arn(a, p.create_cloud_map_service(&svc, &ns).await.map_err(|e| fail(a, e))?);
+        }
+        "service" => return deploy_service(cx, c, spec, live).await,
+        other => return Err(fail(a, format!("unknown resource kind {other}"))),
+    }
+    Ok(())
+}
+
+async fn deploy_service(cx: &Ctx<'_>, c: &Change, mut spec: Value, live: Option<String>) -> Result<(), Failure> {
+    let a = c.address.as_str();
+    // The revision to run: the one this apply registered, or the live one.
+    let td_address = a.replacen("service.", "taskdef.", 1);
+    let td = cx.arn(&td_address).ok_or_else(|| fail(a, format!("no task definition for {td_address}")))?;
+    spec["taskDefinition"] = Value::String(td.clone());
+    cx.resolve(&mut spec);
+    let svc = parse::<Service>(c, spec)?;
+    let (arn, deployment) = match live {
+        Some(arn) => {
+            let d = cx.provider.update_service(&arn, &svc).await.map_err(|e| fail(a, e))?;
+            (arn, d)
+        }
+        None => cx.provider.create_service(&svc).await.map_err(|e| fail(a, e))?,
+    };
+    cx.set_arn(a, arn);
+    cx.emit(EventKind::DeploymentStarted { service: svc.service_name.clone(), deployment: deployment.clone(), task_definition: td });
+    if cx.opts.wait == WaitMode::None {
+        return Ok(());
+    }
+    let wait = Wait {
+        provider: cx.provider,
+        reporter: cx.reporter,
+        cluster: &svc.cluster,
+        service: &svc.service_name,
+        timeout: cx.opts.timeout,
+        poll: cx.opts.poll,
+    };
+    wait.deployment(&deployment).await.map_err(|e| Failure {
+        address: a.into(),
+        deployment: !matches!(e, DeployFailure::Provider(_)),
+        message: e.to_string(),
+    })
+}
+
+async fn delete(cx: &Ctx<'_>, c: &Change) -> Result<(), Failure> {
+    let p = cx.provider;
+    let a = c.address.as_str();
+    let arn = c.arn.clone().ok_or_else(|| fail(a, "the plan has no ARN to delete"))?;
+    let before = c.before.clone().unwrap_or_default();
+    let r: Result<(), ProviderError> = match c.kind.as_str() {
+        "cluster" => p.delete_cluster(&arn).await,
+        "ecr_repository" => p.delete_repository(before["repositoryName"].as_str().unwrap_or_default()).await,
+        "task_definition" => p.deregister_task_definitions(before["family"].as_str().unwrap_or_default()).await,
+        "load_balancer" => p.delete_load_balancer(&arn).await,
+        "target_group" => p.delete_target_group(&arn).await,
+        "listener_rule" => p.delete_rule(&arn).await,
+        "namespace" => p.delete_namespace(&arn).await,
+        "cloud_map_service" => p.delete_cloud_map_service(&arn).await,
+        "service" => p.delete_service(before["cluster"].as_str().unwrap_or_default(), &arn).await,
+        other => Err(ProviderError::Invalid(format!("unknown resource kind {other}"))),
+    };
+    r.map_err(|e| fail(a, e))
+}

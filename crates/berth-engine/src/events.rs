@@ -1,0 +1,52 @@
+//! What apply reports while it works. The engine emits events; the CLI
+//! decides how they look (progress bars on a TTY, one line each otherwise,
+//! JSON lines for machines).
+
+use berth_provider::TargetCounts;
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    /// Milliseconds since the epoch, on the provider's clock.
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    ChangeStarted { address: String, action: String },
+    ChangeDone { address: String, action: String },
+    ChangeFailed { address: String, error: String },
+    DeploymentStarted { service: String, deployment: String, task_definition: String },
+    Progress { service: String, running: u32, pending: u32, desired: u32, old_running: u32, targets: Option<TargetCounts> },
+    ServiceEvent { service: String, message: String },
+    TaskStopped { service: String, task: String, reason: String },
+    DeploymentCompleted { service: String, deployment: String },
+    DeploymentFailed { service: String, deployment: String, reason: String },
+    RollbackStarted { service: String, deployment: String, task_definition: String },
+    RollbackCompleted { service: String, task_definition: String },
+    Skipped { address: String, reason: String },
+}
+
+/// Receives events as they happen.
+pub trait Reporter: Send + Sync {
+    fn event(&self, event: &Event);
+}
+
+/// A reporter that keeps every event (tests, JSON output).
+#[derive(Default)]
+pub struct Collect(pub std::sync::Mutex<Vec<Event>>);
+
+impl Reporter for Collect {
+    fn event(&self, event: &Event) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(event.clone());
+    }
+}
+
+impl Collect {
+    pub fn events(&self) -> Vec<Event> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}
