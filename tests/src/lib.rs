@@ -53,7 +53,7 @@ impl Berth {
         std::thread::spawn(move || {
             let mut stdout = Vec::new();
             let mut stderr = Vec::new();
-            let mut io = berth::Io { stdout: &mut stdout, stderr: &mut stderr, env: self.env, cwd: self.cwd };
+            let mut io = berth::Io { stdout: &mut stdout, stderr: &mut stderr, env: self.env, cwd: self.cwd, interactive: false, stdout_tty: false };
             let code = berth::run(self.args, &mut io) as i32;
             let _ = tx.send(Output {
                 code,

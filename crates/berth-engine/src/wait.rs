@@ -60,7 +60,11 @@ pub struct Wait<'a> {
 
 impl Wait<'_> {
     fn emit(&self, kind: EventKind) {
-        self.reporter.event(&Event { at_ms: self.provider.now_ms(), kind });
+        self.emit_at(self.provider.now_ms(), kind);
+    }
+
+    fn emit_at(&self, at_ms: u64, kind: EventKind) {
+        self.reporter.event(&Event { at_ms, kind });
     }
 
     /// Waits for `deployment` to complete. On failure with a rollback under
@@ -77,11 +81,11 @@ impl Wait<'_> {
         loop {
             let progress = self.provider.service_progress(self.cluster, self.service, cursor).await?;
             for e in &progress.events {
-                self.emit(EventKind::ServiceEvent { service: self.service.into(), message: e.message.clone() });
+                self.emit_at(e.at_ms, EventKind::ServiceEvent { service: self.service.into(), message: e.message.clone() });
                 cursor = cursor.max(e.at_ms);
             }
             for t in &progress.stopped_tasks {
-                self.emit(EventKind::TaskStopped { service: self.service.into(), task: t.task_id.clone(), reason: t.stopped_reason.clone() });
+                self.emit_at(t.at_ms, EventKind::TaskStopped { service: self.service.into(), task: t.task_id.clone(), reason: t.stopped_reason.clone() });
                 cursor = cursor.max(t.at_ms);
             }
             let current = progress.deployments.iter().find(|d| d.id == watching).cloned();

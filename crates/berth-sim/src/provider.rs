@@ -515,8 +515,19 @@ impl Provider for Sim {
         self.state().now_ms
     }
 
+    /// Advances the virtual clock one tick at a time, yielding between
+    /// ticks so concurrent waits (services deploying side by side) share
+    /// the clock instead of running one after the other.
     async fn sleep(&self, d: Duration) {
-        self.advance(d.as_millis() as u64);
+        let wake = self.now_ms() + d.as_millis() as u64;
+        loop {
+            let now = self.now_ms();
+            if now >= wake {
+                return;
+            }
+            self.advance((wake - now).min(crate::scheduler::TICK_MS));
+            YieldNow(false).await;
+        }
     }
 }
 
@@ -526,5 +537,22 @@ fn check_task_definition(s: &SimState, arn: &str) -> Result<()> {
         Ok(())
     } else {
         Err(ProviderError::Invalid(format!("task definition {arn} does not exist (ClientException)")))
+    }
+}
+
+/// Returns `Pending` once, so other futures of the same task get a turn.
+struct YieldNow(bool);
+
+impl std::future::Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if self.0 {
+            std::task::Poll::Ready(())
+        } else {
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
     }
 }

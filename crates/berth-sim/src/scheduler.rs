@@ -116,8 +116,7 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
             d.failed_tasks += 1;
         }
         let td = svc.tasks.iter().find(|t| t.id == task).map(|t| t.task_definition.clone()).unwrap_or_default();
-        svc.stopped.push(StoppedTask { task_id: task.clone(), task_definition: td, stopped_reason: reason.clone(), at_ms: now });
-        event(state, svc, format!("(service {name}) task {task} stopped: {reason}"));
+        svc.stopped.push(StoppedTask { task_id: task, task_definition: td, stopped_reason: reason, at_ms: now });
     }
 
     let desired = svc.spec.desired_count.unwrap_or(0);

@@ -6,8 +6,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub const EXIT_CODES: &str = "\
 Exit codes:
-  0  success
-  1  invalid spec, or any other error";
+  0  success (for `plan --detailed-exitcode`: no changes)
+  1  invalid spec, refused or stale plan, or any other error
+  2  `plan --detailed-exitcode` only: the plan has changes
+  3  a deployment failed (circuit breaker, timeout, rollback)";
 
 #[derive(Debug, Parser)]
 #[command(name = "berth", version, about = "Declarative deploys of Compose apps to AWS ECS", after_help = EXIT_CODES)]
@@ -29,20 +31,43 @@ pub struct GlobalArgs {
     /// Set an interpolation variable (wins over the environment and .env).
     #[arg(long = "var", global = true, value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
+    /// Where the app is deployed: `sim` is a simulated account kept in --sim-state.
+    #[arg(long, global = true, value_enum, default_value_t = BackendKind::Sim, env = "BERTH_BACKEND")]
+    pub backend: BackendKind,
+    /// The simulated account's state file.
+    #[arg(long, global = true, value_name = "PATH", default_value = ".berth/sim.json", env = "BERTH_SIM_STATE")]
+    pub sim_state: PathBuf,
+    /// No colors (also when NO_COLOR is set or stdout is not a terminal).
+    #[arg(long, global = true)]
+    pub no_color: bool,
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {
     berth_spec::load::parse_var(text)
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BackendKind {
+    /// The simulated account (no AWS needed).
+    Sim,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Parse, interpolate, merge and validate the spec; report problems with file:line:col.
     Validate,
-    /// Print the resources berth would create or update, without touching AWS.
+    /// Print the resources berth would create or update, without touching the account.
     Render(RenderArgs),
     /// Print the JSON Schema of the spec (for editors' YAML language server).
     Schema,
+    /// Read the live resources, diff them against the spec, print the plan.
+    Plan(PlanArgs),
+    /// Apply a saved plan, or plan and apply after confirmation.
+    Apply(ApplyArgs),
+    /// Delete every resource berth owns for this app, in reverse order.
+    Destroy(DestroyArgs),
+    /// Show each service's deployments, tasks, target health and traffic weights.
+    Status(StatusArgs),
 }
 
 #[derive(Debug, Args)]
@@ -55,4 +80,73 @@ pub struct RenderArgs {
 pub enum RenderFormat {
     Json,
     Yaml,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Human,
+    Json,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Save the plan to FILE for `berth apply FILE`.
+    #[arg(short = 'o', long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there are no changes, 2 when there are, 1 on error.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum WaitArg {
+    /// Wait until every deployment berth starts has completed.
+    Deployed,
+    /// Start the deployments and return.
+    None,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// Apply without asking (required when not at a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// How long to wait for each deployment, e.g. 15m, 90s.
+    #[arg(long, default_value = "15m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    #[arg(long, value_enum, default_value_t = WaitArg::Deployed)]
+    pub wait: WaitArg,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    berth_spec::units::parse_duration_ms(text).map(std::time::Duration::from_millis)
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan saved with `berth plan -o FILE`; without it, berth plans first.
+    pub plan: Option<PathBuf>,
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
+    pub format: StatusFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Human,
+    Json,
 }

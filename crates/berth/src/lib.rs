@@ -5,6 +5,7 @@
 pub mod cli;
 mod commands;
 mod printer;
+mod progress;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -18,8 +19,12 @@ use clap::Parser;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
     Success = 0,
-    /// Invalid spec, bad arguments, or any other error.
+    /// Invalid spec, bad arguments, a refused or stale plan, or any other error.
     Error = 1,
+    /// `plan --detailed-exitcode`: the plan has changes.
+    Changes = 2,
+    /// A deployment failed (circuit breaker, timeout, rollback).
+    DeployFailed = 3,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -30,20 +35,29 @@ impl From<ExitStatus> for ExitCode {
 
 /// Where a run reads its environment from and writes its output to.
 pub struct Io<'a> {
-    pub stdout: &'a mut dyn Write,
-    pub stderr: &'a mut dyn Write,
+    pub stdout: &'a mut (dyn Write + Send),
+    pub stderr: &'a mut (dyn Write + Send),
     pub env: HashMap<String, String>,
     pub cwd: PathBuf,
+    /// stdin and stderr are a terminal: prompts and progress bars are allowed.
+    pub interactive: bool,
+    /// stdout is a terminal (colors are allowed unless NO_COLOR or --no-color).
+    pub stdout_tty: bool,
 }
 
 pub fn main_from_env() -> ExitCode {
-    let mut stdout = std::io::stdout().lock();
-    let mut stderr = std::io::stderr().lock();
+    let mut stdout = std::io::stdout();
+    let mut stderr = std::io::stderr();
+    use std::io::IsTerminal;
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    let stdout_tty = std::io::stdout().is_terminal();
     let mut io = Io {
         stdout: &mut stdout,
         stderr: &mut stderr,
         env: std::env::vars().collect(),
         cwd: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+        interactive,
+        stdout_tty,
     };
     run(std::env::args_os(), &mut io).into()
 }

@@ -4,14 +4,14 @@ use std::io::Write;
 
 use berth_spec::Diagnostics;
 
-pub fn diagnostics(out: &mut dyn Write, diags: &Diagnostics) -> std::io::Result<()> {
+pub fn diagnostics(out: &mut (dyn Write + Send), diags: &Diagnostics) -> std::io::Result<()> {
     for d in diags.iter() {
         writeln!(out, "{d}")?;
     }
     Ok(())
 }
 
-pub fn invalid_summary(out: &mut dyn Write, diags: &Diagnostics) -> std::io::Result<()> {
+pub fn invalid_summary(out: &mut (dyn Write + Send), diags: &Diagnostics) -> std::io::Result<()> {
     let errors = diags.errors().count();
     let warnings = diags.warnings().count();
     writeln!(

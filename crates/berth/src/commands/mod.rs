@@ -1,17 +1,32 @@
+mod apply;
+mod backend;
+mod plan;
 mod render;
 mod schema;
+mod status;
 mod validate;
 
+use berth_model::Desired;
+use berth_plan::{Plan, PlanContext};
+use berth_provider::Provider;
 use berth_spec::{LoadOptions, Loaded};
 
 use crate::cli::{Cli, Command};
 use crate::{printer, ExitStatus, Io};
+
+pub use backend::Backend;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub fn dispatch(cli: &Cli, io: &mut Io) -> anyhow::Result<ExitStatus> {
     match &cli.command {
         Command::Validate => validate::run(cli, io),
         Command::Render(args) => render::run(cli, args, io),
         Command::Schema => schema::run(io),
+        Command::Plan(args) => plan::run(cli, args, io),
+        Command::Apply(args) => apply::run(cli, args, io),
+        Command::Destroy(args) => apply::destroy(cli, args, io),
+        Command::Status(args) => status::run(cli, args, io),
     }
 }
 
@@ -36,4 +51,40 @@ pub fn load_spec(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Loaded>> {
             Ok(None)
         }
     }
+}
+
+/// The spec, lowered: what the app should look like.
+pub struct Target {
+    pub loaded: Loaded,
+    pub desired: Desired,
+}
+
+pub fn load_target(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Target>> {
+    Ok(load_spec(cli, io)?.map(|loaded| {
+        let desired = berth_model::lower(&loaded.app);
+        Target { loaded, desired }
+    }))
+}
+
+pub fn plan_context(target: &Target, provider: &dyn Provider) -> PlanContext {
+    PlanContext {
+        berth_version: VERSION.to_string(),
+        backend: provider.name(),
+        priority_range: target
+            .loaded
+            .app
+            .load_balancer
+            .as_ref()
+            .map_or(berth_spec::resolve::DEFAULT_PRIORITY_RANGE, |lb| lb.priority_range),
+    }
+}
+
+/// Observes the live state and diffs it against the target.
+pub async fn make_plan(target: &Target, provider: &dyn Provider) -> anyhow::Result<Plan> {
+    let observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
+    Ok(berth_plan::diff(&target.desired, &observed, &plan_context(target, provider))?)
+}
+
+pub fn color(cli: &Cli, io: &Io) -> bool {
+    io.stdout_tty && !cli.global.no_color && io.env.get("NO_COLOR").is_none_or(|v| v.is_empty())
 }

@@ -1,0 +1,98 @@
+//! The human plan: per resource, its symbol, address and reason, then a
+//! unified diff of canonical JSON; a summary line last. Readable without
+//! color; color (when asked for) only tints the symbols and diff lines.
+
+use berth_engine::{Event, EventKind};
+use berth_plan::{Action, Plan};
+
+use crate::time::rfc3339;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Style {
+    pub color: bool,
+}
+
+fn paint(style: Style, code: &str, text: &str) -> String {
+    if style.color {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+fn action_color(a: Action) -> &'static str {
+    match a {
+        Action::Create => "32",
+        Action::Update => "33",
+        Action::Replace => "35",
+        Action::Delete => "31",
+    }
+}
+
+pub fn summary_line(plan: &Plan) -> String {
+    let s = &plan.summary;
+    format!("Plan: {} to create, {} to update, {} to replace, {} to delete.", s.create, s.update, s.replace, s.delete)
+}
+
+pub fn human(plan: &Plan, style: Style) -> String {
+    let mut out = String::new();
+    if !plan.has_changes() {
+        out.push_str(&format!(
+            "No changes. The live resources of app {} match the spec ({} resources checked).\n",
+            plan.app, plan.summary.unchanged
+        ));
+        return out;
+    }
+    out.push_str(&format!("berth will make these changes to app {} on backend {}:\n", plan.app, plan.backend));
+    out.push_str("(+ create, ~ update, -/+ replace, - delete)\n\n");
+    for c in &plan.changes {
+        let head = format!("{:>3} {}", c.action.symbol(), c.address);
+        out.push_str(&format!("{}  ({}) {}\n", paint(style, &format!("1;{}", action_color(c.action)), &head), c.kind, c.reason));
+        for line in crate::unified(c).lines() {
+            let tinted = match line.chars().next() {
+                Some('+') => paint(style, "32", line),
+                Some('-') => paint(style, "31", line),
+                Some('@') => paint(style, "36", line),
+                _ => line.to_string(),
+            };
+            out.push_str("      ");
+            out.push_str(&tinted);
+            out.push('\n');
+        }
+        out.push('\n');
+    }
+    out.push_str(&summary_line(plan));
+    out.push('\n');
+    out
+}
+
+/// One event as one line (non-TTY output and CloudWatch-friendly logs).
+pub fn event_line(e: &Event) -> String {
+    let body = match &e.kind {
+        EventKind::ChangeStarted { address, action } => format!("{address}: {action} started"),
+        EventKind::ChangeDone { address, action } => format!("{address}: {action} done"),
+        EventKind::ChangeFailed { address, error } => format!("{address}: FAILED: {error}"),
+        EventKind::DeploymentStarted { service, deployment, task_definition } => {
+            format!("{service}: deployment {deployment} started ({})", berth_engine::wait::short(task_definition))
+        }
+        EventKind::Progress { service, running, pending, desired, old_running, targets } => {
+            let mut s = format!("{service}: {running}/{desired} running, {pending} pending, {old_running} old");
+            if let Some(t) = targets {
+                s.push_str(&format!("; targets {} healthy, {} unhealthy, {} other", t.healthy, t.unhealthy, t.other));
+            }
+            s
+        }
+        EventKind::ServiceEvent { service, message } => format!("{service}: event: {message}"),
+        EventKind::TaskStopped { service, task, reason } => format!("{service}: task {task} stopped: {reason}"),
+        EventKind::DeploymentCompleted { service, deployment } => format!("{service}: deployment {deployment} completed"),
+        EventKind::DeploymentFailed { service, deployment, reason } => format!("{service}: deployment {deployment} FAILED: {reason}"),
+        EventKind::RollbackStarted { service, deployment, task_definition } => {
+            format!("{service}: rolling back to {} (deployment {deployment})", berth_engine::wait::short(task_definition))
+        }
+        EventKind::RollbackCompleted { service, task_definition } => {
+            format!("{service}: rollback completed; running {}", berth_engine::wait::short(task_definition))
+        }
+        EventKind::Skipped { address, reason } => format!("{address}: skipped: {reason}"),
+    };
+    format!("{} {body}", rfc3339(e.at_ms))
+}

@@ -1,0 +1,43 @@
+//! The plan as markdown for a pull request comment: a summary table, then
+//! each resource's diff in a collapsible block, kept under GitHub's comment
+//! size limit.
+
+use berth_plan::Plan;
+
+/// GitHub rejects comments over 65,536 characters; stay clear of it.
+pub const MARKDOWN_LIMIT: usize = 60_000;
+
+pub fn markdown(plan: &Plan) -> String {
+    let mut out = format!("### berth plan: `{}` on `{}`\n\n", plan.app, plan.backend);
+    if !plan.has_changes() {
+        out.push_str(&format!("**No changes.** {} resources match the spec.\n", plan.summary.unchanged));
+        return out;
+    }
+    out.push_str(&format!("**{}**\n\n", crate::summary_line(plan)));
+    out.push_str("| | resource | kind | change |\n|---|---|---|---|\n");
+    for c in &plan.changes {
+        out.push_str(&format!("| `{}` | `{}` | {} | {} |\n", c.action.symbol(), c.address, c.kind, c.reason.replace('|', "\\|")));
+    }
+    out.push('\n');
+    let mut truncated = 0;
+    for c in &plan.changes {
+        let block = format!(
+            "<details><summary><code>{} {}</code> — {}</summary>\n\n```diff\n{}```\n</details>\n\n",
+            c.action.symbol(),
+            c.address,
+            c.action.verb(),
+            crate::unified(c)
+        );
+        if out.len() + block.len() > MARKDOWN_LIMIT {
+            truncated += 1;
+            continue;
+        }
+        out.push_str(&block);
+    }
+    if truncated > 0 {
+        out.push_str(&format!(
+            "_{truncated} more diffs left out to stay within the comment size limit; run `berth plan` for the full plan._\n"
+        ));
+    }
+    out
+}

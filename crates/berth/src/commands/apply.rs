@@ -1,0 +1,145 @@
+//! `berth apply` and `berth destroy`: show the plan, confirm, apply, verify.
+
+use std::io::BufRead;
+
+use anyhow::Context;
+use berth_engine::{ApplyOptions, ApplyResult, Reporter, WaitMode};
+use berth_plan::{Action, Plan};
+
+use crate::cli::{ApplyArgs, Cli, DeployArgs, DestroyArgs, WaitArg};
+use crate::commands::{backend, load_target, make_plan, plan_context, Backend, Target, VERSION};
+use crate::progress::{Bars, Lines};
+use crate::{ExitStatus, Io};
+
+pub fn run(cli: &Cli, args: &ApplyArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
+    let Some(target) = load_target(cli, io)? else { return Ok(ExitStatus::Error) };
+    let backend = Backend::open(cli, io)?;
+    let rt = backend::runtime()?;
+    let status = rt.block_on(async {
+        let plan = match &args.plan {
+            Some(path) => saved_plan(io, &target, &backend, path).await?,
+            None => make_plan(&target, backend.provider()).await?,
+        };
+        execute(cli, io, &backend, &plan, &args.deploy, Some(&target)).await
+    });
+    backend.save()?;
+    status
+}
+
+pub fn destroy(cli: &Cli, args: &DestroyArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
+    let Some(target) = load_target(cli, io)? else { return Ok(ExitStatus::Error) };
+    let backend = Backend::open(cli, io)?;
+    let rt = backend::runtime()?;
+    let status = rt.block_on(async {
+        let provider = backend.provider();
+        let observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
+        let plan = berth_plan::diff_destroy(&target.desired.app, &observed, &plan_context(&target, provider))?;
+        execute(cli, io, &backend, &plan, &args.deploy, None).await
+    });
+    backend.save()?;
+    status
+}
+
+/// Reads a saved plan and checks it still applies: same berth, same
+/// backend, same spec, and every resource it read unchanged since.
+async fn saved_plan(io: &mut Io<'_>, target: &Target, backend: &Backend, path: &std::path::Path) -> anyhow::Result<Plan> {
+    let text = std::fs::read_to_string(io.cwd.join(path)).with_context(|| format!("reading the plan {}", path.display()))?;
+    let plan: Plan = serde_json::from_str(&text).with_context(|| format!("{} is not a berth plan", path.display()))?;
+    let provider = backend.provider();
+    let observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
+    berth_plan::check_saved(&plan, VERSION, &provider.name(), &berth_plan::fingerprint::fingerprints(&observed))?;
+    let fresh = berth_plan::diff(&target.desired, &observed, &plan_context(target, provider))?;
+    if fresh.spec_digest != plan.spec_digest {
+        anyhow::bail!("the spec changed since {} was made; run `berth plan` again", path.display());
+    }
+    Ok(plan)
+}
+
+fn confirm(io: &mut Io, yes: bool, verb: &str) -> anyhow::Result<bool> {
+    if yes {
+        return Ok(true);
+    }
+    if !io.interactive {
+        writeln!(io.stderr, "error: not at a terminal, so berth will not ask: nothing was changed")?;
+        writeln!(io.stderr, "  hint: pass --yes to {verb} without confirmation (for CI), or apply a reviewed plan file")?;
+        return Ok(false);
+    }
+    write!(io.stderr, "Do you want to {verb} these changes? Only 'yes' is accepted: ")?;
+    io.stderr.flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+async fn execute(cli: &Cli, io: &mut Io<'_>, backend: &Backend, plan: &Plan, args: &DeployArgs, verify: Option<&Target>) -> anyhow::Result<ExitStatus> {
+    let style = berth_render::Style { color: false };
+    io.stderr.write_all(berth_render::human(plan, style).as_bytes())?;
+    if !plan.has_changes() {
+        return Ok(ExitStatus::Success);
+    }
+    let verb = if verify.is_some() { "apply" } else { "destroy" };
+    if !confirm(io, args.yes, verb)? {
+        if args.yes || !io.interactive {
+            return Ok(ExitStatus::Error);
+        }
+        writeln!(io.stderr, "Cancelled; nothing was changed.")?;
+        return Ok(ExitStatus::Error);
+    }
+    let opts = ApplyOptions {
+        wait: match args.wait {
+            WaitArg::Deployed => WaitMode::Deployed,
+            WaitArg::None => WaitMode::None,
+        },
+        timeout: args.timeout,
+        ..ApplyOptions::default()
+    };
+    let provider = backend.provider();
+    let result = if io.interactive {
+        let bars = Bars::new();
+        berth_engine::apply(plan, provider, &opts, &bars as &dyn Reporter).await
+    } else {
+        let lines = Lines::new(&mut *io.stderr);
+        berth_engine::apply(plan, provider, &opts, &lines as &dyn Reporter).await
+    };
+    let _ = cli;
+    report(io, plan, &result)?;
+    if !result.ok() {
+        return Ok(if result.only_deployments_failed() { ExitStatus::DeployFailed } else { ExitStatus::Error });
+    }
+    // Verify: the account should now match the spec.
+    if let Some(target) = verify.filter(|_| opts.wait == WaitMode::Deployed) {
+        let again = make_plan(target, provider).await?;
+        if again.has_changes() {
+            let left: Vec<String> = again.changes.iter().map(|c| format!("{} ({})", c.address, c.reason)).collect();
+            writeln!(io.stderr, "error: apply finished, but the account still differs from the spec: {}", left.join("; "))?;
+            return Ok(ExitStatus::Error);
+        }
+    }
+    Ok(ExitStatus::Success)
+}
+
+fn report(io: &mut Io, plan: &Plan, result: &ApplyResult) -> anyhow::Result<()> {
+    let count = |a: Action| plan.changes.iter().filter(|c| c.action == a && result.done.contains(&c.address)).count();
+    if result.ok() {
+        writeln!(
+            io.stderr,
+            "Apply complete: {} created, {} updated, {} replaced, {} deleted.",
+            count(Action::Create),
+            count(Action::Update),
+            count(Action::Replace),
+            count(Action::Delete)
+        )?;
+        return Ok(());
+    }
+    writeln!(io.stderr, "\nApply FAILED.")?;
+    for f in &result.failed {
+        writeln!(io.stderr, "  failed:   {}: {}", f.address, f.message)?;
+    }
+    if !result.done.is_empty() {
+        writeln!(io.stderr, "  done:     {}", result.done.join(", "))?;
+    }
+    if !result.not_done.is_empty() {
+        writeln!(io.stderr, "  not done: {}", result.not_done.join(", "))?;
+    }
+    Ok(())
+}

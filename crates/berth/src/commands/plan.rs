@@ -1,0 +1,25 @@
+use anyhow::Context;
+
+use crate::cli::{Cli, PlanArgs, PlanFormat};
+use crate::commands::{backend, color, load_target, make_plan, Backend};
+use crate::{ExitStatus, Io};
+
+pub fn run(cli: &Cli, args: &PlanArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
+    let Some(target) = load_target(cli, io)? else { return Ok(ExitStatus::Error) };
+    let backend = Backend::open(cli, io)?;
+    let plan = backend::runtime()?.block_on(make_plan(&target, backend.provider()));
+    backend.save()?;
+    let plan = plan?;
+    let text = match args.format {
+        PlanFormat::Human => berth_render::human(&plan, berth_render::Style { color: color(cli, io) }),
+        PlanFormat::Json => berth_render::json(&plan) + "\n",
+        PlanFormat::Markdown => berth_render::markdown(&plan),
+    };
+    io.stdout.write_all(text.as_bytes())?;
+    if let Some(out) = &args.out {
+        let path = io.cwd.join(out);
+        std::fs::write(&path, berth_render::json(&plan)).with_context(|| format!("writing the plan to {}", out.display()))?;
+        writeln!(io.stderr, "Saved the plan to {}; apply it with `berth apply {}`.", out.display(), out.display())?;
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() { ExitStatus::Changes } else { ExitStatus::Success })
+}

@@ -1,0 +1,110 @@
+//! `berth status`: the live view of each service of the app.
+
+use berth_provider::{Kind, ServiceProgress};
+use serde::Serialize;
+
+use crate::cli::{Cli, StatusArgs, StatusFormat};
+use crate::commands::{backend, load_target, Backend};
+use crate::{ExitStatus, Io};
+
+#[derive(Serialize)]
+struct ServiceStatus {
+    address: String,
+    service: String,
+    desired: Option<u64>,
+    task_definition: String,
+    images: Vec<String>,
+    #[serde(flatten)]
+    progress: ServiceProgress,
+    /// Listener weights of the rules routing to this service: target group → weight.
+    weights: Vec<(String, u64)>,
+}
+
+pub fn run(cli: &Cli, args: &StatusArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
+    let Some(target) = load_target(cli, io)? else { return Ok(ExitStatus::Error) };
+    let backend = Backend::open(cli, io)?;
+    let statuses = backend::runtime()?.block_on(async {
+        let provider = backend.provider();
+        let observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
+        let mut out = Vec::new();
+        for svc in observed.resources.iter().filter(|r| r.kind == Kind::Service && r.owned_by(&target.desired.app)) {
+            let cluster = svc.spec["cluster"].as_str().unwrap_or_default().to_string();
+            let mut progress = provider.service_progress(&cluster, &svc.name, 0).await?;
+            progress.events = progress.events.split_off(progress.events.len().saturating_sub(5));
+            progress.stopped_tasks = progress.stopped_tasks.split_off(progress.stopped_tasks.len().saturating_sub(5));
+            let td_address = svc.address.replacen("service.", "taskdef.", 1);
+            let images = observed
+                .get(&td_address)
+                .and_then(|td| td.spec["containerDefinitions"].as_array().cloned())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|c| c["image"].as_str().map(str::to_string))
+                .collect();
+            let tg_arns: Vec<&str> = svc.spec["loadBalancers"].as_array().into_iter().flatten().filter_map(|l| l["targetGroupArn"].as_str()).collect();
+            let mut weights = Vec::new();
+            for rule in observed.resources.iter().filter(|r| r.kind == Kind::ListenerRule) {
+                for t in rule.spec.pointer("/actions/0/forwardConfig/targetGroups").and_then(|v| v.as_array()).into_iter().flatten() {
+                    let arn = t["targetGroupArn"].as_str().unwrap_or_default();
+                    let routes_here = tg_arns.contains(&arn) || observed.resources.iter().any(|r| r.arn == arn && r.address.starts_with(&svc.address.replacen("service.", "tg.", 1)));
+                    if routes_here {
+                        let name = observed.resources.iter().find(|r| r.arn == arn).map_or(arn.to_string(), |r| r.address.clone());
+                        weights.push((name, t["weight"].as_u64().unwrap_or(0)));
+                    }
+                }
+            }
+            out.push(ServiceStatus {
+                address: svc.address.clone(),
+                service: svc.name.clone(),
+                desired: svc.spec["desiredCount"].as_u64(),
+                task_definition: berth_engine::wait::short(svc.spec["taskDefinition"].as_str().unwrap_or_default()).to_string(),
+                images,
+                progress,
+                weights,
+            });
+        }
+        anyhow::Ok(out)
+    });
+    backend.save()?;
+    let statuses = statuses?;
+    match args.format {
+        StatusFormat::Json => {
+            serde_json::to_writer_pretty(&mut *io.stdout, &statuses)?;
+            writeln!(io.stdout)?;
+        }
+        StatusFormat::Human => {
+            if statuses.is_empty() {
+                writeln!(io.stdout, "No services of app {} are deployed.", target.desired.app)?;
+            }
+            for s in &statuses {
+                writeln!(io.stdout, "{} ({}): desired {}, running {}", s.address, s.service, s.desired.unwrap_or(0), s.task_definition)?;
+                for image in &s.images {
+                    writeln!(io.stdout, "  image       {image}")?;
+                }
+                for d in &s.progress.deployments {
+                    writeln!(
+                        io.stdout,
+                        "  deployment  {} {} {}: {}/{} running, {} pending, {} failed tasks ({})",
+                        d.id,
+                        d.status,
+                        d.rollout_state,
+                        d.running,
+                        d.desired,
+                        d.pending,
+                        d.failed_tasks,
+                        berth_engine::wait::short(&d.task_definition)
+                    )?;
+                }
+                if let Some(t) = &s.progress.targets {
+                    writeln!(io.stdout, "  targets     {} healthy, {} unhealthy, {} other", t.healthy, t.unhealthy, t.other)?;
+                }
+                for (tg, w) in &s.weights {
+                    writeln!(io.stdout, "  traffic     {tg}: {w}%")?;
+                }
+                for e in &s.progress.events {
+                    writeln!(io.stdout, "  event       {} {}", berth_render::time::rfc3339(e.at_ms), e.message)?;
+                }
+            }
+        }
+    }
+    Ok(ExitStatus::Success)
+}
