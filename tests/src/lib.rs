@@ -53,7 +53,8 @@ impl Berth {
         std::thread::spawn(move || {
             let mut stdout = Vec::new();
             let mut stderr = Vec::new();
-            let mut io = berth::Io { stdout: &mut stdout, stderr: &mut stderr, env: self.env, cwd: self.cwd, interactive: false, stdout_tty: false };
+            let mut io =
+                berth::Io { stdout: &mut stdout, stderr: &mut stderr, env: self.env, cwd: self.cwd, interactive: false, stdout_tty: false };
             let code = berth::run(self.args, &mut io) as i32;
             let _ = tx.send(Output {
                 code,
@@ -62,5 +63,56 @@ impl Berth {
             });
         });
         rx.recv_timeout(Duration::from_secs(30)).expect("berth finished within 30 s (no hang, no panic)")
+    }
+}
+
+/// A simulated account in a temporary directory, and `berth` pointed at it
+/// (run from the repository root, so `examples/...` paths work).
+pub struct SimAccount {
+    dir: tempfile::TempDir,
+}
+
+impl SimAccount {
+    pub fn new() -> Self {
+        SimAccount { dir: tempfile::tempdir().expect("tempdir") }
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.dir.path().join("sim.json")
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// `berth --sim-state <this account> -f examples/<example>/compose.yaml --var TAG=...`
+    pub fn berth(&self, example: &str, tag: &str) -> Berth {
+        Berth::new(repo_root()).args([
+            "--sim-state".to_string(),
+            self.state_path().display().to_string(),
+            "-f".into(),
+            format!("examples/{example}/compose.yaml"),
+            "--var".into(),
+            format!("TAG={tag}"),
+        ])
+    }
+
+    /// Changes the account out of band (as someone with the console would).
+    pub fn edit(&self, f: impl FnOnce(&mut berth_sim::SimState)) {
+        let sim = berth_sim::Sim::open(&self.state_path()).expect("open sim");
+        f(&mut sim.state());
+        sim.save().expect("save sim");
+    }
+
+    pub fn read<T>(&self, f: impl FnOnce(&berth_sim::SimState) -> T) -> T {
+        let sim = berth_sim::Sim::open(&self.state_path()).expect("open sim");
+        let state = sim.state();
+        f(&state)
+    }
+}
+
+impl Default for SimAccount {
+    fn default() -> Self {
+        Self::new()
     }
 }

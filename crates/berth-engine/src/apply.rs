@@ -7,7 +7,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use berth_model::resources::{CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition};
+use berth_model::resources::{
+    CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition,
+};
 use berth_plan::{Action, Change, Plan};
 use berth_provider::{Provider, ProviderError};
 use futures::future::join_all;
@@ -239,7 +241,9 @@ async fn create_or_update(cx: &Ctx<'_>, c: &Change, update: bool) -> Result<(), 
         }
         "cloud_map_service" => {
             let svc = parse::<CloudMapService>(c, spec)?;
-            let ns = cx.arn(&format!("namespace.{}", svc.namespace)).ok_or_else(|| fail(a, format!("namespace {} is unknown", svc.namespace)))?;
+            let ns = cx
+                .arn(&format!("namespace.{}", svc.namespace))
+                .ok_or_else(|| fail(a, format!("namespace {} is unknown", svc.namespace)))?;
             if live.is_some() {
                 return Err(fail(a, "Cloud Map services are replaced, not updated"));
             }

@@ -85,7 +85,10 @@ impl Wait<'_> {
                 cursor = cursor.max(e.at_ms);
             }
             for t in &progress.stopped_tasks {
-                self.emit_at(t.at_ms, EventKind::TaskStopped { service: self.service.into(), task: t.task_id.clone(), reason: t.stopped_reason.clone() });
+                self.emit_at(
+                    t.at_ms,
+                    EventKind::TaskStopped { service: self.service.into(), task: t.task_id.clone(), reason: t.stopped_reason.clone() },
+                );
                 cursor = cursor.max(t.at_ms);
             }
             let current = progress.deployments.iter().find(|d| d.id == watching).cloned();
@@ -112,7 +115,10 @@ impl Wait<'_> {
                             Ok(())
                         }
                         Some((failed, reason)) => {
-                            self.emit(EventKind::RollbackCompleted { service: self.service.into(), task_definition: d.task_definition.clone() });
+                            self.emit(EventKind::RollbackCompleted {
+                                service: self.service.into(),
+                                task_definition: d.task_definition.clone(),
+                            });
                             Err(DeployFailure::Failed {
                                 service: self.service.into(),
                                 deployment: failed,
@@ -124,7 +130,11 @@ impl Wait<'_> {
                 }
                 Some(d) if d.rollout_state == "FAILED" && failure.is_none() => {
                     let reason = d.rollout_state_reason.clone().unwrap_or_else(|| "the deployment failed".into());
-                    self.emit(EventKind::DeploymentFailed { service: self.service.into(), deployment: d.id.clone(), reason: reason.clone() });
+                    self.emit(EventKind::DeploymentFailed {
+                        service: self.service.into(),
+                        deployment: d.id.clone(),
+                        reason: reason.clone(),
+                    });
                     failure = Some((d.id.clone(), reason.clone()));
                     match rollback_of(&progress.deployments, &d) {
                         Some(r) => {
@@ -162,15 +172,18 @@ impl Wait<'_> {
                         last_progress = None;
                         continue;
                     }
-                    return Err(DeployFailure::Provider(ProviderError::NotFound { what: format!("deployment {watching} of {}", self.service) }));
+                    return Err(DeployFailure::Provider(ProviderError::NotFound {
+                        what: format!("deployment {watching} of {}", self.service),
+                    }));
                 }
                 _ => {}
             }
             let now = self.provider.now_ms();
             if now >= deadline {
-                let progress = last_progress.map_or_else(|| "no progress reported".to_string(), |(r, p, d, o, _)| {
-                    format!("{r}/{d} new tasks running, {p} pending, {o} old tasks still running")
-                });
+                let progress = last_progress.map_or_else(
+                    || "no progress reported".to_string(),
+                    |(r, p, d, o, _)| format!("{r}/{d} new tasks running, {p} pending, {o} old tasks still running"),
+                );
                 return Err(DeployFailure::Timeout {
                     service: self.service.into(),
                     deployment: watching,

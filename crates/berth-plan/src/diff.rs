@@ -54,7 +54,11 @@ pub fn diff(desired: &Desired, observed: &Observed, ctx: &PlanContext) -> Result
 
 /// The plan that deletes everything the app owns.
 pub fn diff_destroy(app: &str, observed: &Observed, ctx: &PlanContext) -> Result<Plan, PlanError> {
-    plan_from(&mut Vec::new(), observed, ctx, app, sha256_hex(&Value::Null))
+    let mut plan = plan_from(&mut Vec::new(), observed, ctx, app, sha256_hex(&Value::Null))?;
+    for c in plan.changes.iter_mut() {
+        c.reason = "destroy: owned by berth for this app".into();
+    }
+    Ok(plan)
 }
 
 fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &str, spec_digest: String) -> Result<Plan, PlanError> {
@@ -230,7 +234,8 @@ fn replace_fields(kind: Kind, changed: &[String]) -> Vec<String> {
 /// free priority in the range; none takes a priority another rule holds.
 fn allocate_priorities(wants: &mut [Want], observed: &Observed, ctx: &PlanContext) -> Result<(), PlanError> {
     let holder_of = |p: u32| observed.taken_priorities.iter().find(|t| t.priority == p);
-    let live_rule = |address: &str| observed.get(address).map(|l| (l.spec.get("priority").and_then(Value::as_u64).map(|p| p as u32), l.arn.clone()));
+    let live_rule =
+        |address: &str| observed.get(address).map(|l| (l.spec.get("priority").and_then(Value::as_u64).map(|p| p as u32), l.arn.clone()));
     let mut claimed: BTreeSet<u32> = BTreeSet::new();
     // 1. Priorities the spec fixes: free, or already this rule's.
     for w in wants.iter().filter(|w| w.kind == Kind::ListenerRule) {

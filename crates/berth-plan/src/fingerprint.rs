@@ -27,9 +27,5 @@ pub fn sha256_hex(v: &Value) -> String {
 
 /// One digest per observed resource, by address.
 pub fn fingerprints(observed: &Observed) -> BTreeMap<String, String> {
-    observed
-        .resources
-        .iter()
-        .map(|r| (r.address.clone(), sha256_hex(&serde_json::to_value(r).unwrap_or_default())))
-        .collect()
+    observed.resources.iter().map(|r| (r.address.clone(), sha256_hex(&serde_json::to_value(r).unwrap_or_default()))).collect()
 }

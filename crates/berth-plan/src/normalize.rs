@@ -139,7 +139,9 @@ fn task_definition(td: &mut Map<String, Value>) {
                         }
                     }
                 }
-                ports.sort_by_key(|p| (p["containerPort"].as_u64().unwrap_or_default(), p["protocol"].as_str().unwrap_or_default().to_string()));
+                ports.sort_by_key(|p| {
+                    (p["containerPort"].as_u64().unwrap_or_default(), p["protocol"].as_str().unwrap_or_default().to_string())
+                });
             }
             if let Some(Value::Array(mounts)) = c.get_mut("mountPoints") {
                 mounts.sort_by(|a, b| a["containerPath"].as_str().cmp(&b["containerPath"].as_str()));

@@ -54,10 +54,7 @@ fn services_after_their_dependencies(changes: Vec<Change>) -> Vec<Change> {
     let mut placed: BTreeSet<String> = BTreeSet::new();
     let mut pending = services;
     while !pending.is_empty() {
-        let ready = pending
-            .iter()
-            .position(|c| c.depends_on.iter().all(|d| placed.contains(d) || !addresses.contains(d)))
-            .unwrap_or(0); // a cycle was rejected by validation; keep going anyway
+        let ready = pending.iter().position(|c| c.depends_on.iter().all(|d| placed.contains(d) || !addresses.contains(d))).unwrap_or(0); // a cycle was rejected by validation; keep going anyway
         let c = pending.remove(ready);
         placed.insert(c.address.clone());
         rest.push(c);

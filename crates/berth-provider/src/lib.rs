@@ -7,7 +7,9 @@ mod live;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use berth_model::resources::{CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition};
+use berth_model::resources::{
+    CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition,
+};
 
 pub use live::*;
 

@@ -105,7 +105,9 @@ pub fn address_for(kind: Kind, name: &str, app: &str, tags: &[Tag]) -> String {
         Kind::TaskDefinition => format!("taskdef.{}", short(name.split(':').next().unwrap_or(name))),
         Kind::LoadBalancer => "lb.main".to_string(),
         Kind::TargetGroup => format!("tg.{}", short(name)),
-        Kind::ListenerRule => tags.iter().find(|t| t.key == TAG_ADDRESS).map(|t| t.value.clone()).unwrap_or_else(|| format!("rule.unknown/{name}")),
+        Kind::ListenerRule => {
+            tags.iter().find(|t| t.key == TAG_ADDRESS).map(|t| t.value.clone()).unwrap_or_else(|| format!("rule.unknown/{name}"))
+        }
         Kind::Namespace => format!("namespace.{name}"),
         Kind::CloudMapService => format!("cloudmap.{name}"),
         Kind::Service => format!("service.{}", short(name)),

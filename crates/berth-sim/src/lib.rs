@@ -62,7 +62,9 @@ impl Sim {
         }
         // Write then rename, so an interrupted save never leaves half a file.
         let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, path)).map_err(|source| SimError::Write { path: path.to_path_buf(), source })
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|source| SimError::Write { path: path.to_path_buf(), source })
     }
 
     /// The state, for reading or for out-of-band changes in tests.
@@ -86,9 +88,11 @@ impl Sim {
         FaultsGuard(self.state())
     }
 
-    /// Starts recording a sample of every service after every tick.
+    /// Starts recording a sample of every service now and after every tick.
     pub fn record_history(&self) {
-        *self.history.lock().unwrap_or_else(|e| e.into_inner()) = Some(Vec::new());
+        let state = self.state();
+        let now: Vec<Sample> = state.services.values().map(|svc| scheduler::sample(svc, state.now_ms)).collect();
+        *self.history.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
     }
 
     pub fn history(&self) -> Vec<Sample> {

@@ -5,10 +5,12 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use berth_model::resources::{CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition};
+use berth_model::resources::{
+    CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition,
+};
 use berth_provider::{
-    address_for, DeploymentStatus, Kind, LiveResource, LoadBalancerArns, Observed, Provider, ProviderError, Result, Scope, ServiceProgress, TakenPriority,
-    TargetCounts, Weight,
+    address_for, DeploymentStatus, Kind, LiveResource, LoadBalancerArns, Observed, Provider, ProviderError, Result, Scope, ServiceProgress,
+    TakenPriority, TargetCounts, Weight,
 };
 use serde::Serialize;
 
@@ -84,7 +86,11 @@ impl Sim {
                 push(Kind::TaskDefinition, &format!("{family}:{}", r.revision), &r.arn, &r.spec.tags, to_json(&r.spec));
             }
         }
-        if let Some(lb) = state.load_balancers.values().find(|lb| Some(&lb.spec.name) == scope.load_balancer_name.as_ref() || owned_by(&lb.spec.tags, app)) {
+        if let Some(lb) = state
+            .load_balancers
+            .values()
+            .find(|lb| Some(&lb.spec.name) == scope.load_balancer_name.as_ref() || owned_by(&lb.spec.tags, app))
+        {
             push(Kind::LoadBalancer, &lb.spec.name, &lb.arn, &lb.spec.tags, to_json(&lb.spec));
         }
         for tg in state.target_groups.values() {
@@ -266,9 +272,11 @@ impl Provider for Sim {
     async fn delete_target_group(&self, arn: &str) -> Result<()> {
         self.api("DeleteTargetGroup")?;
         let mut s = self.state();
-        let in_use = s.listeners.values().flat_map(|l| &l.rules).any(|r| {
-            r.spec.actions.iter().flat_map(|a| &a.forward_config.target_groups).any(|t| t.target_group_arn == arn)
-        });
+        let in_use = s
+            .listeners
+            .values()
+            .flat_map(|l| &l.rules)
+            .any(|r| r.spec.actions.iter().flat_map(|a| &a.forward_config.target_groups).any(|t| t.target_group_arn == arn));
         if in_use {
             return Err(conflict("DeleteTargetGroup", format!("ResourceInUse: target group {arn} is used by a listener rule")));
         }
@@ -285,7 +293,10 @@ impl Provider for Sim {
         }
         let id = s.next_id();
         let arn = format!("{}/{id}", rule.listener_arn.replacen(":listener/", ":listener-rule/", 1));
-        let listener = s.listeners.entry(rule.listener_arn.clone()).or_insert_with(|| SimListener { arn: rule.listener_arn.clone(), rules: Vec::new() });
+        let listener = s
+            .listeners
+            .entry(rule.listener_arn.clone())
+            .or_insert_with(|| SimListener { arn: rule.listener_arn.clone(), rules: Vec::new() });
         if listener.rules.iter().any(|r| r.priority == priority) {
             return Err(conflict("CreateRule", format!("PriorityInUse: priority {priority} is in use on {}", rule.listener_arn)));
         }
@@ -461,7 +472,8 @@ impl Provider for Sim {
     async fn delete_service(&self, _cluster: &str, arn: &str) -> Result<()> {
         self.api("DeleteService")?;
         let mut s = self.state();
-        let name = s.services.iter().find(|(_, x)| x.arn == arn).map(|(n, _)| n.clone()).ok_or_else(|| not_found(format!("service {arn}")))?;
+        let name =
+            s.services.iter().find(|(_, x)| x.arn == arn).map(|(n, _)| n.clone()).ok_or_else(|| not_found(format!("service {arn}")))?;
         s.services.remove(&name);
         crate::scheduler::tick(&mut s);
         Ok(())

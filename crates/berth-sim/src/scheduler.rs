@@ -125,7 +125,7 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
     let breaker = dc.deployment_circuit_breaker.clone();
 
     // 2. Circuit breaker: too many failed launches fail the deployment.
-    let threshold = (desired.div_ceil(2)).clamp(3, 200);
+    let threshold = breaker_threshold(desired);
     if let Some(primary) = svc.deployments.last_mut() {
         if breaker.enable && primary.rollout_state == "IN_PROGRESS" && primary.failed_tasks >= threshold {
             primary.rollout_state = "FAILED".into();
@@ -134,7 +134,8 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
             let id = primary.id.clone();
             event(state, svc, format!("(service {name}) deployment {id} deployment failed: {reason}"));
             if breaker.rollback {
-                let back_to = svc.deployments.iter().rev().skip(1).find(|d| d.rollout_state == "COMPLETED").map(|d| d.task_definition.clone());
+                let back_to =
+                    svc.deployments.iter().rev().skip(1).find(|d| d.rollout_state == "COMPLETED").map(|d| d.task_definition.clone());
                 if let Some(td) = back_to {
                     let rid = format!("ecs-svc/{}", state.next_id());
                     for d in svc.deployments.iter_mut() {
@@ -173,15 +174,20 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
     if !failed {
         // Healthy old tasks go while the floor allows.
         let mut healthy = svc.tasks.iter().filter(|t| t.state != TaskState::Stopped && t.healthy).count() as u32;
-        let mut old_healthy: Vec<String> =
-            svc.tasks.iter().filter(|t| t.state != TaskState::Stopped && t.deployment_id != primary.id && t.healthy).map(|t| t.id.clone()).collect();
+        let mut old_healthy: Vec<String> = svc
+            .tasks
+            .iter()
+            .filter(|t| t.state != TaskState::Stopped && t.deployment_id != primary.id && t.healthy)
+            .map(|t| t.id.clone())
+            .collect();
         while !old_healthy.is_empty() && healthy > min_healthy {
             to_stop.push(old_healthy.remove(0));
             healthy -= 1;
         }
     }
     // Extra tasks of the primary (desired count lowered).
-    let mut primary_live: Vec<&SimTask> = svc.tasks.iter().filter(|t| t.state != TaskState::Stopped && t.deployment_id == primary.id).collect();
+    let mut primary_live: Vec<&SimTask> =
+        svc.tasks.iter().filter(|t| t.state != TaskState::Stopped && t.deployment_id == primary.id).collect();
     primary_live.sort_by_key(|t| t.healthy);
     let extra = primary_live.len().saturating_sub(desired as usize);
     to_stop.extend(primary_live.iter().take(extra).map(|t| t.id.clone()));
@@ -239,8 +245,15 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
     svc.deployments.retain(|d| d.status != "INACTIVE" || Some(&d.id) == last_completed.as_ref());
 }
 
+/// Failed launches that trip the circuit breaker: half the desired count,
+/// clamped to 3..=200 (DOMAIN.md).
+pub fn breaker_threshold(desired: u32) -> u32 {
+    desired.div_ceil(2).clamp(3, 200)
+}
+
 fn image_of(state: &SimState, task_definition_arn: &str) -> String {
-    let (family, rev) = task_definition_arn.rsplit_once("task-definition/").map(|(_, r)| r).and_then(|r| r.split_once(':')).unwrap_or(("", ""));
+    let (family, rev) =
+        task_definition_arn.rsplit_once("task-definition/").map(|(_, r)| r).and_then(|r| r.split_once(':')).unwrap_or(("", ""));
     state
         .task_definitions
         .get(family)
@@ -261,7 +274,13 @@ fn sync_targets(state: &mut SimState) {
         for lb in &svc.spec.load_balancers {
             if let Some(tg) = state.target_groups.get_mut(&lb.target_group_arn) {
                 for t in svc.tasks.iter().filter(|t| t.state == TaskState::Running) {
-                    let health = if t.healthy { "healthy" } else if t.stop_at_ms.is_some() { "unhealthy" } else { "initial" };
+                    let health = if t.healthy {
+                        "healthy"
+                    } else if t.stop_at_ms.is_some() {
+                        "unhealthy"
+                    } else {
+                        "initial"
+                    };
                     tg.targets.insert(t.id.clone(), health.to_string());
                 }
             }
@@ -283,7 +302,7 @@ mod tests {
     #[test]
     fn circuit_breaker_threshold_is_half_desired_clamped() {
         for (desired, want) in [(1u32, 3u32), (4, 3), (7, 4), (10, 5), (1000, 200)] {
-            assert_eq!(desired.div_ceil(2).clamp(3, 200), want, "desired {desired}");
+            assert_eq!(breaker_threshold(desired), want, "desired {desired}");
         }
     }
 }

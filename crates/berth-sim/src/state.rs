@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use berth_model::resources::{CloudMapService, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, Tag, TargetGroup, TaskDefinition};
+use berth_model::resources::{
+    CloudMapService, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, Tag, TargetGroup, TaskDefinition,
+};
 use berth_provider::{ServiceEvent, StoppedTask};
 use serde::{Deserialize, Serialize};
 

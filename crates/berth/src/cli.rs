@@ -59,7 +59,7 @@ pub enum Command {
     /// Print the resources berth would create or update, without touching the account.
     Render(RenderArgs),
     /// Print the JSON Schema of the spec (for editors' YAML language server).
-    Schema,
+    Schema(SchemaArgs),
     /// Read the live resources, diff them against the spec, print the plan.
     Plan(PlanArgs),
     /// Apply a saved plan, or plan and apply after confirmation.
@@ -68,6 +68,13 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Show each service's deployments, tasks, target health and traffic weights.
     Status(StatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Print the schema of the plan JSON (`berth plan --format json`) instead.
+    #[arg(long)]
+    pub plan: bool,
 }
 
 #[derive(Debug, Args)]

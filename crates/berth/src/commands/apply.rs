@@ -71,7 +71,14 @@ fn confirm(io: &mut Io, yes: bool, verb: &str) -> anyhow::Result<bool> {
     Ok(answer.trim() == "yes")
 }
 
-async fn execute(cli: &Cli, io: &mut Io<'_>, backend: &Backend, plan: &Plan, args: &DeployArgs, verify: Option<&Target>) -> anyhow::Result<ExitStatus> {
+async fn execute(
+    cli: &Cli,
+    io: &mut Io<'_>,
+    backend: &Backend,
+    plan: &Plan,
+    args: &DeployArgs,
+    verify: Option<&Target>,
+) -> anyhow::Result<ExitStatus> {
     let style = berth_render::Style { color: false };
     io.stderr.write_all(berth_render::human(plan, style).as_bytes())?;
     if !plan.has_changes() {

@@ -22,7 +22,7 @@ pub fn dispatch(cli: &Cli, io: &mut Io) -> anyhow::Result<ExitStatus> {
     match &cli.command {
         Command::Validate => validate::run(cli, io),
         Command::Render(args) => render::run(cli, args, io),
-        Command::Schema => schema::run(io),
+        Command::Schema(args) => schema::run(args, io),
         Command::Plan(args) => plan::run(cli, args, io),
         Command::Apply(args) => apply::run(cli, args, io),
         Command::Destroy(args) => apply::destroy(cli, args, io),

@@ -1,7 +1,9 @@
+use crate::cli::SchemaArgs;
 use crate::{ExitStatus, Io};
 
-pub fn run(io: &mut Io) -> anyhow::Result<ExitStatus> {
-    serde_json::to_writer_pretty(&mut *io.stdout, &berth_spec::schema())?;
+pub fn run(args: &SchemaArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
+    let schema = if args.plan { berth_plan::Plan::json_schema() } else { berth_spec::schema() };
+    serde_json::to_writer_pretty(&mut *io.stdout, &schema)?;
     writeln!(io.stdout)?;
     Ok(ExitStatus::Success)
 }

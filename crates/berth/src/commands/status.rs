@@ -40,12 +40,17 @@ pub fn run(cli: &Cli, args: &StatusArgs, io: &mut Io) -> anyhow::Result<ExitStat
                 .iter()
                 .filter_map(|c| c["image"].as_str().map(str::to_string))
                 .collect();
-            let tg_arns: Vec<&str> = svc.spec["loadBalancers"].as_array().into_iter().flatten().filter_map(|l| l["targetGroupArn"].as_str()).collect();
+            let tg_arns: Vec<&str> =
+                svc.spec["loadBalancers"].as_array().into_iter().flatten().filter_map(|l| l["targetGroupArn"].as_str()).collect();
             let mut weights = Vec::new();
             for rule in observed.resources.iter().filter(|r| r.kind == Kind::ListenerRule) {
                 for t in rule.spec.pointer("/actions/0/forwardConfig/targetGroups").and_then(|v| v.as_array()).into_iter().flatten() {
                     let arn = t["targetGroupArn"].as_str().unwrap_or_default();
-                    let routes_here = tg_arns.contains(&arn) || observed.resources.iter().any(|r| r.arn == arn && r.address.starts_with(&svc.address.replacen("service.", "tg.", 1)));
+                    let routes_here = tg_arns.contains(&arn)
+                        || observed
+                            .resources
+                            .iter()
+                            .any(|r| r.arn == arn && r.address.starts_with(&svc.address.replacen("service.", "tg.", 1)));
                     if routes_here {
                         let name = observed.resources.iter().find(|r| r.arn == arn).map_or(arn.to_string(), |r| r.address.clone());
                         weights.push((name, t["weight"].as_u64().unwrap_or(0)));
