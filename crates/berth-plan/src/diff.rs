@@ -39,6 +39,9 @@ struct Want {
     depends_on: Vec<String>,
 }
 
+/// The address of the listener of the load balancer berth creates.
+pub const LB_LISTENER: &str = "listener.http";
+
 /// Shown for a value only known once apply has run.
 pub const NEW_REVISION: &str = "(new revision)";
 
@@ -62,7 +65,12 @@ pub fn diff_destroy(app: &str, observed: &Observed, ctx: &PlanContext) -> Result
 }
 
 fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &str, spec_digest: String) -> Result<Plan, PlanError> {
-    let arns: ArnMap = observed.resources.iter().map(|r| (r.arn.clone(), r.address.clone())).collect();
+    let mut arns: ArnMap = observed.resources.iter().map(|r| (r.arn.clone(), r.address.clone())).collect();
+    // The listener of a load balancer berth made is `listener.http` in the spec.
+    let lb_listener = observed.resources.iter().find(|r| r.kind == Kind::LoadBalancer).and_then(|lb| lb.spec["listenerArn"].as_str()).map(str::to_string);
+    if let Some(l) = &lb_listener {
+        arns.insert(l.clone(), LB_LISTENER.to_string());
+    }
 
     // Same-named resources that are not ours: never touched. A cluster or a
     // namespace may be an existing one the spec names on purpose.
@@ -114,6 +122,9 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
 
     let mut changes = Vec::new();
     let mut unchanged = Vec::new();
+    if let Some(l) = lb_listener {
+        unchanged.push(Unchanged { address: LB_LISTENER.to_string(), arn: l });
+    }
     for w in wants.iter() {
         let after = normalize(w.kind, &w.spec, &arns);
         let depends_on = w.depends_on.clone();
@@ -171,7 +182,7 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
     }
     let changes = order_changes(changes);
 
-    let mut summary = Summary { unchanged: unchanged.len(), ..Summary::default() };
+    let mut summary = Summary { unchanged: unchanged.iter().filter(|u| u.address != LB_LISTENER).count(), ..Summary::default() };
     for c in &changes {
         match c.action {
             Action::Create => summary.create += 1,

@@ -36,6 +36,8 @@ const READ_ONLY_KEYS: &[&str] = &[
     "isDefault",
     "arn",
     "id",
+    // A namespace's VPC is set at creation and not returned by Cloud Map.
+    "vpc",
 ];
 
 /// Maps ARNs of live resources back to plan addresses (`tg.web`), so a
@@ -55,6 +57,10 @@ pub fn normalize(kind: Kind, spec: &Value, arns: &ArnMap) -> Value {
             Kind::TargetGroup => target_group(obj),
             Kind::ListenerRule => listener_rule(obj, arns),
             Kind::EcrRepository => ecr(obj),
+            Kind::LoadBalancer => {
+                // Observed only, for resolving `listener.http`.
+                obj.remove("listenerArn");
+            }
             _ => {}
         }
         sort_tags(obj);
@@ -212,6 +218,11 @@ fn target_group(tg: &mut Map<String, Value>) {
 }
 
 fn listener_rule(rule: &mut Map<String, Value>, arns: &ArnMap) {
+    if let Some(Value::String(l)) = rule.get_mut("listenerArn") {
+        if let Some(address) = arns.get(l.as_str()) {
+            *l = address.clone();
+        }
+    }
     if let Some(Value::Array(conds)) = rule.get_mut("conditions") {
         for c in conds.iter_mut() {
             if let Some(Value::Array(values)) = c.get_mut("values") {

@@ -91,7 +91,9 @@ impl Sim {
             .values()
             .find(|lb| Some(&lb.spec.name) == scope.load_balancer_name.as_ref() || owned_by(&lb.spec.tags, app))
         {
-            push(Kind::LoadBalancer, &lb.spec.name, &lb.arn, &lb.spec.tags, to_json(&lb.spec));
+            let mut spec = to_json(&lb.spec);
+            spec["listenerArn"] = serde_json::Value::String(lb.listener_arn.clone());
+            push(Kind::LoadBalancer, &lb.spec.name, &lb.arn, &lb.spec.tags, spec);
         }
         for tg in state.target_groups.values() {
             if scope.target_group_names.contains(&tg.spec.name) || owned_by(&tg.spec.tags, app) {
@@ -105,7 +107,10 @@ impl Sim {
                 }
             }
         }
-        if let Some(l) = scope.listener.as_ref().and_then(|arn| state.listeners.get(arn)) {
+        let listener = scope.listener.clone().filter(|l| l.starts_with("arn:")).or_else(|| {
+            state.load_balancers.values().find(|lb| Some(&lb.spec.name) == scope.load_balancer_name.as_ref()).map(|lb| lb.listener_arn.clone())
+        });
+        if let Some(l) = listener.as_ref().and_then(|arn| state.listeners.get(arn)) {
             out.taken_priorities = l
                 .rules
                 .iter()

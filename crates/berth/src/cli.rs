@@ -31,9 +31,21 @@ pub struct GlobalArgs {
     /// Set an interpolation variable (wins over the environment and .env).
     #[arg(long = "var", global = true, value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
-    /// Where the app is deployed: `sim` is a simulated account kept in --sim-state.
+    /// Where the app is deployed: `aws` (your account), or `sim`, a simulated account kept in --sim-state.
     #[arg(long, global = true, value_enum, default_value_t = BackendKind::Sim, env = "BERTH_BACKEND")]
     pub backend: BackendKind,
+    /// AWS region (else x-berth.region, AWS_REGION, or the profile's region).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// AWS profile from the shared config files (SSO and credential_process profiles work).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Send AWS API calls to this endpoint (an emulator such as moto); AWS_ENDPOINT_URL works too.
+    #[arg(long, global = true, value_name = "URL")]
+    pub endpoint_url: Option<String>,
+    /// Print the number of AWS API calls per operation (stderr) when done.
+    #[arg(long, global = true)]
+    pub stats: bool,
     /// The simulated account's state file.
     #[arg(long, global = true, value_name = "PATH", default_value = ".berth/sim.json", env = "BERTH_SIM_STATE")]
     pub sim_state: PathBuf,
@@ -50,6 +62,8 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
 pub enum BackendKind {
     /// The simulated account (no AWS needed).
     Sim,
+    /// An AWS account, through the AWS SDK's standard credential chain.
+    Aws,
 }
 
 #[derive(Debug, Subcommand)]
@@ -68,6 +82,8 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Show each service's deployments, tasks, target health and traffic weights.
     Status(StatusArgs),
+    /// Print the least-privilege IAM policy (JSON) berth's deployer role needs for this spec.
+    IamPolicy,
 }
 
 #[derive(Debug, Args)]

@@ -13,8 +13,8 @@ use crate::{ExitStatus, Io};
 
 pub fn run(cli: &Cli, args: &ApplyArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
     let Some(target) = load_target(cli, io)? else { return Ok(ExitStatus::Error) };
-    let backend = Backend::open(cli, io)?;
     let rt = backend::runtime()?;
+    let backend = rt.block_on(Backend::open(cli, io, &target))?;
     let status = rt.block_on(async {
         let plan = match &args.plan {
             Some(path) => saved_plan(io, &target, &backend, path).await?,
@@ -22,21 +22,21 @@ pub fn run(cli: &Cli, args: &ApplyArgs, io: &mut Io) -> anyhow::Result<ExitStatu
         };
         execute(cli, io, &backend, &plan, &args.deploy, Some(&target)).await
     });
-    backend.save()?;
+    backend.finish(cli, io)?;
     status
 }
 
 pub fn destroy(cli: &Cli, args: &DestroyArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
     let Some(target) = load_target(cli, io)? else { return Ok(ExitStatus::Error) };
-    let backend = Backend::open(cli, io)?;
     let rt = backend::runtime()?;
+    let backend = rt.block_on(Backend::open(cli, io, &target))?;
     let status = rt.block_on(async {
         let provider = backend.provider();
         let observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
         let plan = berth_plan::diff_destroy(&target.desired.app, &observed, &plan_context(&target, provider))?;
         execute(cli, io, &backend, &plan, &args.deploy, None).await
     });
-    backend.save()?;
+    backend.finish(cli, io)?;
     status
 }
 

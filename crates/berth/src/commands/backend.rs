@@ -1,23 +1,27 @@
 //! Opening the backend the global options name.
 
-use std::sync::Arc;
 
 use anyhow::Context;
+use berth_aws::{Aws, AwsOptions};
 use berth_provider::Provider;
 use berth_sim::{Faults, Sim};
 
 use crate::cli::{BackendKind, Cli};
+use crate::commands::Target;
 use crate::Io;
 
-pub struct Backend {
-    sim: Arc<Sim>,
-    /// Faults from BERTH_SIM_FAULTS apply to this run only, never to the
-    /// saved account: the faults to save instead, when that variable was set.
-    saved_faults: Option<Faults>,
+pub enum Backend {
+    Sim {
+        sim: Box<Sim>,
+        /// Faults from BERTH_SIM_FAULTS apply to this run only, never to the
+        /// saved account: the faults to save instead, when that variable was set.
+        saved_faults: Option<Faults>,
+    },
+    Aws(Box<Aws>),
 }
 
 impl Backend {
-    pub fn open(cli: &Cli, io: &Io) -> anyhow::Result<Backend> {
+    pub async fn open(cli: &Cli, io: &Io<'_>, target: &Target) -> anyhow::Result<Backend> {
         match cli.global.backend {
             BackendKind::Sim => {
                 let path = io.cwd.join(&cli.global.sim_state);
@@ -33,25 +37,52 @@ impl Backend {
                     f.unhealthy.extend(extra.unhealthy);
                     f.hang.extend(extra.hang);
                 }
-                Ok(Backend { sim: Arc::new(sim), saved_faults })
+                Ok(Backend::Sim { sim: Box::new(sim), saved_faults })
+            }
+            BackendKind::Aws => {
+                let opts = AwsOptions {
+                    region: cli.global.region.clone().or_else(|| target.loaded.app.region.clone()),
+                    profile: cli.global.profile.clone(),
+                    endpoint_url: cli.global.endpoint_url.clone(),
+                    max_attempts: io.env.get("BERTH_AWS_MAX_ATTEMPTS").and_then(|v| v.parse().ok()).unwrap_or(5),
+                    env: io.env.clone(),
+                };
+                Ok(Backend::Aws(Box::new(berth_aws::connect(&opts).await?)))
             }
         }
     }
 
     pub fn provider(&self) -> &dyn Provider {
-        self.sim.as_ref()
+        match self {
+            Backend::Sim { sim, .. } => sim.as_ref(),
+            Backend::Aws(aws) => aws.as_ref(),
+        }
     }
 
-    /// Persists the account (the sim's state file).
-    pub fn save(&self) -> anyhow::Result<()> {
-        if let Some(f) = &self.saved_faults {
-            self.sim.state().faults = f.clone();
+    /// Persists the account (the sim's state file) and prints API statistics if asked.
+    pub fn finish(&self, cli: &Cli, io: &mut Io<'_>) -> anyhow::Result<()> {
+        match self {
+            Backend::Sim { sim, saved_faults } => {
+                if let Some(f) = saved_faults {
+                    sim.state().faults = f.clone();
+                }
+                sim.save().context("saving the simulated account")
+            }
+            Backend::Aws(aws) => {
+                if cli.global.stats {
+                    let stats = aws.stats().snapshot();
+                    writeln!(io.stderr, "AWS API calls: {}", stats.values().sum::<u64>())?;
+                    for (op, n) in stats {
+                        writeln!(io.stderr, "  {n:>5}  {op}")?;
+                    }
+                }
+                Ok(())
+            }
         }
-        self.sim.save().context("saving the simulated account")
     }
 }
 
 /// A single-threaded runtime: berth's concurrency is I/O, not CPU.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_time().build().context("starting the async runtime")
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
 }

@@ -1,5 +1,6 @@
 mod apply;
 mod backend;
+mod iam_policy;
 mod plan;
 mod render;
 mod schema;
@@ -27,6 +28,7 @@ pub fn dispatch(cli: &Cli, io: &mut Io) -> anyhow::Result<ExitStatus> {
         Command::Apply(args) => apply::run(cli, args, io),
         Command::Destroy(args) => apply::destroy(cli, args, io),
         Command::Status(args) => status::run(cli, args, io),
+        Command::IamPolicy => iam_policy::run(cli, io),
     }
 }
 

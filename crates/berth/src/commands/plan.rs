@@ -6,9 +6,10 @@ use crate::{ExitStatus, Io};
 
 pub fn run(cli: &Cli, args: &PlanArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
     let Some(target) = load_target(cli, io)? else { return Ok(ExitStatus::Error) };
-    let backend = Backend::open(cli, io)?;
-    let plan = backend::runtime()?.block_on(make_plan(&target, backend.provider()));
-    backend.save()?;
+    let rt = backend::runtime()?;
+    let backend = rt.block_on(Backend::open(cli, io, &target))?;
+    let plan = rt.block_on(make_plan(&target, backend.provider()));
+    backend.finish(cli, io)?;
     let plan = plan?;
     let text = match args.format {
         PlanFormat::Human => berth_render::human(&plan, berth_render::Style { color: color(cli, io) }),

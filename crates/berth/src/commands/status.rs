@@ -22,8 +22,9 @@ struct ServiceStatus {
 
 pub fn run(cli: &Cli, args: &StatusArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
     let Some(target) = load_target(cli, io)? else { return Ok(ExitStatus::Error) };
-    let backend = Backend::open(cli, io)?;
-    let statuses = backend::runtime()?.block_on(async {
+    let rt = backend::runtime()?;
+    let backend = rt.block_on(Backend::open(cli, io, &target))?;
+    let statuses = rt.block_on(async {
         let provider = backend.provider();
         let observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
         let mut out = Vec::new();
@@ -69,7 +70,7 @@ pub fn run(cli: &Cli, args: &StatusArgs, io: &mut Io) -> anyhow::Result<ExitStat
         }
         anyhow::Ok(out)
     });
-    backend.save()?;
+    backend.finish(cli, io)?;
     let statuses = statuses?;
     match args.format {
         StatusFormat::Json => {

@@ -1,0 +1,506 @@
+//! Between berth's model (the API shapes as plain data) and the SDK's types.
+//! `to_*` builds SDK inputs; `from_*` reads SDK outputs back into the model,
+//! so the plan compares like with like.
+
+use std::collections::{BTreeMap, HashMap};
+
+use aws_sdk_ecs::types as ecs;
+use aws_sdk_elasticloadbalancingv2::types as elb;
+use aws_sdk_servicediscovery::types as sd;
+use berth_model::resources as m;
+use berth_provider::ProviderError;
+
+use crate::errors::build_error;
+
+type R<T> = Result<T, ProviderError>;
+
+fn n(v: u32) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+fn n64(v: u64) -> i32 {
+    i32::try_from(v).unwrap_or(i32::MAX)
+}
+
+fn u(v: i32) -> u32 {
+    u32::try_from(v).unwrap_or(0)
+}
+
+// ------------------------------------------------------------------ tags
+
+pub fn ecs_tags(tags: &[m::Tag]) -> Vec<ecs::Tag> {
+    tags.iter().map(|t| ecs::Tag::builder().key(&t.key).value(&t.value).build()).collect()
+}
+
+pub fn from_ecs_tags(tags: &[ecs::Tag]) -> Vec<m::Tag> {
+    tags.iter().map(|t| m::Tag { key: t.key().unwrap_or_default().into(), value: t.value().unwrap_or_default().into() }).collect()
+}
+
+pub fn elb_tags(tags: &[m::Tag]) -> Vec<elb::Tag> {
+    tags.iter().map(|t| elb::Tag::builder().key(&t.key).value(&t.value).build()).collect()
+}
+
+pub fn from_elb_tags(tags: &[elb::Tag]) -> Vec<m::Tag> {
+    tags.iter().map(|t| m::Tag { key: t.key().unwrap_or_default().into(), value: t.value().unwrap_or_default().into() }).collect()
+}
+
+pub fn sd_tags(tags: &[m::Tag]) -> R<Vec<sd::Tag>> {
+    tags.iter().map(|t| sd::Tag::builder().key(&t.key).value(&t.value).build().map_err(build_error)).collect()
+}
+
+pub fn from_sd_tags(tags: &[sd::Tag]) -> Vec<m::Tag> {
+    tags.iter().map(|t| m::Tag { key: t.key().into(), value: t.value().into() }).collect()
+}
+
+pub fn ecr_tags(tags: &[m::Tag]) -> R<Vec<aws_sdk_ecr::types::Tag>> {
+    tags.iter().map(|t| aws_sdk_ecr::types::Tag::builder().key(&t.key).value(&t.value).build().map_err(build_error)).collect()
+}
+
+pub fn from_ecr_tags(tags: &[aws_sdk_ecr::types::Tag]) -> Vec<m::Tag> {
+    tags.iter().map(|t| m::Tag { key: t.key().into(), value: t.value().into() }).collect()
+}
+
+// ------------------------------------------------------- task definitions
+
+pub fn container_definition(c: &m::ContainerDefinition) -> R<ecs::ContainerDefinition> {
+    let mut b = ecs::ContainerDefinition::builder()
+        .name(&c.name)
+        .image(&c.image)
+        .essential(c.essential)
+        .set_cpu(c.cpu.map(n))
+        .set_memory_reservation(c.memory_reservation.map(n))
+        .set_command(c.command.clone())
+        .set_entry_point(c.entry_point.clone())
+        .set_working_directory(c.working_directory.clone())
+        .set_user(c.user.clone())
+        .set_stop_timeout(c.stop_timeout.map(n64))
+        .set_readonly_root_filesystem(c.readonly_root_filesystem);
+    for p in &c.port_mappings {
+        b = b.port_mappings(
+            ecs::PortMapping::builder()
+                .container_port(i32::from(p.container_port))
+                .set_host_port(p.host_port.map(i32::from))
+                .protocol(ecs::TransportProtocol::from(p.protocol.as_str()))
+                .name(&p.name)
+                .build(),
+        );
+    }
+    for e in &c.environment {
+        b = b.environment(ecs::KeyValuePair::builder().name(&e.name).value(&e.value).build());
+    }
+    for s in &c.secrets {
+        b = b.secrets(ecs::Secret::builder().name(&s.name).value_from(&s.value_from).build().map_err(build_error)?);
+    }
+    if let Some(h) = &c.health_check {
+        b = b.health_check(
+            ecs::HealthCheck::builder()
+                .set_command(Some(h.command.clone()))
+                .interval(n64(h.interval))
+                .timeout(n64(h.timeout))
+                .retries(n(h.retries))
+                .start_period(n64(h.start_period))
+                .build()
+                .map_err(build_error)?,
+        );
+    }
+    for mp in &c.mount_points {
+        b = b.mount_points(ecs::MountPoint::builder().source_volume(&mp.source_volume).container_path(&mp.container_path).read_only(mp.read_only).build());
+    }
+    for d in &c.depends_on {
+        b = b.depends_on(
+            ecs::ContainerDependency::builder()
+                .container_name(&d.container_name)
+                .condition(ecs::ContainerCondition::from(d.condition.as_str()))
+                .build()
+                .map_err(build_error)?,
+        );
+    }
+    if !c.docker_labels.is_empty() {
+        b = b.set_docker_labels(Some(c.docker_labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<HashMap<_, _>>()));
+    }
+    if let Some(lp) = &c.linux_parameters {
+        let caps = lp.capabilities.as_ref().map(|cap| ecs::KernelCapabilities::builder().set_add(Some(cap.add.clone())).set_drop(Some(cap.drop.clone())).build());
+        b = b.linux_parameters(ecs::LinuxParameters::builder().set_init_process_enabled(lp.init_process_enabled).set_capabilities(caps).build());
+    }
+    if let Some(l) = &c.log_configuration {
+        b = b.log_configuration(
+            ecs::LogConfiguration::builder()
+                .log_driver(ecs::LogDriver::from(l.log_driver.as_str()))
+                .set_options(Some(l.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect()))
+                .build()
+                .map_err(build_error)?,
+        );
+    }
+    Ok(b.build())
+}
+
+pub fn volume(v: &m::TaskVolume) -> R<ecs::Volume> {
+    let efs = match &v.efs_volume_configuration {
+        Some(e) => Some(
+            ecs::EfsVolumeConfiguration::builder()
+                .file_system_id(&e.file_system_id)
+                .set_root_directory(e.root_directory.clone())
+                .transit_encryption(ecs::EfsTransitEncryption::from(e.transit_encryption.as_str()))
+                .build()
+                .map_err(build_error)?,
+        ),
+        None => None,
+    };
+    Ok(ecs::Volume::builder().name(&v.name).set_efs_volume_configuration(efs).build())
+}
+
+pub fn from_task_definition(td: &ecs::TaskDefinition, tags: &[ecs::Tag]) -> m::TaskDefinition {
+    m::TaskDefinition {
+        family: td.family().unwrap_or_default().into(),
+        task_role_arn: td.task_role_arn().map(str::to_string),
+        execution_role_arn: td.execution_role_arn().map(str::to_string),
+        network_mode: td.network_mode().map_or("bridge", |m| m.as_str()).into(),
+        container_definitions: td.container_definitions().iter().map(from_container_definition).collect(),
+        volumes: td
+            .volumes()
+            .iter()
+            .map(|v| m::TaskVolume {
+                name: v.name().unwrap_or_default().into(),
+                efs_volume_configuration: v.efs_volume_configuration().map(|e| m::EfsVolumeConfiguration {
+                    file_system_id: e.file_system_id().into(),
+                    root_directory: e.root_directory().map(str::to_string),
+                    transit_encryption: e.transit_encryption().map_or("DISABLED", |t| t.as_str()).into(),
+                }),
+            })
+            .collect(),
+        requires_compatibilities: td.requires_compatibilities().iter().map(|c| c.as_str().to_string()).collect(),
+        cpu: td.cpu().unwrap_or_default().into(),
+        memory: td.memory().unwrap_or_default().into(),
+        runtime_platform: td.runtime_platform().and_then(|p| {
+            p.cpu_architecture().map(|a| m::RuntimePlatform {
+                cpu_architecture: a.as_str().into(),
+                operating_system_family: p.operating_system_family().map_or("LINUX", |o| o.as_str()).into(),
+            })
+        }),
+        tags: from_ecs_tags(tags),
+    }
+}
+
+fn from_container_definition(c: &ecs::ContainerDefinition) -> m::ContainerDefinition {
+    let non_empty = |v: &[String]| (!v.is_empty()).then(|| v.to_vec());
+    m::ContainerDefinition {
+        name: c.name().unwrap_or_default().into(),
+        image: c.image().unwrap_or_default().into(),
+        essential: c.essential().unwrap_or(true),
+        cpu: (c.cpu() != 0).then(|| u(c.cpu())),
+        memory_reservation: c.memory_reservation().map(u),
+        port_mappings: c
+            .port_mappings()
+            .iter()
+            .map(|p| m::PortMapping {
+                container_port: p.container_port().and_then(|x| u16::try_from(x).ok()).unwrap_or_default(),
+                host_port: p.host_port().and_then(|x| u16::try_from(x).ok()),
+                protocol: p.protocol().map_or("tcp", |x| x.as_str()).into(),
+                name: p.name().unwrap_or_default().into(),
+            })
+            .collect(),
+        environment: c
+            .environment()
+            .iter()
+            .map(|e| m::KeyValuePair { name: e.name().unwrap_or_default().into(), value: e.value().unwrap_or_default().into() })
+            .collect(),
+        secrets: c.secrets().iter().map(|s| m::Secret { name: s.name().into(), value_from: s.value_from().into() }).collect(),
+        command: non_empty(c.command()),
+        entry_point: non_empty(c.entry_point()),
+        health_check: c.health_check().map(|h| m::HealthCheck {
+            command: h.command().to_vec(),
+            interval: h.interval().map_or(30, |x| u64::from(u(x))),
+            timeout: h.timeout().map_or(5, |x| u64::from(u(x))),
+            retries: h.retries().map_or(3, u),
+            start_period: h.start_period().map_or(0, |x| u64::from(u(x))),
+        }),
+        mount_points: c
+            .mount_points()
+            .iter()
+            .map(|mp| m::MountPoint {
+                source_volume: mp.source_volume().unwrap_or_default().into(),
+                container_path: mp.container_path().unwrap_or_default().into(),
+                read_only: mp.read_only().unwrap_or(false),
+            })
+            .collect(),
+        depends_on: c
+            .depends_on()
+            .iter()
+            .map(|d| m::ContainerDependency { container_name: d.container_name().into(), condition: d.condition().as_str().into() })
+            .collect(),
+        working_directory: c.working_directory().map(str::to_string),
+        user: c.user().map(str::to_string),
+        stop_timeout: c.stop_timeout().map(|x| u64::from(u(x))),
+        readonly_root_filesystem: c.readonly_root_filesystem(),
+        docker_labels: c.docker_labels().map(|l| l.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default(),
+        linux_parameters: c.linux_parameters().map(|lp| m::LinuxParameters {
+            init_process_enabled: lp.init_process_enabled(),
+            capabilities: lp.capabilities().map(|cap| m::Capabilities { add: cap.add().to_vec(), drop: cap.drop().to_vec() }),
+        }),
+        log_configuration: c.log_configuration().map(|l| m::LogConfiguration {
+            log_driver: l.log_driver().as_str().into(),
+            options: l.options().map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<BTreeMap<_, _>>()).unwrap_or_default(),
+        }),
+    }
+}
+
+// -------------------------------------------------------------- services
+
+pub fn network_configuration(nc: &m::NetworkConfiguration) -> R<ecs::NetworkConfiguration> {
+    let v = &nc.awsvpc_configuration;
+    Ok(ecs::NetworkConfiguration::builder()
+        .awsvpc_configuration(
+            ecs::AwsVpcConfiguration::builder()
+                .set_subnets(Some(v.subnets.clone()))
+                .set_security_groups(Some(v.security_groups.clone()))
+                .assign_public_ip(ecs::AssignPublicIp::from(v.assign_public_ip.as_str()))
+                .build()
+                .map_err(build_error)?,
+        )
+        .build())
+}
+
+pub fn load_balancers(lbs: &[m::ServiceLoadBalancer]) -> Vec<ecs::LoadBalancer> {
+    lbs.iter()
+        .map(|l| {
+            ecs::LoadBalancer::builder()
+                .target_group_arn(&l.target_group_arn)
+                .container_name(&l.container_name)
+                .container_port(i32::from(l.container_port))
+                .build()
+        })
+        .collect()
+}
+
+pub fn service_registries(regs: &[m::ServiceRegistry]) -> Vec<ecs::ServiceRegistry> {
+    regs.iter()
+        .map(|r| {
+            ecs::ServiceRegistry::builder()
+                .registry_arn(&r.registry_arn)
+                .set_container_name(r.container_name.clone())
+                .set_container_port(r.container_port.map(i32::from))
+                .build()
+        })
+        .collect()
+}
+
+pub fn deployment_configuration(dc: &m::DeploymentConfiguration) -> ecs::DeploymentConfiguration {
+    ecs::DeploymentConfiguration::builder()
+        .minimum_healthy_percent(n(dc.minimum_healthy_percent))
+        .maximum_percent(n(dc.maximum_percent))
+        .deployment_circuit_breaker(
+            ecs::DeploymentCircuitBreaker::builder()
+                .enable(dc.deployment_circuit_breaker.enable)
+                .rollback(dc.deployment_circuit_breaker.rollback)
+                .build(),
+        )
+        .build()
+}
+
+pub fn service_connect(sc: &m::ServiceConnectConfiguration) -> R<ecs::ServiceConnectConfiguration> {
+    let mut b = ecs::ServiceConnectConfiguration::builder().enabled(sc.enabled).namespace(&sc.namespace);
+    for s in &sc.services {
+        let mut sb = ecs::ServiceConnectService::builder().port_name(&s.port_name).discovery_name(&s.discovery_name);
+        for a in &s.client_aliases {
+            sb = sb.client_aliases(ecs::ServiceConnectClientAlias::builder().port(i32::from(a.port)).dns_name(&a.dns_name).build().map_err(build_error)?);
+        }
+        b = b.services(sb.build().map_err(build_error)?);
+    }
+    Ok(b.build())
+}
+
+pub fn from_service(s: &ecs::Service) -> m::Service {
+    let cluster = s.cluster_arn().and_then(|a| a.rsplit_once(":cluster/")).map_or_else(String::new, |(_, n)| n.to_string());
+    let dc = s.deployment_configuration();
+    let breaker = dc.and_then(|d| d.deployment_circuit_breaker());
+    // The deployment's Service Connect config is what ECS reports back.
+    let sc = s.deployments().iter().find(|d| d.status() == Some("PRIMARY")).and_then(|d| d.service_connect_configuration());
+    m::Service {
+        service_name: s.service_name().unwrap_or_default().into(),
+        cluster,
+        task_definition: s.task_definition().unwrap_or_default().into(),
+        desired_count: (s.scheduling_strategy().map(|x| x.as_str()) != Some("DAEMON")).then(|| u(s.desired_count())),
+        launch_type: s.launch_type().map_or("", |l| l.as_str()).into(),
+        scheduling_strategy: s.scheduling_strategy().map_or("REPLICA", |x| x.as_str()).into(),
+        deployment_controller: m::DeploymentController { kind: s.deployment_controller().map_or("ECS", |d| d.r#type().as_str()).into() },
+        deployment_configuration: m::DeploymentConfiguration {
+            minimum_healthy_percent: dc.and_then(|d| d.minimum_healthy_percent()).map_or(100, u),
+            maximum_percent: dc.and_then(|d| d.maximum_percent()).map_or(200, u),
+            deployment_circuit_breaker: m::DeploymentCircuitBreaker {
+                enable: breaker.is_some_and(|b| b.enable()),
+                rollback: breaker.is_some_and(|b| b.rollback()),
+            },
+        },
+        network_configuration: s.network_configuration().and_then(|nc| nc.awsvpc_configuration()).map(|v| m::NetworkConfiguration {
+            awsvpc_configuration: m::AwsVpcConfiguration {
+                subnets: v.subnets().to_vec(),
+                security_groups: v.security_groups().to_vec(),
+                assign_public_ip: v.assign_public_ip().map_or("DISABLED", |a| a.as_str()).into(),
+            },
+        }),
+        load_balancers: s
+            .load_balancers()
+            .iter()
+            .map(|l| m::ServiceLoadBalancer {
+                target_group_arn: l.target_group_arn().unwrap_or_default().into(),
+                container_name: l.container_name().unwrap_or_default().into(),
+                container_port: l.container_port().and_then(|p| u16::try_from(p).ok()).unwrap_or_default(),
+            })
+            .collect(),
+        health_check_grace_period_seconds: s.health_check_grace_period_seconds().map(u),
+        service_registries: s
+            .service_registries()
+            .iter()
+            .map(|r| m::ServiceRegistry {
+                registry_arn: r.registry_arn().unwrap_or_default().into(),
+                container_name: r.container_name().map(str::to_string),
+                container_port: r.container_port().and_then(|p| u16::try_from(p).ok()),
+            })
+            .collect(),
+        service_connect_configuration: sc.map(|c| m::ServiceConnectConfiguration {
+            enabled: c.enabled(),
+            namespace: c.namespace().unwrap_or_default().into(),
+            services: c
+                .services()
+                .iter()
+                .map(|x| m::ServiceConnectService {
+                    port_name: x.port_name().into(),
+                    discovery_name: x.discovery_name().unwrap_or_default().into(),
+                    client_aliases: x
+                        .client_aliases()
+                        .iter()
+                        .map(|a| m::ClientAlias { port: u16::try_from(a.port()).unwrap_or_default(), dns_name: a.dns_name().unwrap_or_default().into() })
+                        .collect(),
+                })
+                .collect(),
+        }),
+        propagate_tags: s.propagate_tags().map_or("NONE", |p| p.as_str()).into(),
+        enable_ecs_managed_tags: s.enable_ecs_managed_tags(),
+        tags: from_ecs_tags(s.tags()),
+        depends_on: Vec::new(),
+        compose_name: String::new(),
+    }
+}
+
+// ------------------------------------------------------- load balancing
+
+pub fn rule_conditions(conds: &[m::RuleCondition]) -> Vec<elb::RuleCondition> {
+    conds
+        .iter()
+        .map(|c| {
+            let b = elb::RuleCondition::builder().field(&c.field);
+            match c.field.as_str() {
+                "path-pattern" => b.path_pattern_config(elb::PathPatternConditionConfig::builder().set_values(Some(c.values.clone())).build()),
+                "host-header" => b.host_header_config(elb::HostHeaderConditionConfig::builder().set_values(Some(c.values.clone())).build()),
+                _ => b.set_values(Some(c.values.clone())),
+            }
+            .build()
+        })
+        .collect()
+}
+
+pub fn forward_actions(actions: &[m::RuleAction]) -> Vec<elb::Action> {
+    actions
+        .iter()
+        .map(|a| {
+            let tgs = a
+                .forward_config
+                .target_groups
+                .iter()
+                .map(|t| elb::TargetGroupTuple::builder().target_group_arn(&t.target_group_arn).weight(n(t.weight)).build())
+                .collect();
+            elb::Action::builder()
+                .r#type(elb::ActionTypeEnum::Forward)
+                .forward_config(elb::ForwardActionConfig::builder().set_target_groups(Some(tgs)).build())
+                .build()
+        })
+        .collect()
+}
+
+pub fn from_rule(r: &elb::Rule, listener_arn: &str, tags: &[elb::Tag]) -> m::ListenerRule {
+    let conditions = r
+        .conditions()
+        .iter()
+        .map(|c| {
+            let field = c.field().unwrap_or_default().to_string();
+            let values = match (field.as_str(), c.path_pattern_config(), c.host_header_config()) {
+                ("path-pattern", Some(p), _) => p.values().to_vec(),
+                ("host-header", _, Some(h)) => h.values().to_vec(),
+                _ => c.values().to_vec(),
+            };
+            m::RuleCondition { field, values }
+        })
+        .collect();
+    let actions = r
+        .actions()
+        .iter()
+        .filter(|a| a.r#type().map(|t| t.as_str()) == Some("forward"))
+        .map(|a| {
+            let target_groups = match a.forward_config() {
+                Some(f) if !f.target_groups().is_empty() => f
+                    .target_groups()
+                    .iter()
+                    .map(|t| m::WeightedTargetGroup { target_group_arn: t.target_group_arn().unwrap_or_default().into(), weight: t.weight().map_or(1, u) })
+                    .collect(),
+                _ => a.target_group_arn().map(|arn| vec![m::WeightedTargetGroup { target_group_arn: arn.into(), weight: 1 }]).unwrap_or_default(),
+            };
+            m::RuleAction { kind: "forward".into(), forward_config: m::ForwardConfig { target_groups } }
+        })
+        .collect();
+    m::ListenerRule {
+        address: String::new(),
+        listener_arn: listener_arn.into(),
+        priority: r.priority().and_then(|p| p.parse().ok()),
+        conditions,
+        actions,
+        tags: from_elb_tags(tags),
+    }
+}
+
+pub fn from_target_group(tg: &elb::TargetGroup, attributes: &[elb::TargetGroupAttribute], tags: &[elb::Tag]) -> m::TargetGroup {
+    m::TargetGroup {
+        service: String::new(),
+        name: tg.target_group_name().unwrap_or_default().into(),
+        protocol: tg.protocol().map_or("HTTP", |p| p.as_str()).into(),
+        port: tg.port().and_then(|p| u16::try_from(p).ok()).unwrap_or_default(),
+        target_type: tg.target_type().map_or("instance", |t| t.as_str()).into(),
+        vpc_id: tg.vpc_id().map(str::to_string),
+        health_check_protocol: tg.health_check_protocol().map_or("HTTP", |p| p.as_str()).into(),
+        health_check_path: tg.health_check_path().unwrap_or("/").into(),
+        health_check_interval_seconds: tg.health_check_interval_seconds().map_or(30, |x| u64::from(u(x))),
+        healthy_threshold_count: tg.healthy_threshold_count().map_or(5, u),
+        unhealthy_threshold_count: tg.unhealthy_threshold_count().map_or(2, u),
+        matcher: m::Matcher { http_code: tg.matcher().and_then(|mm| mm.http_code()).unwrap_or("200").into() },
+        // Only the attributes berth sets are compared.
+        attributes: attributes
+            .iter()
+            .filter(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
+            .map(|a| m::Attribute { key: a.key().unwrap_or_default().into(), value: a.value().unwrap_or_default().into() })
+            .collect(),
+        tags: from_elb_tags(tags),
+    }
+}
+
+// ---------------------------------------------------------------- Cloud Map
+
+pub fn dns_config(c: &m::DnsConfig) -> R<sd::DnsConfig> {
+    let records = c
+        .dns_records
+        .iter()
+        .map(|r| sd::DnsRecord::builder().r#type(sd::RecordType::from(r.kind.as_str())).ttl(i64::from(r.ttl)).build().map_err(build_error))
+        .collect::<R<Vec<_>>>()?;
+    sd::DnsConfig::builder()
+        .routing_policy(sd::RoutingPolicy::from(c.routing_policy.as_str()))
+        .set_dns_records(Some(records))
+        .build()
+        .map_err(build_error)
+}
+
+pub fn from_dns_config(c: Option<&sd::DnsConfig>) -> m::DnsConfig {
+    m::DnsConfig {
+        routing_policy: c.and_then(|c| c.routing_policy()).map_or("MULTIVALUE", |r| r.as_str()).into(),
+        dns_records: c
+            .map(|c| c.dns_records().iter().map(|r| m::DnsRecord { kind: r.r#type().as_str().into(), ttl: u32::try_from(r.ttl()).unwrap_or(0) }).collect())
+            .unwrap_or_default(),
+    }
+}

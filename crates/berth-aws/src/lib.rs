@@ -1,0 +1,160 @@
+//! berth-aws: the AWS backend. The only crate that knows the AWS SDK; it
+//! implements the provider seam over ECS, ECR, ELBv2 and Cloud Map, mapping
+//! between the SDK's types and berth's model on the way in and out.
+
+mod config;
+mod convert;
+mod errors;
+mod observe;
+pub mod policy;
+mod progress;
+mod stats;
+mod write;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use berth_model::resources::{CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition};
+use berth_provider::{LoadBalancerArns, Observed, Provider, Result, Scope, ServiceProgress, Weight};
+
+pub use config::{connect, AwsOptions};
+pub use stats::ApiStats;
+
+/// A connection to one AWS account and region.
+pub struct Aws {
+    pub(crate) ecs: aws_sdk_ecs::Client,
+    pub(crate) ecr: aws_sdk_ecr::Client,
+    pub(crate) elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub(crate) sd: aws_sdk_servicediscovery::Client,
+    pub(crate) region: String,
+    stats: ApiStats,
+}
+
+/// Independent reads run concurrently, this many at a time.
+pub(crate) const CONCURRENCY: usize = 8;
+
+impl Aws {
+    /// Calls made so far, per `service:Operation`.
+    pub fn stats(&self) -> &ApiStats {
+        &self.stats
+    }
+
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+}
+
+#[async_trait]
+impl Provider for Aws {
+    fn name(&self) -> String {
+        format!("aws:{}", self.region)
+    }
+
+    async fn observe(&self, scope: &Scope) -> Result<Observed> {
+        observe::observe(self, scope).await
+    }
+
+    async fn create_cluster(&self, cluster: &Cluster) -> Result<String> {
+        write::create_cluster(self, cluster).await
+    }
+
+    async fn delete_cluster(&self, arn: &str) -> Result<()> {
+        write::delete_cluster(self, arn).await
+    }
+
+    async fn put_repository(&self, repo: &EcrRepository, existing_arn: Option<&str>) -> Result<String> {
+        write::put_repository(self, repo, existing_arn).await
+    }
+
+    async fn delete_repository(&self, name: &str) -> Result<()> {
+        write::delete_repository(self, name).await
+    }
+
+    async fn register_task_definition(&self, td: &TaskDefinition) -> Result<String> {
+        write::register_task_definition(self, td).await
+    }
+
+    async fn deregister_task_definitions(&self, family: &str) -> Result<()> {
+        write::deregister_task_definitions(self, family).await
+    }
+
+    async fn create_load_balancer(&self, lb: &LoadBalancer) -> Result<LoadBalancerArns> {
+        write::create_load_balancer(self, lb).await
+    }
+
+    async fn delete_load_balancer(&self, arn: &str) -> Result<()> {
+        write::delete_load_balancer(self, arn).await
+    }
+
+    async fn create_target_group(&self, tg: &TargetGroup) -> Result<String> {
+        write::create_target_group(self, tg).await
+    }
+
+    async fn modify_target_group(&self, arn: &str, tg: &TargetGroup) -> Result<()> {
+        write::modify_target_group(self, arn, tg).await
+    }
+
+    async fn delete_target_group(&self, arn: &str) -> Result<()> {
+        write::delete_target_group(self, arn).await
+    }
+
+    async fn create_rule(&self, rule: &ListenerRule, priority: u32) -> Result<String> {
+        write::create_rule(self, rule, priority).await
+    }
+
+    async fn modify_rule(&self, arn: &str, rule: &ListenerRule) -> Result<()> {
+        write::modify_rule(self, arn, rule).await
+    }
+
+    async fn set_rule_priority(&self, arn: &str, priority: u32) -> Result<()> {
+        write::set_rule_priority(self, arn, priority).await
+    }
+
+    async fn delete_rule(&self, arn: &str) -> Result<()> {
+        write::delete_rule(self, arn).await
+    }
+
+    async fn set_rule_weights(&self, arn: &str, weights: &[Weight]) -> Result<()> {
+        write::set_rule_weights(self, arn, weights).await
+    }
+
+    async fn create_namespace(&self, ns: &Namespace) -> Result<String> {
+        write::create_namespace(self, ns).await
+    }
+
+    async fn delete_namespace(&self, arn: &str) -> Result<()> {
+        write::delete_namespace(self, arn).await
+    }
+
+    async fn create_cloud_map_service(&self, svc: &CloudMapService, namespace_arn: &str) -> Result<String> {
+        write::create_cloud_map_service(self, svc, namespace_arn).await
+    }
+
+    async fn delete_cloud_map_service(&self, arn: &str) -> Result<()> {
+        write::delete_cloud_map_service(self, arn).await
+    }
+
+    async fn create_service(&self, svc: &Service) -> Result<(String, String)> {
+        write::create_service(self, svc).await
+    }
+
+    async fn update_service(&self, arn: &str, svc: &Service) -> Result<String> {
+        write::update_service(self, arn, svc).await
+    }
+
+    async fn delete_service(&self, cluster: &str, arn: &str) -> Result<()> {
+        write::delete_service(self, cluster, arn).await
+    }
+
+    async fn service_progress(&self, cluster: &str, service: &str, cursor_ms: u64) -> Result<ServiceProgress> {
+        progress::service_progress(self, cluster, service, cursor_ms).await
+    }
+
+    fn now_ms(&self) -> u64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+    }
+
+    async fn sleep(&self, d: Duration) {
+        tokio::time::sleep(d).await;
+    }
+}

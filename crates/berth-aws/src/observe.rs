@@ -1,0 +1,340 @@
+//! Reading an app's live resources with as few round trips as the APIs
+//! allow: every list read to its last page, batched describes (ECS services
+//! 10 at a time, ELB tags 20 at a time), and independent reads concurrent
+//! with a bound.
+
+use std::collections::{BTreeSet, HashMap};
+
+use berth_model::resources::{self as m, TAG_APP};
+use berth_provider::{address_for, Kind, LiveResource, Observed, ProviderError, Result, Scope, TakenPriority};
+use futures::{stream, StreamExt, TryStreamExt};
+use serde::Serialize;
+
+use crate::convert;
+use crate::errors::{code, Context};
+use crate::{Aws, CONCURRENCY};
+
+fn json<T: Serialize>(v: &T) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+fn live(scope: &Scope, kind: Kind, name: &str, arn: &str, tags: Vec<m::Tag>, spec: serde_json::Value) -> LiveResource {
+    LiveResource { address: address_for(kind, name, &scope.app, &tags), kind, name: name.into(), arn: arn.into(), tags, spec }
+}
+
+fn tagged_for(tags: &[m::Tag], app: &str) -> bool {
+    tags.iter().any(|t| t.key == TAG_APP && t.value == app)
+}
+
+pub async fn observe(aws: &Aws, scope: &Scope) -> Result<Observed> {
+    let (cluster, ecs, repos, tgs, lb, cloud_map) =
+        futures::join!(cluster(aws, scope), services_and_task_definitions(aws, scope), repositories(aws, scope), target_groups(aws, scope), load_balancer(aws, scope), cloud_map(aws, scope));
+    let mut out = Observed::default();
+    out.resources.extend(cluster?);
+    out.resources.extend(ecs?);
+    out.resources.extend(repos?);
+    out.resources.extend(tgs?);
+    let lb = lb?;
+    // Rules live on the spec's listener, or on the listener of the load balancer berth made.
+    let listener = scope
+        .listener
+        .clone()
+        .filter(|l| l.starts_with("arn:"))
+        .or_else(|| lb.as_ref().and_then(|l| l.spec["listenerArn"].as_str().map(str::to_string)));
+    out.resources.extend(lb);
+    out.resources.extend(cloud_map?);
+    if let Some(listener) = listener {
+        let (rules, taken) = listener_rules(aws, scope, &listener).await?;
+        out.resources.extend(rules);
+        out.taken_priorities = taken;
+    }
+    Ok(out)
+}
+
+async fn cluster(aws: &Aws, scope: &Scope) -> Result<Option<LiveResource>> {
+    let out = aws
+        .ecs
+        .describe_clusters()
+        .clusters(&scope.cluster)
+        .include(aws_sdk_ecs::types::ClusterField::Tags)
+        .send()
+        .await
+        .ctx("ecs:DescribeClusters", &scope.cluster)?;
+    Ok(out.clusters().iter().find(|c| c.status() == Some("ACTIVE")).map(|c| {
+        let tags = convert::from_ecs_tags(c.tags());
+        let spec = serde_json::json!({"clusterName": scope.cluster, "tags": tags});
+        live(scope, Kind::Cluster, &scope.cluster, c.cluster_arn().unwrap_or_default(), tags, spec)
+    }))
+}
+
+/// ECS services (ListServices, then DescribeServices 10 at a time), then the
+/// task definition revision each runs (and the latest of orphaned families).
+async fn services_and_task_definitions(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {
+    let arns: Vec<String> = match aws.ecs.list_services().cluster(&scope.cluster).max_results(100).into_paginator().items().send().try_collect().await {
+        Ok(arns) => arns,
+        Err(e) if code(&e).as_deref() == Some("ClusterNotFoundException") => Vec::new(),
+        Err(e) => return Err(crate::errors::map("ecs:ListServices", &scope.cluster, e)),
+    };
+    let chunks: Vec<Vec<String>> = arns.chunks(10).map(<[String]>::to_vec).collect();
+    let described: Vec<Vec<aws_sdk_ecs::types::Service>> = stream::iter(chunks)
+        .map(|chunk| async move {
+            aws.ecs
+                .describe_services()
+                .cluster(&scope.cluster)
+                .set_services(Some(chunk))
+                .include(aws_sdk_ecs::types::ServiceField::Tags)
+                .send()
+                .await
+                .map(|o| o.services().to_vec())
+                .ctx("ecs:DescribeServices", &scope.cluster)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    let mut out = Vec::new();
+    let mut running: HashMap<String, String> = HashMap::new(); // family → task definition ARN in use
+    for s in described.into_iter().flatten().filter(|s| s.status() == Some("ACTIVE")) {
+        let model = convert::from_service(&s);
+        if !(scope.service_names.contains(&model.service_name) || tagged_for(&model.tags, &scope.app)) {
+            continue;
+        }
+        if let Some((_, rest)) = model.task_definition.rsplit_once("task-definition/") {
+            let family = rest.split(':').next().unwrap_or_default().to_string();
+            running.insert(family, model.task_definition.clone());
+        }
+        out.push(live(scope, Kind::Service, &model.service_name, s.service_arn().unwrap_or_default(), model.tags.clone(), json(&model)));
+    }
+
+    // Families: the spec's, the running ones, and any other of the app's (to delete).
+    let prefix = format!("{}-", scope.app);
+    let listed: Vec<String> = aws
+        .ecs
+        .list_task_definition_families()
+        .family_prefix(&prefix)
+        .status(aws_sdk_ecs::types::TaskDefinitionFamilyStatus::Active)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .ctx("ecs:ListTaskDefinitionFamilies", &prefix)?;
+    let families: BTreeSet<String> = scope.task_families.iter().cloned().chain(running.keys().cloned()).chain(listed).collect();
+    let tds: Vec<Option<LiveResource>> = stream::iter(families)
+        .map(|family| {
+            let which = running.get(&family).cloned().unwrap_or_else(|| family.clone());
+            async move {
+                match aws.ecs.describe_task_definition().task_definition(&which).include(aws_sdk_ecs::types::TaskDefinitionField::Tags).send().await {
+                    Ok(o) => {
+                        let Some(td) = o.task_definition() else { return Ok(None) };
+                        let model = convert::from_task_definition(td, o.tags());
+                        if !(scope.task_families.contains(&family) || tagged_for(&model.tags, &scope.app)) {
+                            return Ok(None);
+                        }
+                        let name = format!("{family}:{}", td.revision());
+                        Ok(Some(live(scope, Kind::TaskDefinition, &name, td.task_definition_arn().unwrap_or_default(), model.tags.clone(), json(&model))))
+                    }
+                    Err(e) if code(&e).as_deref() == Some("ClientException") => Ok(None),
+                    Err(e) => Err(crate::errors::map("ecs:DescribeTaskDefinition", &which, e)),
+                }
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    out.extend(tds.into_iter().flatten());
+    Ok(out)
+}
+
+async fn repositories(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {
+    let prefix = format!("{}/", scope.app);
+    let repos: Vec<aws_sdk_ecr::types::Repository> =
+        aws.ecr.describe_repositories().max_results(1000).into_paginator().items().send().try_collect().await.ctx("ecr:DescribeRepositories", "*")?;
+    let candidates: Vec<_> = repos
+        .into_iter()
+        .filter(|r| r.repository_name().is_some_and(|n| n.starts_with(&prefix) || scope.repository_names.iter().any(|s| s == n)))
+        .collect();
+    let found: Vec<Option<LiveResource>> = stream::iter(candidates)
+        .map(|r| async move {
+            let name = r.repository_name().unwrap_or_default().to_string();
+            let arn = r.repository_arn().unwrap_or_default().to_string();
+            let (tags, policy) = futures::join!(
+                aws.ecr.list_tags_for_resource().resource_arn(&arn).send(),
+                aws.ecr.get_lifecycle_policy().repository_name(&name).send()
+            );
+            let tags = convert::from_ecr_tags(tags.ctx("ecr:ListTagsForResource", &arn)?.tags());
+            let lifecycle_policy = match policy {
+                Ok(p) => p.lifecycle_policy_text().and_then(|t| serde_json::from_str(t).ok()),
+                Err(e) if code(&e).as_deref() == Some("LifecyclePolicyNotFoundException") => None,
+                Err(e) => return Err(crate::errors::map("ecr:GetLifecyclePolicy", &name, e)),
+            };
+            if !(scope.repository_names.contains(&name) || tagged_for(&tags, &scope.app)) {
+                return Ok::<_, ProviderError>(None);
+            }
+            let spec = m::EcrRepository {
+                repository_name: name.clone(),
+                image_tag_mutability: r.image_tag_mutability().map_or("MUTABLE", |x| x.as_str()).into(),
+                image_scanning_configuration: m::ImageScanningConfiguration { scan_on_push: r.image_scanning_configuration().is_some_and(|c| c.scan_on_push()) },
+                encryption_configuration: m::EncryptionConfiguration {
+                    encryption_type: r.encryption_configuration().map_or("AES256", |e| e.encryption_type().as_str()).into(),
+                },
+                lifecycle_policy,
+                tags: tags.clone(),
+            };
+            Ok(Some(live(scope, Kind::EcrRepository, &name, &arn, tags, json(&spec))))
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+/// ELB tags, 20 resources per call.
+async fn elb_tags(aws: &Aws, arns: Vec<String>) -> Result<HashMap<String, Vec<aws_sdk_elasticloadbalancingv2::types::Tag>>> {
+    let chunks: Vec<Vec<String>> = arns.chunks(20).map(<[String]>::to_vec).collect();
+    let described: Vec<Vec<aws_sdk_elasticloadbalancingv2::types::TagDescription>> = stream::iter(chunks)
+        .map(|chunk| async move {
+            aws.elb.describe_tags().set_resource_arns(Some(chunk)).send().await.map(|o| o.tag_descriptions().to_vec()).ctx("elasticloadbalancing:DescribeTags", "*")
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(described.into_iter().flatten().map(|d| (d.resource_arn().unwrap_or_default().to_string(), d.tags().to_vec())).collect())
+}
+
+async fn target_groups(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {
+    let prefix = format!("{}-", scope.app);
+    let all: Vec<aws_sdk_elasticloadbalancingv2::types::TargetGroup> =
+        aws.elb.describe_target_groups().page_size(400).into_paginator().items().send().try_collect().await.ctx("elasticloadbalancing:DescribeTargetGroups", "*")?;
+    let candidates: Vec<_> =
+        all.into_iter().filter(|t| t.target_group_name().is_some_and(|n| n.starts_with(&prefix) || scope.target_group_names.iter().any(|s| s == n))).collect();
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let tags = elb_tags(aws, candidates.iter().filter_map(|t| t.target_group_arn().map(str::to_string)).collect()).await?;
+    let found: Vec<Option<LiveResource>> = stream::iter(candidates)
+        .map(|t| {
+            let tags = tags.get(t.target_group_arn().unwrap_or_default()).cloned().unwrap_or_default();
+            async move {
+                let arn = t.target_group_arn().unwrap_or_default().to_string();
+                let attrs = aws.elb.describe_target_group_attributes().target_group_arn(&arn).send().await.ctx("elasticloadbalancing:DescribeTargetGroupAttributes", &arn)?;
+                let model = convert::from_target_group(&t, attrs.attributes(), &tags);
+                if !(scope.target_group_names.contains(&model.name) || tagged_for(&model.tags, &scope.app)) {
+                    return Ok::<_, ProviderError>(None);
+                }
+                Ok(Some(live(scope, Kind::TargetGroup, &model.name, &arn, model.tags.clone(), json(&model))))
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    Ok(found.into_iter().flatten().collect())
+}
+
+async fn listener_rules(aws: &Aws, scope: &Scope, listener: &str) -> Result<(Vec<LiveResource>, Vec<TakenPriority>)> {
+    let rules: Vec<aws_sdk_elasticloadbalancingv2::types::Rule> = match aws.elb.describe_rules().listener_arn(listener).page_size(400).into_paginator().items().send().try_collect().await {
+        Ok(r) => r,
+        Err(e) if code(&e).as_deref() == Some("ListenerNotFound") => {
+            return Err(ProviderError::NotFound { what: format!("listener {listener} (x-berth.load_balancer.listener)") })
+        }
+        Err(e) => return Err(crate::errors::map("elasticloadbalancing:DescribeRules", listener, e)),
+    };
+    let rules: Vec<_> = rules.into_iter().filter(|r| r.is_default() != Some(true)).collect();
+    let tags = elb_tags(aws, rules.iter().filter_map(|r| r.rule_arn().map(str::to_string)).collect()).await?;
+    let mut out = Vec::new();
+    let mut taken = Vec::new();
+    for r in &rules {
+        let arn = r.rule_arn().unwrap_or_default();
+        let model = convert::from_rule(r, listener, tags.get(arn).map(Vec::as_slice).unwrap_or_default());
+        let owner = model.tags.iter().find(|t| t.key == TAG_APP).map(|t| t.value.clone());
+        if let Some(p) = model.priority {
+            taken.push(TakenPriority { priority: p, rule_arn: arn.into(), owner: owner.clone() });
+        }
+        if owner.as_deref() == Some(scope.app.as_str()) {
+            out.push(live(scope, Kind::ListenerRule, arn, arn, model.tags.clone(), json(&model)));
+        }
+    }
+    Ok((out, taken))
+}
+
+async fn load_balancer(aws: &Aws, scope: &Scope) -> Result<Option<LiveResource>> {
+    let Some(name) = &scope.load_balancer_name else { return Ok(None) };
+    let lbs = match aws.elb.describe_load_balancers().names(name).send().await {
+        Ok(o) => o.load_balancers().to_vec(),
+        Err(e) if code(&e).as_deref() == Some("LoadBalancerNotFound") => return Ok(None),
+        Err(e) => return Err(crate::errors::map("elasticloadbalancing:DescribeLoadBalancers", name, e)),
+    };
+    let Some(lb) = lbs.first() else { return Ok(None) };
+    let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
+    let (tags, listeners) = futures::join!(elb_tags(aws, vec![arn.clone()]), aws.elb.describe_listeners().load_balancer_arn(&arn).send());
+    let tags = convert::from_elb_tags(tags?.get(&arn).map(Vec::as_slice).unwrap_or_default());
+    let listeners = listeners.ctx("elasticloadbalancing:DescribeListeners", &arn)?;
+    let http = listeners.listeners().iter().find(|l| l.port() == Some(443)).or_else(|| listeners.listeners().first());
+    let model = m::LoadBalancer {
+        name: name.clone(),
+        subnets: lb.availability_zones().iter().filter_map(|z| z.subnet_id().map(str::to_string)).collect(),
+        security_groups: lb.security_groups().to_vec(),
+        scheme: lb.scheme().map_or("internet-facing", |s| s.as_str()).into(),
+        certificate_arn: http.and_then(|l| l.certificates().first()).and_then(|c| c.certificate_arn()).map(str::to_string),
+        tags: tags.clone(),
+    };
+    let mut spec = json(&model);
+    spec["listenerArn"] = serde_json::Value::String(http.and_then(|l| l.listener_arn()).unwrap_or_default().into());
+    Ok(Some(live(scope, Kind::LoadBalancer, name, &arn, tags, spec)))
+}
+
+async fn cloud_map(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {
+    let Some(ns_name) = &scope.namespace else { return Ok(Vec::new()) };
+    let mut namespaces = Vec::new();
+    let mut pages = aws.sd.list_namespaces().into_paginator().send();
+    while let Some(page) = pages.next().await {
+        namespaces.extend(page.ctx("servicediscovery:ListNamespaces", ns_name)?.namespaces().to_vec());
+    }
+    let Some(ns) = namespaces.into_iter().find(|n| n.name() == Some(ns_name.as_str())) else { return Ok(Vec::new()) };
+    let ns_arn = ns.arn().unwrap_or_default().to_string();
+    let ns_id = ns.id().unwrap_or_default().to_string();
+    let ns_tags = aws.sd.list_tags_for_resource().resource_arn(&ns_arn).send().await.ctx("servicediscovery:ListTagsForResource", &ns_arn)?;
+    let ns_tags = convert::from_sd_tags(ns_tags.tags());
+    let mut out = vec![live(
+        scope,
+        Kind::Namespace,
+        ns_name,
+        &ns_arn,
+        ns_tags.clone(),
+        json(&m::Namespace { name: ns_name.clone(), vpc: None, tags: ns_tags }),
+    )];
+    let filter = aws_sdk_servicediscovery::types::ServiceFilter::builder()
+        .name(aws_sdk_servicediscovery::types::ServiceFilterName::NamespaceId)
+        .values(&ns_id)
+        .condition(aws_sdk_servicediscovery::types::FilterCondition::Eq)
+        .build()
+        .map_err(crate::errors::build_error)?;
+    let mut services = Vec::new();
+    let mut pages = aws.sd.list_services().filters(filter).into_paginator().send();
+    while let Some(page) = pages.next().await {
+        services.extend(page.ctx("servicediscovery:ListServices", ns_name)?.services().to_vec());
+    }
+    let found: Vec<Option<LiveResource>> = stream::iter(services)
+        .map(|s| async move {
+            let arn = s.arn().unwrap_or_default().to_string();
+            let tags = aws.sd.list_tags_for_resource().resource_arn(&arn).send().await.ctx("servicediscovery:ListTagsForResource", &arn)?;
+            let tags = convert::from_sd_tags(tags.tags());
+            let name = s.name().unwrap_or_default().to_string();
+            if !(scope.cloud_map_names.contains(&name) || tagged_for(&tags, &scope.app)) {
+                return Ok::<_, ProviderError>(None);
+            }
+            let model = m::CloudMapService {
+                name: name.clone(),
+                namespace: ns_name.clone(),
+                dns_config: convert::from_dns_config(s.dns_config()),
+                // Cloud Map fixes the threshold at 1.
+                health_check_custom_config: m::HealthCheckCustomConfig { failure_threshold: 1 },
+                tags: tags.clone(),
+            };
+            Ok(Some(live(scope, Kind::CloudMapService, &name, &arn, tags, json(&model))))
+        })
+        .buffer_unordered(CONCURRENCY)
+        .try_collect()
+        .await?;
+    out.extend(found.into_iter().flatten());
+    Ok(out)
+}

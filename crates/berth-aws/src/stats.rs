@@ -1,0 +1,55 @@
+//! API call statistics: an SDK interceptor counts every operation attempt
+//! by `service:Operation` (IAM action names), for `--stats` and for tests.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_types::config_bag::ConfigBag;
+
+/// Counts of API calls, shared by every client of one connection.
+#[derive(Debug, Clone, Default)]
+pub struct ApiStats(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl ApiStats {
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn total(&self) -> u64 {
+        self.snapshot().values().sum()
+    }
+
+    fn add(&self, key: String) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default() += 1;
+    }
+}
+
+/// Counts each operation of one client; `service` is its IAM prefix.
+#[derive(Debug)]
+pub(crate) struct CountCalls {
+    pub stats: ApiStats,
+    pub service: &'static str,
+}
+
+impl Intercept for CountCalls {
+    fn name(&self) -> &'static str {
+        "berth::CountCalls"
+    }
+
+    fn read_before_execution(&self, context: &BeforeSerializationInterceptorContextRef<'_>, cfg: &mut ConfigBag) -> Result<(), BoxError> {
+        let operation = match cfg.load::<Metadata>() {
+            Some(m) => m.name().to_string(),
+            // The operation's input type is `<Operation>Input`.
+            None => {
+                let debug = format!("{:?}", context.input());
+                debug.split([' ', '{', '(']).next().unwrap_or_default().trim_end_matches("Input").to_string()
+            }
+        };
+        self.stats.add(format!("{}:{operation}", self.service));
+        Ok(())
+    }
+}
