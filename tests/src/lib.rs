@@ -1,6 +1,8 @@
 //! Test support: run the real `berth` command in process, with a chosen
 //! working directory and environment, and capture what a user would see.
 
+pub mod moto;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;

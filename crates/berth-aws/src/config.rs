@@ -43,7 +43,8 @@ pub async fn connect(opts: &AwsOptions) -> Result<Aws, ProviderError> {
         .or_else(|| env_nonempty(&opts.env, "AWS_REGION").map(str::to_string))
         .or_else(|| env_nonempty(&opts.env, "AWS_DEFAULT_REGION").map(str::to_string));
     // Every credential source uses the same HTTP client.
-    let provider_config = aws_config::provider_config::ProviderConfig::default().with_http_client(http.clone()).with_region(region.clone().map(Region::new));
+    let provider_config =
+        aws_config::provider_config::ProviderConfig::default().with_http_client(http.clone()).with_region(region.clone().map(Region::new));
     let imds = aws_config::imds::Client::builder()
         .configure(&provider_config)
         .connect_timeout(Duration::from_secs(1))
@@ -53,7 +54,9 @@ pub async fn connect(opts: &AwsOptions) -> Result<Aws, ProviderError> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .http_client(http)
         .retry_config(RetryConfig::standard().with_max_attempts(opts.max_attempts.max(1)))
-        .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(5)).operation_attempt_timeout(Duration::from_secs(30)).build());
+        .timeout_config(
+            TimeoutConfig::builder().connect_timeout(Duration::from_secs(5)).operation_attempt_timeout(Duration::from_secs(30)).build(),
+        );
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);
     }
@@ -64,7 +67,8 @@ pub async fn connect(opts: &AwsOptions) -> Result<Aws, ProviderError> {
         loader = loader.region(Region::new(r.clone()));
     }
     let chain = {
-        let mut b = aws_config::default_provider::credentials::DefaultCredentialsChain::builder().configure(provider_config).imds_client(imds);
+        let mut b =
+            aws_config::default_provider::credentials::DefaultCredentialsChain::builder().configure(provider_config).imds_client(imds);
         if let Some(p) = &opts.profile {
             b = b.profile_name(p);
         }
@@ -77,7 +81,13 @@ pub async fn connect(opts: &AwsOptions) -> Result<Aws, ProviderError> {
     // reading them here keeps in-process runs (tests) self-contained.
     match (env_nonempty(&opts.env, "AWS_ACCESS_KEY_ID"), env_nonempty(&opts.env, "AWS_SECRET_ACCESS_KEY")) {
         (Some(id), Some(secret)) => {
-            let creds = aws_sdk_ecs::config::Credentials::new(id, secret, env_nonempty(&opts.env, "AWS_SESSION_TOKEN").map(str::to_string), None, "berth-env");
+            let creds = aws_sdk_ecs::config::Credentials::new(
+                id,
+                secret,
+                env_nonempty(&opts.env, "AWS_SESSION_TOKEN").map(str::to_string),
+                None,
+                "berth-env",
+            );
             loader = loader.credentials_provider(creds);
         }
         _ => loader = loader.credentials_provider(chain),
@@ -91,8 +101,12 @@ pub async fn connect(opts: &AwsOptions) -> Result<Aws, ProviderError> {
     let stats = ApiStats::default();
     let ecs = aws_sdk_ecs::config::Builder::from(&shared).interceptor(CountCalls { stats: stats.clone(), service: "ecs" }).build();
     let ecr = aws_sdk_ecr::config::Builder::from(&shared).interceptor(CountCalls { stats: stats.clone(), service: "ecr" }).build();
-    let elb = aws_sdk_elasticloadbalancingv2::config::Builder::from(&shared).interceptor(CountCalls { stats: stats.clone(), service: "elasticloadbalancing" }).build();
-    let sd = aws_sdk_servicediscovery::config::Builder::from(&shared).interceptor(CountCalls { stats: stats.clone(), service: "servicediscovery" }).build();
+    let elb = aws_sdk_elasticloadbalancingv2::config::Builder::from(&shared)
+        .interceptor(CountCalls { stats: stats.clone(), service: "elasticloadbalancing" })
+        .build();
+    let sd = aws_sdk_servicediscovery::config::Builder::from(&shared)
+        .interceptor(CountCalls { stats: stats.clone(), service: "servicediscovery" })
+        .build();
     Ok(Aws {
         ecs: aws_sdk_ecs::Client::from_conf(ecs),
         ecr: aws_sdk_ecr::Client::from_conf(ecr),

@@ -104,7 +104,9 @@ pub fn container_definition(c: &m::ContainerDefinition) -> R<ecs::ContainerDefin
         );
     }
     for mp in &c.mount_points {
-        b = b.mount_points(ecs::MountPoint::builder().source_volume(&mp.source_volume).container_path(&mp.container_path).read_only(mp.read_only).build());
+        b = b.mount_points(
+            ecs::MountPoint::builder().source_volume(&mp.source_volume).container_path(&mp.container_path).read_only(mp.read_only).build(),
+        );
     }
     for d in &c.depends_on {
         b = b.depends_on(
@@ -119,8 +121,13 @@ pub fn container_definition(c: &m::ContainerDefinition) -> R<ecs::ContainerDefin
         b = b.set_docker_labels(Some(c.docker_labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<HashMap<_, _>>()));
     }
     if let Some(lp) = &c.linux_parameters {
-        let caps = lp.capabilities.as_ref().map(|cap| ecs::KernelCapabilities::builder().set_add(Some(cap.add.clone())).set_drop(Some(cap.drop.clone())).build());
-        b = b.linux_parameters(ecs::LinuxParameters::builder().set_init_process_enabled(lp.init_process_enabled).set_capabilities(caps).build());
+        let caps = lp
+            .capabilities
+            .as_ref()
+            .map(|cap| ecs::KernelCapabilities::builder().set_add(Some(cap.add.clone())).set_drop(Some(cap.drop.clone())).build());
+        b = b.linux_parameters(
+            ecs::LinuxParameters::builder().set_init_process_enabled(lp.init_process_enabled).set_capabilities(caps).build(),
+        );
     }
     if let Some(l) = &c.log_configuration {
         b = b.log_configuration(
@@ -302,7 +309,9 @@ pub fn service_connect(sc: &m::ServiceConnectConfiguration) -> R<ecs::ServiceCon
     for s in &sc.services {
         let mut sb = ecs::ServiceConnectService::builder().port_name(&s.port_name).discovery_name(&s.discovery_name);
         for a in &s.client_aliases {
-            sb = sb.client_aliases(ecs::ServiceConnectClientAlias::builder().port(i32::from(a.port)).dns_name(&a.dns_name).build().map_err(build_error)?);
+            sb = sb.client_aliases(
+                ecs::ServiceConnectClientAlias::builder().port(i32::from(a.port)).dns_name(&a.dns_name).build().map_err(build_error)?,
+            );
         }
         b = b.services(sb.build().map_err(build_error)?);
     }
@@ -369,7 +378,10 @@ pub fn from_service(s: &ecs::Service) -> m::Service {
                     client_aliases: x
                         .client_aliases()
                         .iter()
-                        .map(|a| m::ClientAlias { port: u16::try_from(a.port()).unwrap_or_default(), dns_name: a.dns_name().unwrap_or_default().into() })
+                        .map(|a| m::ClientAlias {
+                            port: u16::try_from(a.port()).unwrap_or_default(),
+                            dns_name: a.dns_name().unwrap_or_default().into(),
+                        })
                         .collect(),
                 })
                 .collect(),
@@ -390,7 +402,9 @@ pub fn rule_conditions(conds: &[m::RuleCondition]) -> Vec<elb::RuleCondition> {
         .map(|c| {
             let b = elb::RuleCondition::builder().field(&c.field);
             match c.field.as_str() {
-                "path-pattern" => b.path_pattern_config(elb::PathPatternConditionConfig::builder().set_values(Some(c.values.clone())).build()),
+                "path-pattern" => {
+                    b.path_pattern_config(elb::PathPatternConditionConfig::builder().set_values(Some(c.values.clone())).build())
+                }
                 "host-header" => b.host_header_config(elb::HostHeaderConditionConfig::builder().set_values(Some(c.values.clone())).build()),
                 _ => b.set_values(Some(c.values.clone())),
             }
@@ -440,9 +454,15 @@ pub fn from_rule(r: &elb::Rule, listener_arn: &str, tags: &[elb::Tag]) -> m::Lis
                 Some(f) if !f.target_groups().is_empty() => f
                     .target_groups()
                     .iter()
-                    .map(|t| m::WeightedTargetGroup { target_group_arn: t.target_group_arn().unwrap_or_default().into(), weight: t.weight().map_or(1, u) })
+                    .map(|t| m::WeightedTargetGroup {
+                        target_group_arn: t.target_group_arn().unwrap_or_default().into(),
+                        weight: t.weight().map_or(1, u),
+                    })
                     .collect(),
-                _ => a.target_group_arn().map(|arn| vec![m::WeightedTargetGroup { target_group_arn: arn.into(), weight: 1 }]).unwrap_or_default(),
+                _ => a
+                    .target_group_arn()
+                    .map(|arn| vec![m::WeightedTargetGroup { target_group_arn: arn.into(), weight: 1 }])
+                    .unwrap_or_default(),
             };
             m::RuleAction { kind: "forward".into(), forward_config: m::ForwardConfig { target_groups } }
         })
@@ -500,7 +520,12 @@ pub fn from_dns_config(c: Option<&sd::DnsConfig>) -> m::DnsConfig {
     m::DnsConfig {
         routing_policy: c.and_then(|c| c.routing_policy()).map_or("MULTIVALUE", |r| r.as_str()).into(),
         dns_records: c
-            .map(|c| c.dns_records().iter().map(|r| m::DnsRecord { kind: r.r#type().as_str().into(), ttl: u32::try_from(r.ttl()).unwrap_or(0) }).collect())
+            .map(|c| {
+                c.dns_records()
+                    .iter()
+                    .map(|r| m::DnsRecord { kind: r.r#type().as_str().into(), ttl: u32::try_from(r.ttl()).unwrap_or(0) })
+                    .collect()
+            })
             .unwrap_or_default(),
     }
 }

@@ -14,7 +14,9 @@ mod write;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use berth_model::resources::{CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition};
+use berth_model::resources::{
+    CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition,
+};
 use berth_provider::{LoadBalancerArns, Observed, Provider, Result, Scope, ServiceProgress, Weight};
 
 pub use config::{connect, AwsOptions};

@@ -27,8 +27,14 @@ fn tagged_for(tags: &[m::Tag], app: &str) -> bool {
 }
 
 pub async fn observe(aws: &Aws, scope: &Scope) -> Result<Observed> {
-    let (cluster, ecs, repos, tgs, lb, cloud_map) =
-        futures::join!(cluster(aws, scope), services_and_task_definitions(aws, scope), repositories(aws, scope), target_groups(aws, scope), load_balancer(aws, scope), cloud_map(aws, scope));
+    let (cluster, ecs, repos, tgs, lb, cloud_map) = futures::join!(
+        cluster(aws, scope),
+        services_and_task_definitions(aws, scope),
+        repositories(aws, scope),
+        target_groups(aws, scope),
+        load_balancer(aws, scope),
+        cloud_map(aws, scope)
+    );
     let mut out = Observed::default();
     out.resources.extend(cluster?);
     out.resources.extend(ecs?);
@@ -70,11 +76,12 @@ async fn cluster(aws: &Aws, scope: &Scope) -> Result<Option<LiveResource>> {
 /// ECS services (ListServices, then DescribeServices 10 at a time), then the
 /// task definition revision each runs (and the latest of orphaned families).
 async fn services_and_task_definitions(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {
-    let arns: Vec<String> = match aws.ecs.list_services().cluster(&scope.cluster).max_results(100).into_paginator().items().send().try_collect().await {
-        Ok(arns) => arns,
-        Err(e) if code(&e).as_deref() == Some("ClusterNotFoundException") => Vec::new(),
-        Err(e) => return Err(crate::errors::map("ecs:ListServices", &scope.cluster, e)),
-    };
+    let arns: Vec<String> =
+        match aws.ecs.list_services().cluster(&scope.cluster).max_results(100).into_paginator().items().send().try_collect().await {
+            Ok(arns) => arns,
+            Err(e) if code(&e).as_deref() == Some("ClusterNotFoundException") => Vec::new(),
+            Err(e) => return Err(crate::errors::map("ecs:ListServices", &scope.cluster, e)),
+        };
     let chunks: Vec<Vec<String>> = arns.chunks(10).map(<[String]>::to_vec).collect();
     let described: Vec<Vec<aws_sdk_ecs::types::Service>> = stream::iter(chunks)
         .map(|chunk| async move {
@@ -123,7 +130,14 @@ async fn services_and_task_definitions(aws: &Aws, scope: &Scope) -> Result<Vec<L
         .map(|family| {
             let which = running.get(&family).cloned().unwrap_or_else(|| family.clone());
             async move {
-                match aws.ecs.describe_task_definition().task_definition(&which).include(aws_sdk_ecs::types::TaskDefinitionField::Tags).send().await {
+                match aws
+                    .ecs
+                    .describe_task_definition()
+                    .task_definition(&which)
+                    .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+                    .send()
+                    .await
+                {
                     Ok(o) => {
                         let Some(td) = o.task_definition() else { return Ok(None) };
                         let model = convert::from_task_definition(td, o.tags());
@@ -131,7 +145,14 @@ async fn services_and_task_definitions(aws: &Aws, scope: &Scope) -> Result<Vec<L
                             return Ok(None);
                         }
                         let name = format!("{family}:{}", td.revision());
-                        Ok(Some(live(scope, Kind::TaskDefinition, &name, td.task_definition_arn().unwrap_or_default(), model.tags.clone(), json(&model))))
+                        Ok(Some(live(
+                            scope,
+                            Kind::TaskDefinition,
+                            &name,
+                            td.task_definition_arn().unwrap_or_default(),
+                            model.tags.clone(),
+                            json(&model),
+                        )))
                     }
                     Err(e) if code(&e).as_deref() == Some("ClientException") => Ok(None),
                     Err(e) => Err(crate::errors::map("ecs:DescribeTaskDefinition", &which, e)),
@@ -147,8 +168,16 @@ async fn services_and_task_definitions(aws: &Aws, scope: &Scope) -> Result<Vec<L
 
 async fn repositories(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {
     let prefix = format!("{}/", scope.app);
-    let repos: Vec<aws_sdk_ecr::types::Repository> =
-        aws.ecr.describe_repositories().max_results(1000).into_paginator().items().send().try_collect().await.ctx("ecr:DescribeRepositories", "*")?;
+    let repos: Vec<aws_sdk_ecr::types::Repository> = aws
+        .ecr
+        .describe_repositories()
+        .max_results(1000)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .ctx("ecr:DescribeRepositories", "*")?;
     let candidates: Vec<_> = repos
         .into_iter()
         .filter(|r| r.repository_name().is_some_and(|n| n.starts_with(&prefix) || scope.repository_names.iter().any(|s| s == n)))
@@ -173,7 +202,9 @@ async fn repositories(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {
             let spec = m::EcrRepository {
                 repository_name: name.clone(),
                 image_tag_mutability: r.image_tag_mutability().map_or("MUTABLE", |x| x.as_str()).into(),
-                image_scanning_configuration: m::ImageScanningConfiguration { scan_on_push: r.image_scanning_configuration().is_some_and(|c| c.scan_on_push()) },
+                image_scanning_configuration: m::ImageScanningConfiguration {
+                    scan_on_push: r.image_scanning_configuration().is_some_and(|c| c.scan_on_push()),
+                },
                 encryption_configuration: m::EncryptionConfiguration {
                     encryption_type: r.encryption_configuration().map_or("AES256", |e| e.encryption_type().as_str()).into(),
                 },
@@ -193,7 +224,13 @@ async fn elb_tags(aws: &Aws, arns: Vec<String>) -> Result<HashMap<String, Vec<aw
     let chunks: Vec<Vec<String>> = arns.chunks(20).map(<[String]>::to_vec).collect();
     let described: Vec<Vec<aws_sdk_elasticloadbalancingv2::types::TagDescription>> = stream::iter(chunks)
         .map(|chunk| async move {
-            aws.elb.describe_tags().set_resource_arns(Some(chunk)).send().await.map(|o| o.tag_descriptions().to_vec()).ctx("elasticloadbalancing:DescribeTags", "*")
+            aws.elb
+                .describe_tags()
+                .set_resource_arns(Some(chunk))
+                .send()
+                .await
+                .map(|o| o.tag_descriptions().to_vec())
+                .ctx("elasticloadbalancing:DescribeTags", "*")
         })
         .buffer_unordered(CONCURRENCY)
         .try_collect()
@@ -203,10 +240,20 @@ async fn elb_tags(aws: &Aws, arns: Vec<String>) -> Result<HashMap<String, Vec<aw
 
 async fn target_groups(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {
     let prefix = format!("{}-", scope.app);
-    let all: Vec<aws_sdk_elasticloadbalancingv2::types::TargetGroup> =
-        aws.elb.describe_target_groups().page_size(400).into_paginator().items().send().try_collect().await.ctx("elasticloadbalancing:DescribeTargetGroups", "*")?;
-    let candidates: Vec<_> =
-        all.into_iter().filter(|t| t.target_group_name().is_some_and(|n| n.starts_with(&prefix) || scope.target_group_names.iter().any(|s| s == n))).collect();
+    let all: Vec<aws_sdk_elasticloadbalancingv2::types::TargetGroup> = aws
+        .elb
+        .describe_target_groups()
+        .page_size(400)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .ctx("elasticloadbalancing:DescribeTargetGroups", "*")?;
+    let candidates: Vec<_> = all
+        .into_iter()
+        .filter(|t| t.target_group_name().is_some_and(|n| n.starts_with(&prefix) || scope.target_group_names.iter().any(|s| s == n)))
+        .collect();
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
@@ -216,7 +263,13 @@ async fn target_groups(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {
             let tags = tags.get(t.target_group_arn().unwrap_or_default()).cloned().unwrap_or_default();
             async move {
                 let arn = t.target_group_arn().unwrap_or_default().to_string();
-                let attrs = aws.elb.describe_target_group_attributes().target_group_arn(&arn).send().await.ctx("elasticloadbalancing:DescribeTargetGroupAttributes", &arn)?;
+                let attrs = aws
+                    .elb
+                    .describe_target_group_attributes()
+                    .target_group_arn(&arn)
+                    .send()
+                    .await
+                    .ctx("elasticloadbalancing:DescribeTargetGroupAttributes", &arn)?;
                 let model = convert::from_target_group(&t, attrs.attributes(), &tags);
                 if !(scope.target_group_names.contains(&model.name) || tagged_for(&model.tags, &scope.app)) {
                     return Ok::<_, ProviderError>(None);
@@ -231,13 +284,14 @@ async fn target_groups(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {
 }
 
 async fn listener_rules(aws: &Aws, scope: &Scope, listener: &str) -> Result<(Vec<LiveResource>, Vec<TakenPriority>)> {
-    let rules: Vec<aws_sdk_elasticloadbalancingv2::types::Rule> = match aws.elb.describe_rules().listener_arn(listener).page_size(400).into_paginator().items().send().try_collect().await {
-        Ok(r) => r,
-        Err(e) if code(&e).as_deref() == Some("ListenerNotFound") => {
-            return Err(ProviderError::NotFound { what: format!("listener {listener} (x-berth.load_balancer.listener)") })
-        }
-        Err(e) => return Err(crate::errors::map("elasticloadbalancing:DescribeRules", listener, e)),
-    };
+    let rules: Vec<aws_sdk_elasticloadbalancingv2::types::Rule> =
+        match aws.elb.describe_rules().listener_arn(listener).page_size(400).into_paginator().items().send().try_collect().await {
+            Ok(r) => r,
+            Err(e) if code(&e).as_deref() == Some("ListenerNotFound") => {
+                return Err(ProviderError::NotFound { what: format!("listener {listener} (x-berth.load_balancer.listener)") })
+            }
+            Err(e) => return Err(crate::errors::map("elasticloadbalancing:DescribeRules", listener, e)),
+        };
     let rules: Vec<_> = rules.into_iter().filter(|r| r.is_default() != Some(true)).collect();
     let tags = elb_tags(aws, rules.iter().filter_map(|r| r.rule_arn().map(str::to_string)).collect()).await?;
     let mut out = Vec::new();
@@ -292,7 +346,8 @@ async fn cloud_map(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {
     let Some(ns) = namespaces.into_iter().find(|n| n.name() == Some(ns_name.as_str())) else { return Ok(Vec::new()) };
     let ns_arn = ns.arn().unwrap_or_default().to_string();
     let ns_id = ns.id().unwrap_or_default().to_string();
-    let ns_tags = aws.sd.list_tags_for_resource().resource_arn(&ns_arn).send().await.ctx("servicediscovery:ListTagsForResource", &ns_arn)?;
+    let ns_tags =
+        aws.sd.list_tags_for_resource().resource_arn(&ns_arn).send().await.ctx("servicediscovery:ListTagsForResource", &ns_arn)?;
     let ns_tags = convert::from_sd_tags(ns_tags.tags());
     let mut out = vec![live(
         scope,

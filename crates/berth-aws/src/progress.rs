@@ -34,7 +34,11 @@ pub async fn service_progress(aws: &Aws, cluster: &str, service: &str, cursor_ms
     let mut events: Vec<ServiceEvent> = s
         .events()
         .iter()
-        .map(|e| ServiceEvent { id: e.id().unwrap_or_default().into(), at_ms: ms(e.created_at()), message: e.message().unwrap_or_default().into() })
+        .map(|e| ServiceEvent {
+            id: e.id().unwrap_or_default().into(),
+            at_ms: ms(e.created_at()),
+            message: e.message().unwrap_or_default().into(),
+        })
         .filter(|e| e.at_ms > cursor_ms)
         .collect();
     events.sort_by_key(|e| e.at_ms);
@@ -52,7 +56,8 @@ pub async fn service_progress(aws: &Aws, cluster: &str, service: &str, cursor_ms
         .to_vec();
     let mut stopped_tasks = Vec::new();
     for chunk in stopped_arns.chunks(100) {
-        let tasks = aws.ecs.describe_tasks().cluster(cluster).set_tasks(Some(chunk.to_vec())).send().await.ctx("ecs:DescribeTasks", service)?;
+        let tasks =
+            aws.ecs.describe_tasks().cluster(cluster).set_tasks(Some(chunk.to_vec())).send().await.ctx("ecs:DescribeTasks", service)?;
         for t in tasks.tasks() {
             let at_ms = ms(t.stopped_at());
             if at_ms > cursor_ms {
@@ -70,7 +75,8 @@ pub async fn service_progress(aws: &Aws, cluster: &str, service: &str, cursor_ms
     let targets = match s.load_balancers().first().and_then(|l| l.target_group_arn()) {
         None => None,
         Some(tg) => {
-            let health = aws.elb.describe_target_health().target_group_arn(tg).send().await.ctx("elasticloadbalancing:DescribeTargetHealth", tg)?;
+            let health =
+                aws.elb.describe_target_health().target_group_arn(tg).send().await.ctx("elasticloadbalancing:DescribeTargetHealth", tg)?;
             let mut c = TargetCounts::default();
             for d in health.target_health_descriptions() {
                 match d.target_health().and_then(|h| h.state()).map(|s| s.as_str()) {

@@ -43,13 +43,27 @@ impl Intercept for CountCalls {
     fn read_before_execution(&self, context: &BeforeSerializationInterceptorContextRef<'_>, cfg: &mut ConfigBag) -> Result<(), BoxError> {
         let operation = match cfg.load::<Metadata>() {
             Some(m) => m.name().to_string(),
-            // The operation's input type is `<Operation>Input`.
-            None => {
-                let debug = format!("{:?}", context.input());
-                debug.split([' ', '{', '(']).next().unwrap_or_default().trim_end_matches("Input").to_string()
-            }
+            // Else from the input's type: `Input(TypeErasedBox[..]:<Operation>Input { .. })`.
+            None => operation_from_input(&format!("{:?}", context.input())),
         };
         self.stats.add(format!("{}:{operation}", self.service));
         Ok(())
+    }
+}
+
+fn operation_from_input(debug: &str) -> String {
+    let after = debug.split_once("]:").map_or(debug, |(_, rest)| rest);
+    after.split([' ', '{', '(', ')']).next().unwrap_or_default().trim_end_matches("Input").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn operation_names_from_input_types() {
+        assert_eq!(
+            super::operation_from_input("Input(TypeErasedBox[!Clone]:DescribeClustersInput { clusters: None })"),
+            "DescribeClusters"
+        );
+        assert_eq!(super::operation_from_input("ListServicesInput { cluster: None }"), "ListServices");
     }
 }

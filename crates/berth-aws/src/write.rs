@@ -23,7 +23,14 @@ fn owned(live: &[m::Tag], ours: &[m::Tag]) -> bool {
 
 pub async fn create_cluster(aws: &Aws, c: &m::Cluster) -> Result<String> {
     // CreateCluster is idempotent in ECS for the same settings.
-    let out = aws.ecs.create_cluster().cluster_name(&c.cluster_name).set_tags(Some(convert::ecs_tags(&c.tags))).send().await.ctx("ecs:CreateCluster", &c.cluster_name)?;
+    let out = aws
+        .ecs
+        .create_cluster()
+        .cluster_name(&c.cluster_name)
+        .set_tags(Some(convert::ecs_tags(&c.tags)))
+        .send()
+        .await
+        .ctx("ecs:CreateCluster", &c.cluster_name)?;
     Ok(out.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default().into())
 }
 
@@ -42,7 +49,11 @@ pub async fn put_repository(aws: &Aws, r: &m::EcrRepository, existing: Option<&s
                 .create_repository()
                 .repository_name(name)
                 .image_tag_mutability(aws_sdk_ecr::types::ImageTagMutability::from(r.image_tag_mutability.as_str()))
-                .image_scanning_configuration(aws_sdk_ecr::types::ImageScanningConfiguration::builder().scan_on_push(r.image_scanning_configuration.scan_on_push).build())
+                .image_scanning_configuration(
+                    aws_sdk_ecr::types::ImageScanningConfiguration::builder()
+                        .scan_on_push(r.image_scanning_configuration.scan_on_push)
+                        .build(),
+                )
                 .encryption_configuration(
                     aws_sdk_ecr::types::EncryptionConfiguration::builder()
                         .encryption_type(aws_sdk_ecr::types::EncryptionType::from(r.encryption_configuration.encryption_type.as_str()))
@@ -55,7 +66,8 @@ pub async fn put_repository(aws: &Aws, r: &m::EcrRepository, existing: Option<&s
             match created {
                 Ok(o) => o.repository().and_then(|x| x.repository_arn()).unwrap_or_default().to_string(),
                 Err(e) if code(&e).as_deref() == Some("RepositoryAlreadyExistsException") => {
-                    let found = aws.ecr.describe_repositories().repository_names(name).send().await.ctx("ecr:DescribeRepositories", name)?;
+                    let found =
+                        aws.ecr.describe_repositories().repository_names(name).send().await.ctx("ecr:DescribeRepositories", name)?;
                     let arn = found.repositories().first().and_then(|x| x.repository_arn()).unwrap_or_default().to_string();
                     let tags = aws.ecr.list_tags_for_resource().resource_arn(&arn).send().await.ctx("ecr:ListTagsForResource", &arn)?;
                     if !owned(&convert::from_ecr_tags(tags.tags()), &r.tags) {
@@ -78,7 +90,9 @@ pub async fn put_repository(aws: &Aws, r: &m::EcrRepository, existing: Option<&s
         aws.ecr
             .put_image_scanning_configuration()
             .repository_name(name)
-            .image_scanning_configuration(aws_sdk_ecr::types::ImageScanningConfiguration::builder().scan_on_push(r.image_scanning_configuration.scan_on_push).build())
+            .image_scanning_configuration(
+                aws_sdk_ecr::types::ImageScanningConfiguration::builder().scan_on_push(r.image_scanning_configuration.scan_on_push).build(),
+            )
             .send()
             .await
             .ctx("ecr:PutImageScanningConfiguration", name)?;
@@ -121,7 +135,9 @@ pub async fn register_task_definition(aws: &Aws, td: &m::TaskDefinition) -> Resu
         .network_mode(aws_sdk_ecs::types::NetworkMode::from(td.network_mode.as_str()))
         .set_container_definitions(Some(containers))
         .set_volumes((!volumes.is_empty()).then_some(volumes))
-        .set_requires_compatibilities(Some(td.requires_compatibilities.iter().map(|c| aws_sdk_ecs::types::Compatibility::from(c.as_str())).collect()))
+        .set_requires_compatibilities(Some(
+            td.requires_compatibilities.iter().map(|c| aws_sdk_ecs::types::Compatibility::from(c.as_str())).collect(),
+        ))
         .cpu(&td.cpu)
         .memory(&td.memory)
         .set_runtime_platform(td.runtime_platform.as_ref().map(|p| {
@@ -150,7 +166,9 @@ pub async fn deregister_task_definitions(aws: &Aws, family: &str) -> Result<()> 
         .await
         .ctx("ecs:ListTaskDefinitions", family)?;
     // familyPrefix matches by prefix: keep this family's revisions only.
-    for arn in arns.iter().filter(|a| a.rsplit_once("task-definition/").is_some_and(|(_, r)| r.rsplit_once(':').is_some_and(|(f, _)| f == family))) {
+    for arn in
+        arns.iter().filter(|a| a.rsplit_once("task-definition/").is_some_and(|(_, r)| r.rsplit_once(':').is_some_and(|(f, _)| f == family)))
+    {
         aws.ecs.deregister_task_definition().task_definition(arn).send().await.ctx("ecs:DeregisterTaskDefinition", arn)?;
     }
     Ok(())
@@ -170,12 +188,15 @@ pub async fn create_load_balancer(aws: &Aws, lb: &m::LoadBalancer) -> Result<Loa
         .send()
         .await
         .ctx("elasticloadbalancing:CreateLoadBalancer", &lb.name)?;
-    let created = out.load_balancers().first().ok_or_else(|| ProviderError::Other("CreateLoadBalancer returned no load balancer".into()))?;
+    let created =
+        out.load_balancers().first().ok_or_else(|| ProviderError::Other("CreateLoadBalancer returned no load balancer".into()))?;
     let arn = created.load_balancer_arn().unwrap_or_default().to_string();
     // Requests that match no rule get a 404 instead of reaching some service.
     let not_found = elb::Action::builder()
         .r#type(elb::ActionTypeEnum::FixedResponse)
-        .fixed_response_config(elb::FixedResponseActionConfig::builder().status_code("404").content_type("text/plain").message_body("not found").build())
+        .fixed_response_config(
+            elb::FixedResponseActionConfig::builder().status_code("404").content_type("text/plain").message_body("not found").build(),
+        )
         .build();
     let listener = match &lb.certificate_arn {
         Some(cert) => aws
@@ -215,12 +236,18 @@ pub async fn delete_load_balancer(aws: &Aws, arn: &str) -> Result<()> {
 }
 
 fn deregistration_attributes(tg: &m::TargetGroup) -> Vec<aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute> {
-    tg.attributes.iter().map(|a| aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute::builder().key(&a.key).value(&a.value).build()).collect()
+    tg.attributes
+        .iter()
+        .map(|a| aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute::builder().key(&a.key).value(&a.value).build())
+        .collect()
 }
 
 pub async fn create_target_group(aws: &Aws, tg: &m::TargetGroup) -> Result<String> {
     use aws_sdk_elasticloadbalancingv2::types as elb;
-    let vpc = tg.vpc_id.clone().ok_or_else(|| ProviderError::Invalid(format!("target group {} needs a VPC: set x-berth.network.vpc_id", tg.name)))?;
+    let vpc = tg
+        .vpc_id
+        .clone()
+        .ok_or_else(|| ProviderError::Invalid(format!("target group {} needs a VPC: set x-berth.network.vpc_id", tg.name)))?;
     let created = aws
         .elb
         .create_target_group()
@@ -242,7 +269,8 @@ pub async fn create_target_group(aws: &Aws, tg: &m::TargetGroup) -> Result<Strin
         Ok(o) => o.target_groups().first().and_then(|t| t.target_group_arn()).unwrap_or_default().to_string(),
         Err(e) if code(&e).as_deref() == Some("DuplicateTargetGroupName") => {
             // A crashed earlier run may have made it: adopt it if it is ours.
-            let found = aws.elb.describe_target_groups().names(&tg.name).send().await.ctx("elasticloadbalancing:DescribeTargetGroups", &tg.name)?;
+            let found =
+                aws.elb.describe_target_groups().names(&tg.name).send().await.ctx("elasticloadbalancing:DescribeTargetGroups", &tg.name)?;
             let arn = found.target_groups().first().and_then(|t| t.target_group_arn()).unwrap_or_default().to_string();
             let tags = aws.elb.describe_tags().resource_arns(&arn).send().await.ctx("elasticloadbalancing:DescribeTags", &arn)?;
             let live = tags.tag_descriptions().first().map(|d| convert::from_elb_tags(d.tags())).unwrap_or_default();
@@ -285,7 +313,13 @@ pub async fn modify_target_group(aws: &Aws, arn: &str, tg: &m::TargetGroup) -> R
         .send()
         .await
         .ctx("elasticloadbalancing:ModifyTargetGroupAttributes", arn)?;
-    aws.elb.add_tags().resource_arns(arn).set_tags(Some(convert::elb_tags(&tg.tags))).send().await.ctx("elasticloadbalancing:AddTags", arn)?;
+    aws.elb
+        .add_tags()
+        .resource_arns(arn)
+        .set_tags(Some(convert::elb_tags(&tg.tags)))
+        .send()
+        .await
+        .ctx("elasticloadbalancing:AddTags", arn)?;
     Ok(())
 }
 
@@ -324,7 +358,12 @@ pub async fn modify_rule(aws: &Aws, arn: &str, rule: &m::ListenerRule) -> Result
 pub async fn set_rule_priority(aws: &Aws, arn: &str, priority: u32) -> Result<()> {
     aws.elb
         .set_rule_priorities()
-        .rule_priorities(aws_sdk_elasticloadbalancingv2::types::RulePriorityPair::builder().rule_arn(arn).priority(i32::try_from(priority).unwrap_or(i32::MAX)).build())
+        .rule_priorities(
+            aws_sdk_elasticloadbalancingv2::types::RulePriorityPair::builder()
+                .rule_arn(arn)
+                .priority(i32::try_from(priority).unwrap_or(i32::MAX))
+                .build(),
+        )
         .send()
         .await
         .ctx("elasticloadbalancing:SetRulePriorities", arn)?;
@@ -340,10 +379,19 @@ pub async fn set_rule_weights(aws: &Aws, arn: &str, weights: &[Weight]) -> Resul
     let action = m::RuleAction {
         kind: "forward".into(),
         forward_config: m::ForwardConfig {
-            target_groups: weights.iter().map(|w| m::WeightedTargetGroup { target_group_arn: w.target_group_arn.clone(), weight: w.weight }).collect(),
+            target_groups: weights
+                .iter()
+                .map(|w| m::WeightedTargetGroup { target_group_arn: w.target_group_arn.clone(), weight: w.weight })
+                .collect(),
         },
     };
-    aws.elb.modify_rule().rule_arn(arn).set_actions(Some(convert::forward_actions(&[action]))).send().await.ctx("elasticloadbalancing:ModifyRule", arn)?;
+    aws.elb
+        .modify_rule()
+        .rule_arn(arn)
+        .set_actions(Some(convert::forward_actions(&[action])))
+        .send()
+        .await
+        .ctx("elasticloadbalancing:ModifyRule", arn)?;
     Ok(())
 }
 
@@ -372,7 +420,8 @@ async fn wait_operation(aws: &Aws, operation_id: &str, what: &str) -> Result<Opt
 }
 
 pub async fn create_namespace(aws: &Aws, ns: &m::Namespace) -> Result<String> {
-    let vpc = ns.vpc.clone().ok_or_else(|| ProviderError::Invalid(format!("namespace {} needs a VPC: set x-berth.network.vpc_id", ns.name)))?;
+    let vpc =
+        ns.vpc.clone().ok_or_else(|| ProviderError::Invalid(format!("namespace {} needs a VPC: set x-berth.network.vpc_id", ns.name)))?;
     let out = aws
         .sd
         .create_private_dns_namespace()
@@ -437,7 +486,12 @@ pub async fn create_service(aws: &Aws, svc: &m::Service) -> Result<(String, Stri
         .set_desired_count(svc.desired_count.map(|c| i32::try_from(c).unwrap_or(i32::MAX)))
         .launch_type(ecs::LaunchType::from(svc.launch_type.as_str()))
         .scheduling_strategy(ecs::SchedulingStrategy::from(svc.scheduling_strategy.as_str()))
-        .deployment_controller(ecs::DeploymentController::builder().r#type(ecs::DeploymentControllerType::from(svc.deployment_controller.kind.as_str())).build().map_err(build_error)?)
+        .deployment_controller(
+            ecs::DeploymentController::builder()
+                .r#type(ecs::DeploymentControllerType::from(svc.deployment_controller.kind.as_str()))
+                .build()
+                .map_err(build_error)?,
+        )
         .deployment_configuration(convert::deployment_configuration(&svc.deployment_configuration))
         .set_network_configuration(svc.network_configuration.as_ref().map(convert::network_configuration).transpose()?)
         .set_load_balancers(Some(convert::load_balancers(&svc.load_balancers)))

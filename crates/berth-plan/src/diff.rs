@@ -7,7 +7,7 @@ use berth_provider::{Kind, LiveResource, Observed};
 use serde_json::Value;
 
 use crate::fingerprint::{fingerprints, sha256_hex};
-use crate::normalize::{normalize, ArnMap};
+use crate::normalize::{comparable, normalize, ArnMap};
 use crate::order::{order_changes, DELETE_ORDER};
 use crate::plan::{Action, Change, Plan, Summary, Unchanged, FORMAT_VERSION};
 
@@ -67,7 +67,8 @@ pub fn diff_destroy(app: &str, observed: &Observed, ctx: &PlanContext) -> Result
 fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &str, spec_digest: String) -> Result<Plan, PlanError> {
     let mut arns: ArnMap = observed.resources.iter().map(|r| (r.arn.clone(), r.address.clone())).collect();
     // The listener of a load balancer berth made is `listener.http` in the spec.
-    let lb_listener = observed.resources.iter().find(|r| r.kind == Kind::LoadBalancer).and_then(|lb| lb.spec["listenerArn"].as_str()).map(str::to_string);
+    let lb_listener =
+        observed.resources.iter().find(|r| r.kind == Kind::LoadBalancer).and_then(|lb| lb.spec["listenerArn"].as_str()).map(str::to_string);
     if let Some(l) = &lb_listener {
         arns.insert(l.clone(), LB_LISTENER.to_string());
     }
@@ -78,7 +79,7 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
     let mut adopted_shared: BTreeSet<String> = BTreeSet::new();
     for w in wants.iter() {
         if let Some(live) = observed.get(&w.address) {
-            if !live.owned_by(app) {
+            if !live.owned_by(app) && !revision_of_our_service(w, live, observed, app) {
                 if matches!(w.kind, Kind::Cluster | Kind::Namespace) {
                     adopted_shared.insert(w.address.clone());
                 } else {
@@ -147,11 +148,11 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
             continue;
         }
         let before = normalize(w.kind, &live.spec, &arns);
-        if before == after {
+        if comparable(w.kind, &before) == comparable(w.kind, &after) {
             unchanged.push(Unchanged { address: w.address.clone(), arn: live.arn.clone() });
             continue;
         }
-        let changed = changed_paths(&before, &after);
+        let changed = changed_paths(&comparable(w.kind, &before), &comparable(w.kind, &after));
         let replace_fields = replace_fields(w.kind, &changed);
         let (action, reason) = if !replace_fields.is_empty() {
             (Action::Replace, format!("{} cannot change in place", replace_fields.join(", ")))
@@ -202,6 +203,17 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
         unchanged,
         fingerprints: fingerprints(observed),
     })
+}
+
+/// A task definition revision registered by hand (no tags) that our own
+/// service runs is drift in our family, not someone else's resource: berth
+/// only ever registers a new revision, never touches that one.
+fn revision_of_our_service(w: &Want, live: &LiveResource, observed: &Observed, app: &str) -> bool {
+    if w.kind != Kind::TaskDefinition {
+        return false;
+    }
+    let service = w.address.replacen("taskdef.", "service.", 1);
+    observed.get(&service).is_some_and(|s| s.owned_by(app) && s.spec["taskDefinition"].as_str() == Some(live.arn.as_str()))
 }
 
 fn delete_change(live: &LiveResource, arns: &ArnMap) -> Change {

@@ -36,9 +36,26 @@ const READ_ONLY_KEYS: &[&str] = &[
     "isDefault",
     "arn",
     "id",
-    // A namespace's VPC is set at creation and not returned by Cloud Map.
-    "vpc",
 ];
+
+/// Keys berth sends on create that AWS does not return: not compared.
+const CREATE_ONLY_KEYS: &[(Kind, &str)] = &[
+    // A namespace's VPC is set at creation and not returned by Cloud Map.
+    (Kind::Namespace, "vpc"),
+];
+
+/// Drops what cannot be compared (create-only keys) from a normalized value.
+pub fn comparable(kind: Kind, normalized: &Value) -> Value {
+    let mut v = normalized.clone();
+    if let Some(obj) = v.as_object_mut() {
+        for (k, key) in CREATE_ONLY_KEYS {
+            if *k == kind {
+                obj.remove(*key);
+            }
+        }
+    }
+    v
+}
 
 /// Maps ARNs of live resources back to plan addresses (`tg.web`), so a
 /// reference compares equal whichever side it comes from.
@@ -161,6 +178,12 @@ fn task_definition(td: &mut Map<String, Value>) {
         sort_by_str(containers, "name");
     }
     if let Some(Value::Array(vols)) = td.get_mut("volumes") {
+        for v in vols.iter_mut() {
+            // EFS mounts the file system's root when no directory is given.
+            if let Some(Value::Object(efs)) = v.get_mut("efsVolumeConfiguration") {
+                efs.entry("rootDirectory").or_insert("/".into());
+            }
+        }
         sort_by_str(vols, "name");
     }
 }

@@ -108,7 +108,11 @@ impl Sim {
             }
         }
         let listener = scope.listener.clone().filter(|l| l.starts_with("arn:")).or_else(|| {
-            state.load_balancers.values().find(|lb| Some(&lb.spec.name) == scope.load_balancer_name.as_ref()).map(|lb| lb.listener_arn.clone())
+            state
+                .load_balancers
+                .values()
+                .find(|lb| Some(&lb.spec.name) == scope.load_balancer_name.as_ref())
+                .map(|lb| lb.listener_arn.clone())
         });
         if let Some(l) = listener.as_ref().and_then(|arn| state.listeners.get(arn)) {
             out.taken_priorities = l

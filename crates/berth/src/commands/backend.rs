@@ -1,6 +1,5 @@
 //! Opening the backend the global options name.
 
-
 use anyhow::Context;
 use berth_aws::{Aws, AwsOptions};
 use berth_provider::Provider;

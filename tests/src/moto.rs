@@ -1,0 +1,150 @@
+//! The moto AWS emulator, as the wire tests use it: where it listens (set by
+//! `tests/run`), the network setup berth does not own (VPC, subnets, a
+//! security group, a shared load balancer and listener), and SDK clients to
+//! read back what berth did — with the SDK, not with berth.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use crate::{repo_root, Berth};
+
+pub struct Moto {
+    pub endpoint: String,
+}
+
+/// The emulator, or `None` (skip) outside CI when it is not running.
+pub fn moto() -> Option<Moto> {
+    match std::env::var("BERTH_MOTO_ENDPOINT") {
+        Ok(endpoint) if !endpoint.is_empty() => Some(Moto { endpoint }),
+        _ if std::env::var("CI").is_ok() => panic!("BERTH_MOTO_ENDPOINT is not set: CI must run the tests through `bash tests/run`"),
+        _ => {
+            eprintln!("skipped: moto is not running (run the suite with `bash tests/run`)");
+            None
+        }
+    }
+}
+
+/// The network an app is deployed into.
+#[derive(Debug, Clone)]
+pub struct Network {
+    pub region: String,
+    pub vpc: String,
+    pub subnet_a: String,
+    pub subnet_b: String,
+    pub security_group: String,
+    pub listener: String,
+}
+
+fn tag(xml: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = xml[start..].find('<')? + start;
+    Some(xml[start..end].to_string())
+}
+
+impl Moto {
+    /// A Query-protocol call (EC2, ELBv2) without the SDK; moto does not
+    /// check signatures, it only reads the region from the credential scope.
+    pub fn query(&self, region: &str, service: &str, body: &str) -> String {
+        let hostport = self.endpoint.trim_start_matches("http://").trim_end_matches('/');
+        let mut stream = TcpStream::connect(hostport).expect("connect to moto");
+        let request = format!(
+            "POST / HTTP/1.1\r\nHost: {hostport}\r\nAuthorization: AWS4-HMAC-SHA256 Credential=test/20260101/{region}/{service}/aws4_request, SignedHeaders=host, Signature=0\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("read");
+        response
+    }
+
+    /// A fresh VPC with two subnets, a security group and a shared ALB with
+    /// an HTTP listener, in `region` (each test uses its own region).
+    pub fn network(&self, region: &str) -> Network {
+        let ec2 = |body: &str| self.query(region, "ec2", &format!("{body}&Version=2016-11-15"));
+        let vpc = tag(&ec2("Action=CreateVpc&CidrBlock=10.9.0.0/16"), "vpcId").expect("vpc");
+        let subnet = |cidr: &str, az: &str| {
+            tag(&ec2(&format!("Action=CreateSubnet&VpcId={vpc}&CidrBlock={cidr}&AvailabilityZone={region}{az}")), "subnetId")
+                .expect("subnet")
+        };
+        let subnet_a = subnet("10.9.1.0/24", "a");
+        let subnet_b = subnet("10.9.2.0/24", "b");
+        let security_group =
+            tag(&ec2(&format!("Action=CreateSecurityGroup&GroupName=app&GroupDescription=app&VpcId={vpc}")), "groupId").expect("sg");
+        let elb = |body: &str| self.query(region, "elasticloadbalancing", &format!("{body}&Version=2015-12-01"));
+        let lb = tag(
+            &elb(&format!("Action=CreateLoadBalancer&Name=shared&Subnets.member.1={subnet_a}&Subnets.member.2={subnet_b}&SecurityGroups.member.1={security_group}")),
+            "LoadBalancerArn",
+        )
+        .expect("load balancer");
+        let listener = tag(
+            &elb(&format!(
+                "Action=CreateListener&LoadBalancerArn={lb}&Protocol=HTTP&Port=80&DefaultActions.member.1.Type=fixed-response&DefaultActions.member.1.FixedResponseConfig.StatusCode=404"
+            )),
+            "ListenerArn",
+        )
+        .expect("listener");
+        Network { region: region.into(), vpc, subnet_a, subnet_b, security_group, listener }
+    }
+
+    /// `berth --backend aws` against moto, for an example, with its network.
+    pub fn berth(&self, net: &Network, example: &str) -> Berth {
+        Berth::new(repo_root())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("BERTH_AWS_MAX_ATTEMPTS", "1")
+            .args([
+                "--backend".to_string(),
+                "aws".into(),
+                "--endpoint-url".into(),
+                self.endpoint.clone(),
+                "--region".into(),
+                net.region.clone(),
+                "-f".into(),
+                format!("examples/{example}/compose.yaml"),
+                "--var".into(),
+                "TAG=abc1234".into(),
+                "--var".into(),
+                format!("VPC_ID={}", net.vpc),
+                "--var".into(),
+                format!("SUBNET_A={}", net.subnet_a),
+                "--var".into(),
+                format!("SUBNET_B={}", net.subnet_b),
+                "--var".into(),
+                format!("SECURITY_GROUP={}", net.security_group),
+                "--var".into(),
+                format!("LISTENER_ARN={}", net.listener),
+            ])
+    }
+
+    /// SDK clients for reading back, pointed at moto in `region`.
+    pub async fn sdk(&self, region: &str) -> Sdk {
+        use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
+        let http = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(http)
+            .region(aws_config::Region::new(region.to_string()))
+            .endpoint_url(&self.endpoint)
+            .credentials_provider(aws_sdk_ecs::config::Credentials::new("test", "test", None, None, "moto"))
+            .load()
+            .await;
+        Sdk {
+            ecs: aws_sdk_ecs::Client::new(&conf),
+            ecr: aws_sdk_ecr::Client::new(&conf),
+            elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
+            sd: aws_sdk_servicediscovery::Client::new(&conf),
+        }
+    }
+}
+
+pub struct Sdk {
+    pub ecs: aws_sdk_ecs::Client,
+    pub ecr: aws_sdk_ecr::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub sd: aws_sdk_servicediscovery::Client,
+}
+
+/// A runtime for the SDK calls of a test.
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime").block_on(f)
+}
