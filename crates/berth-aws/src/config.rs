@@ -35,6 +35,21 @@ fn env_nonempty<'a>(env: &'a HashMap<String, String>, key: &str) -> Option<&'a s
 
 pub async fn connect(opts: &AwsOptions) -> Result<Aws, ProviderError> {
     let http = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
+    connect_with(opts, http).await
+}
+
+/// A connection whose every request is answered from recorded responses
+/// (see [`crate::replay`]), with static credentials and no retries.
+pub async fn connect_replay(region: &str, replay: crate::replay::Replay) -> Result<Aws, ProviderError> {
+    let env = [("AWS_ACCESS_KEY_ID", "recorded"), ("AWS_SECRET_ACCESS_KEY", "recorded")]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let opts = AwsOptions { region: Some(region.into()), max_attempts: 1, env, ..AwsOptions::default() };
+    connect_with(&opts, aws_smithy_runtime_api::client::http::SharedHttpClient::new(replay)).await
+}
+
+async fn connect_with(opts: &AwsOptions, http: aws_smithy_runtime_api::client::http::SharedHttpClient) -> Result<Aws, ProviderError> {
     // IMDS is the last credential source; on a laptop or in CI without it,
     // fail in a second or two instead of hanging on retries.
     let region = opts
@@ -114,5 +129,9 @@ pub async fn connect(opts: &AwsOptions) -> Result<Aws, ProviderError> {
         sd: aws_sdk_servicediscovery::Client::from_conf(sd),
         region,
         stats,
+        clock: (
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
+            tokio::time::Instant::now(),
+        ),
     })
 }

@@ -529,3 +529,140 @@ pub fn from_dns_config(c: Option<&sd::DnsConfig>) -> m::DnsConfig {
             .unwrap_or_default(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! `berth render` of every example converts into the SDK's
+    //! RegisterTaskDefinition / CreateService inputs and back without losing
+    //! a field.
+
+    use super::*;
+
+    fn examples() -> Vec<berth_model::Desired> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(&root).expect("examples") {
+            let dir = entry.expect("entry").path();
+            if !dir.join("compose.yaml").is_file() {
+                continue;
+            }
+            let opts = berth_spec::LoadOptions {
+                files: vec![dir.join("compose.yaml")],
+                dir: dir.clone(),
+                vars: [("TAG".to_string(), "abc".to_string())].into(),
+                ..Default::default()
+            };
+            let loaded = berth_spec::load(&opts).unwrap_or_else(|d| panic!("{}: {d}", dir.display()));
+            out.push(berth_model::lower(&loaded.app));
+        }
+        assert!(out.len() >= 3);
+        out
+    }
+
+    #[test]
+    fn task_definitions_round_trip_through_the_sdk_types() {
+        for desired in examples() {
+            for td in &desired.task_definitions {
+                let containers = td.container_definitions.iter().map(container_definition).collect::<R<Vec<_>>>().expect("containers");
+                let volumes = td.volumes.iter().map(volume).collect::<R<Vec<_>>>().expect("volumes");
+                let sdk = ecs::TaskDefinition::builder()
+                    .family(&td.family)
+                    .set_task_role_arn(td.task_role_arn.clone())
+                    .set_execution_role_arn(td.execution_role_arn.clone())
+                    .network_mode(ecs::NetworkMode::from(td.network_mode.as_str()))
+                    .set_container_definitions(Some(containers))
+                    .set_volumes(Some(volumes))
+                    .set_requires_compatibilities(Some(
+                        td.requires_compatibilities.iter().map(|c| ecs::Compatibility::from(c.as_str())).collect(),
+                    ))
+                    .cpu(&td.cpu)
+                    .memory(&td.memory)
+                    .set_runtime_platform(td.runtime_platform.as_ref().map(|p| {
+                        ecs::RuntimePlatform::builder()
+                            .cpu_architecture(ecs::CpuArchitecture::from(p.cpu_architecture.as_str()))
+                            .operating_system_family(ecs::OsFamily::from(p.operating_system_family.as_str()))
+                            .build()
+                    }))
+                    .build();
+                let back = from_task_definition(&sdk, &ecs_tags(&td.tags));
+                assert_eq!(serde_json::to_value(&back).expect("json"), serde_json::to_value(td).expect("json"), "{}", td.family);
+            }
+        }
+    }
+
+    #[test]
+    fn services_round_trip_through_the_sdk_types() {
+        for desired in examples() {
+            for svc in &desired.services {
+                let sdk = ecs::Service::builder()
+                    .service_name(&svc.service_name)
+                    .cluster_arn(format!("arn:aws:ecs:r:1:cluster/{}", svc.cluster))
+                    .task_definition(&svc.task_definition)
+                    .set_desired_count(svc.desired_count.map(|c| c as i32))
+                    .launch_type(ecs::LaunchType::from(svc.launch_type.as_str()))
+                    .scheduling_strategy(ecs::SchedulingStrategy::from(svc.scheduling_strategy.as_str()))
+                    .deployment_controller(
+                        ecs::DeploymentController::builder()
+                            .r#type(ecs::DeploymentControllerType::from(svc.deployment_controller.kind.as_str()))
+                            .build()
+                            .expect("dc"),
+                    )
+                    .deployment_configuration(deployment_configuration(&svc.deployment_configuration))
+                    .set_network_configuration(svc.network_configuration.as_ref().map(network_configuration).transpose().expect("network"))
+                    .set_load_balancers(Some(load_balancers(&svc.load_balancers)))
+                    .set_health_check_grace_period_seconds(svc.health_check_grace_period_seconds.map(|s| s as i32))
+                    .set_service_registries(Some(service_registries(&svc.service_registries)))
+                    .deployments(
+                        ecs::Deployment::builder()
+                            .status("PRIMARY")
+                            .set_service_connect_configuration(
+                                svc.service_connect_configuration.as_ref().map(service_connect).transpose().expect("sc"),
+                            )
+                            .build(),
+                    )
+                    .propagate_tags(ecs::PropagateTags::from(svc.propagate_tags.as_str()))
+                    .enable_ecs_managed_tags(svc.enable_ecs_managed_tags)
+                    .set_tags(Some(ecs_tags(&svc.tags)))
+                    .build();
+                let back = from_service(&sdk);
+                assert_eq!(serde_json::to_value(&back).expect("json"), serde_json::to_value(svc).expect("json"), "{}", svc.service_name);
+            }
+        }
+    }
+
+    #[test]
+    fn listener_rules_and_target_groups_round_trip() {
+        for desired in examples() {
+            for rule in &desired.listener_rules {
+                let sdk = elb::Rule::builder()
+                    .rule_arn("arn:rule")
+                    .set_priority(rule.priority.map(|p| p.to_string()))
+                    .set_conditions(Some(rule_conditions(&rule.conditions)))
+                    .set_actions(Some(forward_actions(&rule.actions)))
+                    .build();
+                let mut back = from_rule(&sdk, &rule.listener_arn, &elb_tags(&rule.tags));
+                back.address = rule.address.clone();
+                assert_eq!(serde_json::to_value(&back).expect("json"), serde_json::to_value(rule).expect("json"));
+            }
+            for tg in &desired.target_groups {
+                let sdk = elb::TargetGroup::builder()
+                    .target_group_name(&tg.name)
+                    .protocol(elb::ProtocolEnum::from(tg.protocol.as_str()))
+                    .port(i32::from(tg.port))
+                    .target_type(elb::TargetTypeEnum::from(tg.target_type.as_str()))
+                    .set_vpc_id(tg.vpc_id.clone())
+                    .health_check_protocol(elb::ProtocolEnum::from(tg.health_check_protocol.as_str()))
+                    .health_check_path(&tg.health_check_path)
+                    .health_check_interval_seconds(tg.health_check_interval_seconds as i32)
+                    .healthy_threshold_count(tg.healthy_threshold_count as i32)
+                    .unhealthy_threshold_count(tg.unhealthy_threshold_count as i32)
+                    .matcher(elb::Matcher::builder().http_code(&tg.matcher.http_code).build())
+                    .build();
+                let attrs: Vec<elb::TargetGroupAttribute> =
+                    tg.attributes.iter().map(|a| elb::TargetGroupAttribute::builder().key(&a.key).value(&a.value).build()).collect();
+                let back = from_target_group(&sdk, &attrs, &elb_tags(&tg.tags));
+                assert_eq!(serde_json::to_value(&back).expect("json"), serde_json::to_value(tg).expect("json"), "{}", tg.name);
+            }
+        }
+    }
+}

@@ -8,6 +8,7 @@ mod errors;
 mod observe;
 pub mod policy;
 mod progress;
+pub mod replay;
 mod stats;
 mod write;
 
@@ -19,7 +20,7 @@ use berth_model::resources::{
 };
 use berth_provider::{LoadBalancerArns, Observed, Provider, Result, Scope, ServiceProgress, Weight};
 
-pub use config::{connect, AwsOptions};
+pub use config::{connect, connect_replay, AwsOptions};
 pub use stats::ApiStats;
 
 /// A connection to one AWS account and region.
@@ -30,6 +31,9 @@ pub struct Aws {
     pub(crate) sd: aws_sdk_servicediscovery::Client,
     pub(crate) region: String,
     stats: ApiStats,
+    /// Wall-clock time at connect and the monotonic instant it corresponds
+    /// to: `now_ms` follows tokio's clock, so paused time in tests holds.
+    clock: (u64, tokio::time::Instant),
 }
 
 /// Independent reads run concurrently, this many at a time.
@@ -153,7 +157,7 @@ impl Provider for Aws {
     }
 
     fn now_ms(&self) -> u64 {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+        self.clock.0 + self.clock.1.elapsed().as_millis() as u64
     }
 
     async fn sleep(&self, d: Duration) {

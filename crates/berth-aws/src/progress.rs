@@ -29,6 +29,7 @@ pub async fn service_progress(aws: &Aws, cluster: &str, service: &str, cursor_ms
             running: u32::try_from(d.running_count()).unwrap_or(0),
             pending: u32::try_from(d.pending_count()).unwrap_or(0),
             failed_tasks: u32::try_from(d.failed_tasks()).unwrap_or(0),
+            created_ms: ms(d.created_at()),
         })
         .collect();
     let mut events: Vec<ServiceEvent> = s

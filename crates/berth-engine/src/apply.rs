@@ -282,6 +282,7 @@ async fn deploy_service(cx: &Ctx<'_>, c: &Change, mut spec: Value, live: Option<
         service: &svc.service_name,
         timeout: cx.opts.timeout,
         poll: cx.opts.poll,
+        rollback: svc.deployment_configuration.deployment_circuit_breaker.rollback,
     };
     wait.deployment(&deployment).await.map_err(|e| Failure {
         address: a.into(),

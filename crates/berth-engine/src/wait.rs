@@ -56,6 +56,9 @@ pub struct Wait<'a> {
     pub service: &'a str,
     pub timeout: Duration,
     pub poll: PollPolicy,
+    /// The service's circuit breaker rolls back: after a failure, wait for
+    /// the rollback deployment ECS starts.
+    pub rollback: bool,
 }
 
 impl Wait<'_> {
@@ -72,7 +75,11 @@ impl Wait<'_> {
     pub async fn deployment(&self, deployment: &str) -> Result<(), DeployFailure> {
         let start = self.provider.now_ms();
         let deadline = start + self.timeout.as_millis() as u64;
-        let mut cursor = start.saturating_sub(1);
+        // Events are shown from when the deployment started (by AWS's clock,
+        // which a local clock may not agree with), each once.
+        let mut cursor = 0;
+        let mut since: Option<u64> = None;
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut delay = self.poll.first;
         let mut jitter = Jitter(deployment.bytes().fold(0x9e37_79b9_7f4a_7c15_u64, |h, b| h.rotate_left(5) ^ u64::from(b)) | 1);
         let mut last_progress = None;
@@ -128,14 +135,16 @@ impl Wait<'_> {
                         }
                     };
                 }
-                Some(d) if d.rollout_state == "FAILED" && failure.is_none() => {
+                Some(d) if d.rollout_state == "FAILED" && failure.as_ref().is_none_or(|(id, _)| *id == d.id) => {
                     let reason = d.rollout_state_reason.clone().unwrap_or_else(|| "the deployment failed".into());
-                    self.emit(EventKind::DeploymentFailed {
-                        service: self.service.into(),
-                        deployment: d.id.clone(),
-                        reason: reason.clone(),
-                    });
-                    failure = Some((d.id.clone(), reason.clone()));
+                    if failure.is_none() {
+                        self.emit(EventKind::DeploymentFailed {
+                            service: self.service.into(),
+                            deployment: d.id.clone(),
+                            reason: reason.clone(),
+                        });
+                        failure = Some((d.id.clone(), reason.clone()));
+                    }
                     match rollback_of(&progress.deployments, &d) {
                         Some(r) => {
                             self.emit(EventKind::RollbackStarted {
@@ -146,6 +155,8 @@ impl Wait<'_> {
                             watching = r.id.clone();
                             last_progress = None;
                         }
+                        // ECS starts the rollback deployment shortly after the failure.
+                        None if self.rollback => {}
                         None => {
                             return Err(DeployFailure::Failed {
                                 service: self.service.into(),

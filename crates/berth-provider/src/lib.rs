@@ -67,6 +67,9 @@ pub struct DeploymentStatus {
     pub running: u32,
     pub pending: u32,
     pub failed_tasks: u32,
+    /// When the deployment started, in milliseconds since the epoch.
+    #[serde(default)]
+    pub created_ms: u64,
 }
 
 /// A service's deployments, newest first, with what happened since `since`.

@@ -509,6 +509,7 @@ impl Provider for Sim {
                     running: tasks.clone().filter(|t| t.state == TaskState::Running).count() as u32,
                     pending: tasks.filter(|t| t.state == TaskState::Pending).count() as u32,
                     failed_tasks: d.failed_tasks,
+                    created_ms: d.created_ms,
                 }
             })
             .collect();

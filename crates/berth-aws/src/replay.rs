@@ -1,0 +1,101 @@
+//! Recorded AWS responses: an HTTP transport that answers each request with
+//! the next response recorded for its operation. Tests use it for what the
+//! moto emulator does not emulate (deployment progress, Cloud Map operation
+//! failures, fields moto drops); the rest of berth-aws runs unchanged.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use aws_smithy_runtime_api::client::http::{HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+
+/// One recorded response: for `operation` (an IAM action such as
+/// `ecs:DescribeServices`), the HTTP status and body AWS sent.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub operation: String,
+    pub status: u16,
+    pub body: String,
+}
+
+impl Recorded {
+    pub fn ok(operation: &str, body: impl Into<String>) -> Self {
+        Recorded { operation: operation.into(), status: 200, body: body.into() }
+    }
+
+    pub fn status(operation: &str, status: u16, body: impl Into<String>) -> Self {
+        Recorded { operation: operation.into(), status, body: body.into() }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Replay {
+    queue: Arc<Mutex<VecDeque<Recorded>>>,
+    /// Operations asked for, in order (including ones with nothing recorded).
+    calls: Arc<Mutex<Vec<String>>>,
+}
+
+impl Replay {
+    pub fn new(responses: Vec<Recorded>) -> Self {
+        Replay { queue: Arc::new(Mutex::new(responses.into())), calls: Arc::default() }
+    }
+
+    pub fn calls(&self) -> Vec<String> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Responses recorded but never asked for.
+    pub fn unused(&self) -> Vec<String> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|r| r.operation.clone()).collect()
+    }
+}
+
+/// `ecs:DescribeServices` from a JSON protocol's target header, or from a
+/// query protocol's `Action=` (ELBv2).
+fn operation_of(request: &HttpRequest) -> String {
+    if let Some(target) = request.headers().get("x-amz-target") {
+        let (prefix, op) = target.split_once('.').unwrap_or(("", target));
+        let service = match prefix {
+            p if p.starts_with("AmazonEC2ContainerServiceV") => "ecs",
+            p if p.starts_with("AmazonEC2ContainerRegistry") => "ecr",
+            p if p.starts_with("Route53AutoNaming") => "servicediscovery",
+            _ => "unknown",
+        };
+        return format!("{service}:{op}");
+    }
+    let body = request.body().bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
+    let action = body.split('&').find_map(|kv| kv.strip_prefix("Action=")).unwrap_or("Unknown");
+    format!("elasticloadbalancing:{action}")
+}
+
+impl HttpConnector for Replay {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let op = operation_of(&request);
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).push(op.clone());
+        let next = {
+            let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+            queue.iter().position(|r| r.operation == op).and_then(|i| queue.remove(i))
+        };
+        let recorded = next.unwrap_or_else(|| Recorded {
+            operation: op.clone(),
+            status: 400,
+            body: format!(r#"{{"__type":"NoRecordedResponse","message":"no recorded response for {op}"}}"#),
+        });
+        let json = !op.starts_with("elasticloadbalancing:");
+        let mut response = HttpResponse::new(
+            StatusCode::try_from(recorded.status).unwrap_or_else(|_| StatusCode::try_from(500).expect("500")),
+            SdkBody::from(recorded.body),
+        );
+        response.headers_mut().insert("content-type", if json { "application/x-amz-json-1.1" } else { "text/xml" });
+        HttpConnectorFuture::ready(Ok(response))
+    }
+}
+
+impl HttpClient for Replay {
+    fn http_connector(&self, _settings: &HttpConnectorSettings, _components: &RuntimeComponents) -> SharedHttpConnector {
+        SharedHttpConnector::new(self.clone())
+    }
+}

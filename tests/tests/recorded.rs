@@ -1,0 +1,315 @@
+//! The AWS backend against recorded AWS responses, for what the moto
+//! emulator does not do (tests/README.md lists each divergence): fields
+//! moto drops, paging with nextToken, deployments that progress, complete
+//! or fail and roll back, and Cloud Map operations that fail.
+//! Response bodies follow the shapes of the AWS API references' examples.
+
+use std::time::Duration;
+
+use berth_aws::replay::{Recorded, Replay};
+use berth_engine::wait::{PollPolicy, Wait};
+use berth_engine::{Collect, EventKind};
+use berth_provider::Provider;
+use serde_json::{json, Value};
+
+const REGION: &str = "eu-central-1";
+const ACCOUNT: &str = "111122223333";
+
+fn rt() -> tokio::runtime::Runtime {
+    // Paused time: waits between polls pass instantly, in order.
+    tokio::runtime::Builder::new_current_thread().enable_all().start_paused(true).build().expect("runtime")
+}
+
+fn tags(app: &str) -> Value {
+    json!([{"key": "berth:app", "value": app}, {"key": "berth:managed", "value": "true"}])
+}
+
+fn load(yaml: &str) -> berth_model::Desired {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("compose.yaml"), yaml).expect("write");
+    let loaded = berth_spec::load(&berth_spec::LoadOptions { dir: dir.path().to_path_buf(), ..Default::default() })
+        .unwrap_or_else(|d| panic!("{d}"));
+    berth_model::lower(&loaded.app)
+}
+
+const SPEC: &str = "name: rec
+x-berth:
+  region: eu-central-1
+  network: { subnets: [subnet-1], security_groups: [sg-1] }
+  discovery: connect
+services:
+  db:
+    image: mariadb:11
+    expose: [\"3306\"]
+    deploy: { replicas: 2, update_config: { parallelism: 1, order: start-first } }
+";
+
+/// DescribeServices as ECS answers it for the service berth created: the
+/// deployment configuration at the top, Service Connect on the deployment.
+fn described_service(desired: &berth_model::Desired, td_arn: &str) -> Value {
+    let svc = serde_json::to_value(&desired.services[0]).expect("service");
+    json!({
+        "serviceArn": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:service/rec/rec-db"),
+        "serviceName": "rec-db",
+        "clusterArn": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/rec"),
+        "status": "ACTIVE",
+        "desiredCount": 2, "runningCount": 2, "pendingCount": 0,
+        "launchType": "FARGATE",
+        "platformVersion": "LATEST",
+        "taskDefinition": td_arn,
+        "deploymentConfiguration": svc["deploymentConfiguration"],
+        "deployments": [{
+            "id": "ecs-svc/9876543210", "status": "PRIMARY", "taskDefinition": td_arn,
+            "desiredCount": 2, "runningCount": 2, "pendingCount": 0, "failedTasks": 0,
+            "rolloutState": "COMPLETED", "rolloutStateReason": "ECS deployment ecs-svc/9876543210 completed.",
+            "createdAt": 1767225600.0, "updatedAt": 1767225700.0,
+            "serviceConnectConfiguration": svc["serviceConnectConfiguration"]
+        }],
+        "events": [],
+        "networkConfiguration": svc["networkConfiguration"],
+        "schedulingStrategy": "REPLICA",
+        "deploymentController": {"type": "ECS"},
+        "enableECSManagedTags": true,
+        "propagateTags": "SERVICE",
+        "tags": tags("rec"),
+        "createdAt": 1767225600.0
+    })
+}
+
+/// DescribeTaskDefinition: our shape plus what ECS adds.
+fn described_task_definition(desired: &berth_model::Desired, td_arn: &str) -> Value {
+    let mut td = serde_json::to_value(&desired.task_definitions[0]).expect("td");
+    let tags = td.as_object_mut().and_then(|o| o.remove("tags")).expect("tags");
+    td["taskDefinitionArn"] = json!(td_arn);
+    td["revision"] = json!(7);
+    td["status"] = json!("ACTIVE");
+    td["compatibilities"] = json!(["EC2", "FARGATE"]);
+    td["requiresAttributes"] = json!([{"name": "com.amazonaws.ecs.capability.docker-remote-api.1.18"}]);
+    td["registeredAt"] = json!(1767225600.0);
+    td["volumes"] = json!([]);
+    td["containerDefinitions"][0]["cpu"] = json!(0);
+    td["containerDefinitions"][0]["mountPoints"] = json!([]);
+    td["containerDefinitions"][0]["volumesFrom"] = json!([]);
+    json!({"taskDefinition": td, "tags": tags})
+}
+
+fn empty_target_groups() -> String {
+    r#"<DescribeTargetGroupsResponse xmlns="http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"><DescribeTargetGroupsResult><TargetGroups/></DescribeTargetGroupsResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></DescribeTargetGroupsResponse>"#.into()
+}
+
+/// Fields moto drops (deploymentConfiguration, enableECSManagedTags) or
+/// never returns (Service Connect) round-trip on AWS: a re-plan against
+/// AWS's answers is empty. ListServices is read page by page (nextToken).
+#[test]
+fn service_fields_moto_drops_round_trip_and_list_services_pages() {
+    let desired = load(SPEC);
+    let td_arn = format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/rec-db:7");
+    let other = |n: u32| format!("arn:aws:ecs:{REGION}:{ACCOUNT}:service/rec/legacy-{n}");
+    let legacy = |n: u32| json!({"serviceArn": other(n), "serviceName": format!("legacy-{n}"), "status": "ACTIVE", "desiredCount": 1, "runningCount": 1, "pendingCount": 0, "deployments": [], "tags": []});
+    let replay = Replay::new(vec![
+        Recorded::ok("ecs:DescribeClusters", json!({"clusters": [{"clusterArn": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/rec"), "clusterName": "rec", "status": "ACTIVE", "tags": tags("rec")}], "failures": []}).to_string()),
+        Recorded::ok("ecs:ListServices", json!({"serviceArns": [format!("arn:aws:ecs:{REGION}:{ACCOUNT}:service/rec/rec-db"), other(1)], "nextToken": "page-2"}).to_string()),
+        Recorded::ok("ecs:ListServices", json!({"serviceArns": [other(2)]}).to_string()),
+        Recorded::ok("ecs:DescribeServices", json!({"services": [described_service(&desired, &td_arn), legacy(1), legacy(2)], "failures": []}).to_string()),
+        Recorded::ok("ecs:ListTaskDefinitionFamilies", json!({"families": ["rec-db"]}).to_string()),
+        Recorded::ok("ecs:DescribeTaskDefinition", described_task_definition(&desired, &td_arn).to_string()),
+        Recorded::ok("ecr:DescribeRepositories", json!({"repositories": []}).to_string()),
+        Recorded::ok("elasticloadbalancing:DescribeTargetGroups", empty_target_groups()),
+        Recorded::ok("servicediscovery:ListNamespaces", json!({"Namespaces": [{"Id": "ns-abc", "Arn": format!("arn:aws:servicediscovery:{REGION}:{ACCOUNT}:namespace/ns-abc"), "Name": "rec.local", "Type": "DNS_PRIVATE"}]}).to_string()),
+        Recorded::ok("servicediscovery:ListTagsForResource", json!({"Tags": [{"Key": "berth:app", "Value": "rec"}, {"Key": "berth:managed", "Value": "true"}]}).to_string()),
+        Recorded::ok("servicediscovery:ListServices", json!({"Services": []}).to_string()),
+    ]);
+    rt().block_on(async {
+        let aws = berth_aws::connect_replay(REGION, replay.clone()).await.expect("connect");
+        let observed = aws.observe(&berth_plan::scope(&desired)).await.expect("observe");
+        let ctx = berth_plan::PlanContext { berth_version: "test".into(), backend: aws.name(), priority_range: (1000, 1999) };
+        let plan = berth_plan::diff(&desired, &observed, &ctx).expect("plan");
+        let changes: Vec<(&str, &Vec<String>)> = plan.changes.iter().map(|c| (c.address.as_str(), &c.changed)).collect();
+        assert!(changes.is_empty(), "{changes:#?}");
+        assert_eq!(plan.summary.unchanged, 4, "cluster, task definition, namespace, service");
+    });
+    let calls = replay.calls();
+    assert_eq!(calls.iter().filter(|c| *c == "ecs:ListServices").count(), 2, "both pages read: {calls:?}");
+    assert!(replay.unused().is_empty(), "every recorded response was asked for: {:?}", replay.unused());
+}
+
+fn progress_page(deployments: Value, events: Value) -> Recorded {
+    Recorded::ok("ecs:DescribeServices", json!({"services": [{"serviceName": "rec-db", "status": "ACTIVE", "deployments": deployments, "events": events, "desiredCount": 2, "runningCount": 0, "pendingCount": 0}], "failures": []}).to_string())
+}
+
+fn deployment(id: &str, status: &str, rollout: &str, td: &str, running: u32, pending: u32, failed: u32, reason: &str) -> Value {
+    json!({"id": id, "status": status, "taskDefinition": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{td}"),
+        "desiredCount": 2, "runningCount": running, "pendingCount": pending, "failedTasks": failed,
+        "rolloutState": rollout, "rolloutStateReason": reason, "createdAt": 1767225600.0})
+}
+
+fn no_stopped_tasks() -> Recorded {
+    Recorded::ok("ecs:ListTasks", json!({"taskArns": []}).to_string())
+}
+
+/// IN_PROGRESS → COMPLETED: berth waits on its deployment by id, reports
+/// progress and new service events once each, and returns when it completes.
+#[test]
+fn deployment_in_progress_then_completed() {
+    let new = |rollout: &str, running, pending| deployment("ecs-svc/2", "PRIMARY", rollout, "rec-db:8", running, pending, 0, "");
+    let old = |running| deployment("ecs-svc/1", "ACTIVE", "COMPLETED", "rec-db:7", running, 0, 0, "");
+    let event = |id: &str, at: f64, msg: &str| json!({"id": id, "createdAt": at, "message": msg});
+    let replay = Replay::new(vec![
+        progress_page(
+            json!([new("IN_PROGRESS", 0, 2), old(2)]),
+            json!([event("e1", 1767225601.0, "(service rec-db) has started 2 tasks: (task a) (task b).")]),
+        ),
+        no_stopped_tasks(),
+        progress_page(
+            json!([new("IN_PROGRESS", 2, 0), old(2)]),
+            json!([event("e1", 1767225601.0, "(service rec-db) has started 2 tasks: (task a) (task b).")]),
+        ),
+        no_stopped_tasks(),
+        progress_page(json!([new("COMPLETED", 2, 0)]), json!([event("e2", 1767225700.0, "(service rec-db) has reached a steady state.")])),
+        no_stopped_tasks(),
+    ]);
+    let collect = Collect::default();
+    let result = rt().block_on(async {
+        let aws = berth_aws::connect_replay(REGION, replay.clone()).await.expect("connect");
+        let wait = Wait {
+            provider: &aws,
+            reporter: &collect,
+            cluster: "rec",
+            service: "rec-db",
+            timeout: Duration::from_secs(600),
+            poll: PollPolicy::default(),
+            rollback: true,
+        };
+        wait.deployment("ecs-svc/2").await
+    });
+    assert!(result.is_ok(), "{result:?}");
+    let events: Vec<EventKind> = collect.events().into_iter().map(|e| e.kind).collect();
+    let messages: Vec<&str> =
+        events.iter().filter_map(|e| if let EventKind::ServiceEvent { message, .. } = e { Some(message.as_str()) } else { None }).collect();
+    assert_eq!(
+        messages,
+        vec!["(service rec-db) has started 2 tasks: (task a) (task b).", "(service rec-db) has reached a steady state."],
+        "each event once"
+    );
+    assert!(matches!(events.last(), Some(EventKind::DeploymentCompleted { deployment, .. }) if deployment == "ecs-svc/2"));
+    assert!(replay.unused().is_empty());
+}
+
+/// FAILED by the circuit breaker, with rollback: berth names the stopped
+/// reason, waits for the rollback deployment, and reports the failure.
+#[test]
+fn deployment_failed_with_rollback() {
+    let failed = |status: &str| {
+        deployment("ecs-svc/2", status, "FAILED", "rec-db:8", 0, 0, 3, "ECS deployment circuit breaker: tasks failed to start.")
+    };
+    let rollback = |rollout: &str, running| deployment("ecs-svc/3", "PRIMARY", rollout, "rec-db:7", running, 0, 0, "");
+    let stopped_arn = format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task/rec/0123456789abcdef");
+    let replay = Replay::new(vec![
+        progress_page(json!([failed("PRIMARY")]), json!([])),
+        Recorded::ok("ecs:ListTasks", json!({"taskArns": [stopped_arn]}).to_string()),
+        Recorded::ok(
+            "ecs:DescribeTasks",
+            json!({"tasks": [{"taskArn": stopped_arn, "taskDefinitionArn": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/rec-db:8"),
+                "lastStatus": "STOPPED", "stoppedReason": "Essential container in task exited", "stoppedAt": 1767225650.0}], "failures": []})
+            .to_string(),
+        ),
+        progress_page(json!([rollback("IN_PROGRESS", 1), failed("ACTIVE")]), json!([])),
+        no_stopped_tasks(),
+        progress_page(json!([rollback("COMPLETED", 2)]), json!([])),
+        no_stopped_tasks(),
+    ]);
+    let collect = Collect::default();
+    let result = rt().block_on(async {
+        let aws = berth_aws::connect_replay(REGION, replay.clone()).await.expect("connect");
+        let wait = Wait {
+            provider: &aws,
+            reporter: &collect,
+            cluster: "rec",
+            service: "rec-db",
+            timeout: Duration::from_secs(600),
+            poll: PollPolicy::default(),
+            rollback: true,
+        };
+        wait.deployment("ecs-svc/2").await
+    });
+    let err = result.expect_err("the deployment failed").to_string();
+    assert!(err.contains("deployment ecs-svc/2 of rec-db failed: ECS deployment circuit breaker"), "{err}");
+    assert!(err.contains("rolled the service back to rec-db:7"), "{err}");
+    let events: Vec<EventKind> = collect.events().into_iter().map(|e| e.kind).collect();
+    assert!(events.iter().any(|e| matches!(e, EventKind::TaskStopped { reason, .. } if reason == "Essential container in task exited")));
+    assert!(events.iter().any(|e| matches!(e, EventKind::RollbackStarted { deployment, .. } if deployment == "ecs-svc/3")));
+    assert!(matches!(events.last(), Some(EventKind::RollbackCompleted { .. })));
+}
+
+/// A deployment that never completes stops at the timeout and says what it waited for.
+#[test]
+fn deployment_timeout_names_what_it_waited_for() {
+    let mut responses = Vec::new();
+    for _ in 0..200 {
+        responses.push(progress_page(json!([deployment("ecs-svc/2", "PRIMARY", "IN_PROGRESS", "rec-db:8", 1, 1, 0, "")]), json!([])));
+        responses.push(no_stopped_tasks());
+    }
+    let replay = Replay::new(responses);
+    let result = rt().block_on(async {
+        let aws = berth_aws::connect_replay(REGION, replay).await.expect("connect");
+        let wait = Wait {
+            provider: &aws,
+            reporter: &Collect::default(),
+            cluster: "rec",
+            service: "rec-db",
+            timeout: Duration::from_secs(120),
+            poll: PollPolicy::default(),
+            rollback: true,
+        };
+        wait.deployment("ecs-svc/2").await
+    });
+    let err = result.expect_err("timeout").to_string();
+    assert!(
+        err.contains("timed out after 120s waiting for deployment ecs-svc/2 of rec-db to complete (1/2 new tasks running, 1 pending"),
+        "{err}"
+    );
+}
+
+/// Cloud Map namespace creation is asynchronous: berth polls the operation,
+/// and a failed operation is a clear error.
+#[test]
+fn namespace_operation_success_and_failure() {
+    let ns = berth_model::resources::Namespace { name: "rec.local".into(), vpc: Some("vpc-1".into()), tags: vec![] };
+    let ok = Replay::new(vec![
+        Recorded::ok("servicediscovery:CreatePrivateDnsNamespace", json!({"OperationId": "op-1"}).to_string()),
+        Recorded::ok("servicediscovery:GetOperation", json!({"Operation": {"Id": "op-1", "Type": "CREATE_NAMESPACE", "Status": "SUBMITTED"}}).to_string()),
+        Recorded::ok("servicediscovery:GetOperation", json!({"Operation": {"Id": "op-1", "Type": "CREATE_NAMESPACE", "Status": "SUCCESS", "Targets": {"NAMESPACE": "ns-abc"}}}).to_string()),
+        Recorded::ok("servicediscovery:GetNamespace", json!({"Namespace": {"Id": "ns-abc", "Arn": format!("arn:aws:servicediscovery:{REGION}:{ACCOUNT}:namespace/ns-abc"), "Name": "rec.local", "Type": "DNS_PRIVATE"}}).to_string()),
+    ]);
+    let arn = rt()
+        .block_on(async { berth_aws::connect_replay(REGION, ok).await.expect("connect").create_namespace(&ns).await })
+        .expect("created");
+    assert_eq!(arn, format!("arn:aws:servicediscovery:{REGION}:{ACCOUNT}:namespace/ns-abc"));
+
+    let failing = Replay::new(vec![
+        Recorded::ok("servicediscovery:CreatePrivateDnsNamespace", json!({"OperationId": "op-2"}).to_string()),
+        Recorded::ok(
+            "servicediscovery:GetOperation",
+            json!({"Operation": {"Id": "op-2", "Type": "CREATE_NAMESPACE", "Status": "FAIL", "ErrorCode": "CANNOT_CREATE_HOSTED_ZONE", "ErrorMessage": "The VPC vpc-1 was not found"}}).to_string(),
+        ),
+    ]);
+    let err = rt()
+        .block_on(async { berth_aws::connect_replay(REGION, failing).await.expect("connect").create_namespace(&ns).await })
+        .expect_err("fails");
+    assert_eq!(err.to_string(), "Cloud Map could not create namespace rec.local: The VPC vpc-1 was not found (CANNOT_CREATE_HOSTED_ZONE)");
+}
+
+/// AccessDenied names the action and the resource and points to `berth iam-policy`.
+#[test]
+fn access_denied_is_actionable() {
+    let replay = Replay::new(vec![Recorded::status(
+        "ecs:DescribeClusters",
+        400,
+        json!({"__type": "AccessDeniedException", "message": "User: arn:aws:sts::111122223333:assumed-role/ci/build is not authorized to perform: ecs:DescribeClusters"}).to_string(),
+    )]);
+    let desired = load(SPEC);
+    let err = rt()
+        .block_on(async { berth_aws::connect_replay(REGION, replay).await.expect("connect").observe(&berth_plan::scope(&desired)).await })
+        .expect_err("denied");
+    assert_eq!(err.to_string(), "access denied to ecs:DescribeClusters on rec; see `berth iam-policy` for what berth needs");
+}
