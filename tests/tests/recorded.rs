@@ -137,6 +137,7 @@ fn progress_page(deployments: Value, events: Value) -> Recorded {
     Recorded::ok("ecs:DescribeServices", json!({"services": [{"serviceName": "rec-db", "status": "ACTIVE", "deployments": deployments, "events": events, "desiredCount": 2, "runningCount": 0, "pendingCount": 0}], "failures": []}).to_string())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn deployment(id: &str, status: &str, rollout: &str, td: &str, running: u32, pending: u32, failed: u32, reason: &str) -> Value {
     json!({"id": id, "status": status, "taskDefinition": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/{td}"),
         "desiredCount": 2, "runningCount": running, "pendingCount": pending, "failedTasks": failed,

@@ -87,15 +87,21 @@ impl Wait<'_> {
         let mut failure: Option<(String, String)> = None; // (failed deployment, reason)
         loop {
             let progress = self.provider.service_progress(self.cluster, self.service, cursor).await?;
-            for e in &progress.events {
-                self.emit_at(e.at_ms, EventKind::ServiceEvent { service: self.service.into(), message: e.message.clone() });
+            let from = *since.get_or_insert_with(|| {
+                progress.deployments.iter().find(|d| d.id == watching).map_or(start, |d| d.created_ms.min(start)).saturating_sub(1)
+            });
+            for e in progress.events.iter().filter(|e| e.at_ms >= from) {
+                if seen.insert(format!("event:{}", e.id)) {
+                    self.emit_at(e.at_ms, EventKind::ServiceEvent { service: self.service.into(), message: e.message.clone() });
+                }
                 cursor = cursor.max(e.at_ms);
             }
-            for t in &progress.stopped_tasks {
-                self.emit_at(
-                    t.at_ms,
-                    EventKind::TaskStopped { service: self.service.into(), task: t.task_id.clone(), reason: t.stopped_reason.clone() },
-                );
+            for t in progress.stopped_tasks.iter().filter(|t| t.at_ms >= from) {
+                if seen.insert(format!("task:{}", t.task_id)) {
+                    let kind =
+                        EventKind::TaskStopped { service: self.service.into(), task: t.task_id.clone(), reason: t.stopped_reason.clone() };
+                    self.emit_at(t.at_ms, kind);
+                }
                 cursor = cursor.max(t.at_ms);
             }
             let current = progress.deployments.iter().find(|d| d.id == watching).cloned();
