@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
+use berth_provider::TakenPriority;
+
 use berth_model::Desired;
 use berth_provider::{Kind, LiveResource, Observed};
 use serde_json::Value;
@@ -64,7 +66,21 @@ pub fn diff_destroy(app: &str, observed: &Observed, ctx: &PlanContext) -> Result
     Ok(plan)
 }
 
+/// Observed resources by address (a plan looks each one up several times).
+struct Index<'a>(HashMap<&'a str, &'a LiveResource>);
+
+impl<'a> Index<'a> {
+    fn new(observed: &'a Observed) -> Self {
+        Index(observed.resources.iter().map(|r| (r.address.as_str(), r)).collect())
+    }
+
+    fn get(&self, address: &str) -> Option<&'a LiveResource> {
+        self.0.get(address).copied()
+    }
+}
+
 fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &str, spec_digest: String) -> Result<Plan, PlanError> {
+    let index = Index::new(observed);
     let mut arns: ArnMap = observed.resources.iter().map(|r| (r.arn.clone(), r.address.clone())).collect();
     // The listener of a load balancer berth made is `listener.http` in the spec.
     let lb_listener =
@@ -78,8 +94,8 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
     let mut not_owned = Vec::new();
     let mut adopted_shared: BTreeSet<String> = BTreeSet::new();
     for w in wants.iter() {
-        if let Some(live) = observed.get(&w.address) {
-            if !live.owned_by(app) && !revision_of_our_service(w, live, observed, app) {
+        if let Some(live) = index.get(&w.address) {
+            if !live.owned_by(app) && !revision_of_our_service(w, live, &index, app) {
                 if matches!(w.kind, Kind::Cluster | Kind::Namespace) {
                     adopted_shared.insert(w.address.clone());
                 } else {
@@ -95,14 +111,14 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
         return Err(PlanError::NotOwned(not_owned));
     }
 
-    allocate_priorities(wants, observed, ctx)?;
+    allocate_priorities(wants, observed, &index, ctx)?;
 
     // Task definitions are immutable: a difference means a new revision.
     let mut new_revision: BTreeSet<String> = BTreeSet::new();
     let mut live_revision: HashMap<String, String> = HashMap::new();
     for w in wants.iter().filter(|w| w.kind == Kind::TaskDefinition) {
         let family = w.spec["family"].as_str().unwrap_or_default().to_string();
-        match observed.get(&w.address) {
+        match index.get(&w.address) {
             Some(live) if normalize(Kind::TaskDefinition, &live.spec, &arns) == normalize(Kind::TaskDefinition, &w.spec, &arns) => {
                 live_revision.insert(family, live.name.clone());
             }
@@ -129,7 +145,7 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
     for w in wants.iter() {
         let after = normalize(w.kind, &w.spec, &arns);
         let depends_on = w.depends_on.clone();
-        let Some(live) = observed.get(&w.address) else {
+        let Some(live) = index.get(&w.address) else {
             changes.push(Change {
                 address: w.address.clone(),
                 kind: w.kind.as_str().into(),
@@ -208,12 +224,12 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
 /// A task definition revision registered by hand (no tags) that our own
 /// service runs is drift in our family, not someone else's resource: berth
 /// only ever registers a new revision, never touches that one.
-fn revision_of_our_service(w: &Want, live: &LiveResource, observed: &Observed, app: &str) -> bool {
+fn revision_of_our_service(w: &Want, live: &LiveResource, index: &Index, app: &str) -> bool {
     if w.kind != Kind::TaskDefinition {
         return false;
     }
     let service = w.address.replacen("taskdef.", "service.", 1);
-    observed.get(&service).is_some_and(|s| s.owned_by(app) && s.spec["taskDefinition"].as_str() == Some(live.arn.as_str()))
+    index.get(&service).is_some_and(|s| s.owned_by(app) && s.spec["taskDefinition"].as_str() == Some(live.arn.as_str()))
 }
 
 fn delete_change(live: &LiveResource, arns: &ArnMap) -> Change {
@@ -255,10 +271,10 @@ fn replace_fields(kind: Kind, changed: &[String]) -> Vec<String> {
 
 /// Listener rules keep the priority they have; new ones get the lowest
 /// free priority in the range; none takes a priority another rule holds.
-fn allocate_priorities(wants: &mut [Want], observed: &Observed, ctx: &PlanContext) -> Result<(), PlanError> {
-    let holder_of = |p: u32| observed.taken_priorities.iter().find(|t| t.priority == p);
-    let live_rule =
-        |address: &str| observed.get(address).map(|l| (l.spec.get("priority").and_then(Value::as_u64).map(|p| p as u32), l.arn.clone()));
+fn allocate_priorities(wants: &mut [Want], observed: &Observed, index: &Index, ctx: &PlanContext) -> Result<(), PlanError> {
+    let taken: HashMap<u32, &TakenPriority> = observed.taken_priorities.iter().map(|t| (t.priority, t)).collect();
+    let holder_of = |p: u32| taken.get(&p).copied();
+    let live_rule = |address: &str| index.get(address).map(|l| (l.spec.get("priority").and_then(Value::as_u64).map(|p| p as u32), l.arn.clone()));
     let mut claimed: BTreeSet<u32> = BTreeSet::new();
     // 1. Priorities the spec fixes: free, or already this rule's.
     for w in wants.iter().filter(|w| w.kind == Kind::ListenerRule) {
@@ -283,14 +299,17 @@ fn allocate_priorities(wants: &mut [Want], observed: &Observed, ctx: &PlanContex
             }
         }
     }
-    // 3. New rules take the lowest priority nobody holds.
+    // 3. New rules take the lowest priority nobody holds (the candidate
+    // only moves up, so allocating n rules is one pass over the range).
+    let (from, to) = ctx.priority_range;
+    let mut next = from;
     for w in wants.iter_mut().filter(|w| w.kind == Kind::ListenerRule && w.spec.get("priority").is_none()) {
-        let (from, to) = ctx.priority_range;
-        let Some(p) = (from..=to).find(|p| !claimed.contains(p) && holder_of(*p).is_none()) else {
+        let Some(p) = (next..=to).find(|p| !claimed.contains(p) && holder_of(*p).is_none()) else {
             return Err(PlanError::NoFreePriority { address: w.address.clone(), from, to });
         };
         w.spec["priority"] = p.into();
         claimed.insert(p);
+        next = p + 1;
     }
     Ok(())
 }

@@ -47,17 +47,25 @@ pub fn order_changes(changes: Vec<Change>) -> Vec<Change> {
     forward.into_iter().chain(deletes).collect()
 }
 
-/// Stable topological order of the service changes by `depends_on`.
+/// Stable topological order of the service changes by `depends_on`: in
+/// rounds, each taking (in plan order) every change whose dependencies are
+/// placed — one round when nothing depends on anything.
 fn services_after_their_dependencies(changes: Vec<Change>) -> Vec<Change> {
     let (services, mut rest): (Vec<Change>, Vec<Change>) = changes.into_iter().partition(|c| c.kind == "service");
     let addresses: BTreeSet<String> = services.iter().map(|c| c.address.clone()).collect();
     let mut placed: BTreeSet<String> = BTreeSet::new();
     let mut pending = services;
     while !pending.is_empty() {
-        let ready = pending.iter().position(|c| c.depends_on.iter().all(|d| placed.contains(d) || !addresses.contains(d))).unwrap_or(0); // a cycle was rejected by validation; keep going anyway
-        let c = pending.remove(ready);
-        placed.insert(c.address.clone());
-        rest.push(c);
+        let (ready, waiting): (Vec<Change>, Vec<Change>) =
+            pending.into_iter().partition(|c| c.depends_on.iter().all(|d| placed.contains(d) || !addresses.contains(d)));
+        if ready.is_empty() {
+            // A cycle was rejected by validation; keep the rest in plan order.
+            rest.extend(waiting);
+            break;
+        }
+        placed.extend(ready.iter().map(|c| c.address.clone()));
+        rest.extend(ready);
+        pending = waiting;
     }
     rest
 }
