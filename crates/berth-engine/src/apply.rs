@@ -145,6 +145,12 @@ pub async fn apply(plan: &Plan, provider: &dyn Provider, opts: &ApplyOptions, re
         cx.emit(EventKind::Skipped { address: c.address.clone(), reason: "not applied because an earlier change failed".into() });
         result.not_done.push(c.address.clone());
     }
+    cx.emit(EventKind::ApplyFinished {
+        ok: result.ok(),
+        done: result.done.clone(),
+        failed: result.failed.iter().map(|f| format!("{}: {}", f.address, f.message)).collect(),
+        not_done: result.not_done.clone(),
+    });
     result
 }
 

@@ -5,7 +5,7 @@
 use berth_provider::TargetCounts;
 use serde::Serialize;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Event {
     /// Milliseconds since the epoch, on the provider's clock.
     pub at_ms: u64,
@@ -13,21 +13,79 @@ pub struct Event {
     pub kind: EventKind,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
-    ChangeStarted { address: String, action: String },
-    ChangeDone { address: String, action: String },
-    ChangeFailed { address: String, error: String },
-    DeploymentStarted { service: String, deployment: String, task_definition: String },
-    Progress { service: String, running: u32, pending: u32, desired: u32, old_running: u32, targets: Option<TargetCounts> },
-    ServiceEvent { service: String, message: String },
-    TaskStopped { service: String, task: String, reason: String },
-    DeploymentCompleted { service: String, deployment: String },
-    DeploymentFailed { service: String, deployment: String, reason: String },
-    RollbackStarted { service: String, deployment: String, task_definition: String },
-    RollbackCompleted { service: String, task_definition: String },
-    Skipped { address: String, reason: String },
+    ChangeStarted {
+        address: String,
+        action: String,
+    },
+    ChangeDone {
+        address: String,
+        action: String,
+    },
+    ChangeFailed {
+        address: String,
+        error: String,
+    },
+    DeploymentStarted {
+        service: String,
+        deployment: String,
+        task_definition: String,
+    },
+    Progress {
+        service: String,
+        running: u32,
+        pending: u32,
+        desired: u32,
+        old_running: u32,
+        targets: Option<TargetCounts>,
+    },
+    ServiceEvent {
+        service: String,
+        message: String,
+    },
+    TaskStopped {
+        service: String,
+        task: String,
+        reason: String,
+    },
+    DeploymentCompleted {
+        service: String,
+        deployment: String,
+    },
+    DeploymentFailed {
+        service: String,
+        deployment: String,
+        reason: String,
+    },
+    RollbackStarted {
+        service: String,
+        deployment: String,
+        task_definition: String,
+    },
+    RollbackCompleted {
+        service: String,
+        task_definition: String,
+    },
+    Skipped {
+        address: String,
+        reason: String,
+    },
+    /// The last event of an apply: what was and was not done.
+    ApplyFinished {
+        ok: bool,
+        done: Vec<String>,
+        failed: Vec<String>,
+        not_done: Vec<String>,
+    },
+}
+
+impl Event {
+    /// The JSON Schema of one event (one line of `--format json` output).
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(Event)).unwrap_or_default()
+    }
 }
 
 /// Receives events as they happen.

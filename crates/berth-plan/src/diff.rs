@@ -274,7 +274,8 @@ fn replace_fields(kind: Kind, changed: &[String]) -> Vec<String> {
 fn allocate_priorities(wants: &mut [Want], observed: &Observed, index: &Index, ctx: &PlanContext) -> Result<(), PlanError> {
     let taken: HashMap<u32, &TakenPriority> = observed.taken_priorities.iter().map(|t| (t.priority, t)).collect();
     let holder_of = |p: u32| taken.get(&p).copied();
-    let live_rule = |address: &str| index.get(address).map(|l| (l.spec.get("priority").and_then(Value::as_u64).map(|p| p as u32), l.arn.clone()));
+    let live_rule =
+        |address: &str| index.get(address).map(|l| (l.spec.get("priority").and_then(Value::as_u64).map(|p| p as u32), l.arn.clone()));
     let mut claimed: BTreeSet<u32> = BTreeSet::new();
     // 1. Priorities the spec fixes: free, or already this rule's.
     for w in wants.iter().filter(|w| w.kind == Kind::ListenerRule) {

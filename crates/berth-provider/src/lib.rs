@@ -101,7 +101,7 @@ pub struct StoppedTask {
     pub at_ms: u64,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct TargetCounts {
     pub healthy: u32,
     pub unhealthy: u32,

@@ -93,6 +93,15 @@ pub fn event_line(e: &Event) -> String {
             format!("{service}: rollback completed; running {}", berth_engine::wait::short(task_definition))
         }
         EventKind::Skipped { address, reason } => format!("{address}: skipped: {reason}"),
+        EventKind::ApplyFinished { ok, done, failed, not_done } => {
+            format!(
+                "apply {}: {} done, {} failed, {} not done",
+                if *ok { "finished" } else { "FAILED" },
+                done.len(),
+                failed.len(),
+                not_done.len()
+            )
+        }
     };
     format!("{} {body}", rfc3339(e.at_ms))
 }

@@ -170,6 +170,8 @@ pub struct Volume {
 pub struct Container {
     pub name: String,
     pub image: Image,
+    /// How CI builds the image, for `build` services.
+    pub build: Option<BuildInfo>,
     pub essential: bool,
     pub command: Option<Vec<String>>,
     pub entrypoint: Option<Vec<String>>,
@@ -213,6 +215,15 @@ impl Image {
             Image::Ecr { repository, tag, registry: None } => format!("{repository}:{tag}"),
         }
     }
+}
+
+/// A `build` section, as CI needs it to build and push the image.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BuildInfo {
+    pub context: String,
+    pub dockerfile: Option<String>,
+    pub target: Option<String>,
+    pub args: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

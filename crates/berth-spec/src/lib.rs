@@ -6,6 +6,7 @@
 pub mod app;
 pub mod diag;
 pub mod fargate;
+pub mod images;
 pub mod interpolate;
 pub mod load;
 pub mod merge;

@@ -13,8 +13,9 @@ use crate::node::{self, path_string, Node, NodeValue, Seg};
 use crate::resolve;
 use crate::types::ComposeFile;
 
-/// The files berth looks for when no `-f` is given, in Compose's order.
-pub const DEFAULT_FILES: &[&str] = &["compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
+/// The files berth looks for when no `-f` is given: the one `berth init`
+/// writes, then Compose's own, in Compose's order.
+pub const DEFAULT_FILES: &[&str] = &["compose.berth.yaml", "compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
 
 /// What a load needs from the command line and the process.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +30,8 @@ pub struct LoadOptions {
     pub vars: HashMap<String, String>,
     /// The process environment (passed in so tests control it).
     pub process_env: HashMap<String, String>,
+    /// `--images-from FILE`: CodePipeline's `imagedefinitions.json` or `imageDetail.json`.
+    pub images_from: Option<PathBuf>,
 }
 
 /// A loaded, validated spec.
@@ -58,7 +61,11 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
         })?,
         Err(_) => HashMap::new(),
     };
-    let vars = Vars::new().with_layer(opts.vars.clone()).with_layer(opts.process_env.clone()).with_layer(dotenv);
+    let vars = Vars::new()
+        .with_layer(opts.vars.clone())
+        .with_layer(opts.process_env.clone())
+        .with_layer(dotenv)
+        .with_layer(ci_vars(opts, &files[0]));
 
     let mut merged: Option<Node> = None;
     for (file, shown) in files.iter().zip(&shown) {
@@ -89,13 +96,34 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
 
     let spec = deserialize(&tree, &mut diags)?;
     let app_name = app_name(&spec, &tree, &files[0], &mut diags);
-    let (app, rdiags) = resolve::resolve(&spec, &tree, &app_name, &vars);
+    let (mut app, rdiags) = resolve::resolve(&spec, &tree, &app_name, &vars);
     diags.extend(rdiags);
+    if let (Some(app), Some(path)) = (app.as_mut(), &opts.images_from) {
+        diags.extend(crate::images::apply_images_from(app, &opts.dir.join(path), path));
+    }
     sort_by_position(&mut diags, &shown);
     match app {
         Some(app) if !diags.has_errors() => Ok(Loaded { app, tree, files, warnings: diags, vars }),
         _ => Err(diags),
     }
+}
+
+/// Variables CI provides, derived: `COMMIT_ID`, the short commit id (first
+/// 7 characters of CODEBUILD_RESOLVED_SOURCE_VERSION, else of the git HEAD
+/// of the spec's folder). The lowest-priority layer: any other source wins.
+fn ci_vars(opts: &LoadOptions, first_file: &Path) -> HashMap<String, String> {
+    let full = opts.process_env.get("CODEBUILD_RESOLVED_SOURCE_VERSION").filter(|v| !v.is_empty()).cloned().or_else(|| {
+        let dir = first_file.parent().unwrap_or(Path::new("."));
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["rev-parse", "HEAD"])
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()?;
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    });
+    full.map(|f| [("COMMIT_ID".to_string(), f.chars().take(7).collect())].into()).unwrap_or_default()
 }
 
 /// Diagnostics in reading order: by file (in `-f` order), line and column.

@@ -748,9 +748,25 @@ fn resolve_container(
         .collect();
 
     let sidecar = svc.x_berth.as_ref().and_then(|x| x.task.as_ref()).is_some();
+    let build = svc.build.as_ref().map(|b| BuildInfo {
+        context: b.context().to_string(),
+        dockerfile: match b {
+            types::Build::Config(c) => c.dockerfile.clone(),
+            types::Build::Context(_) => None,
+        },
+        target: match b {
+            types::Build::Config(c) => c.target.clone(),
+            types::Build::Context(_) => None,
+        },
+        args: match b {
+            types::Build::Config(c) => key_values(cx, &p(&["services", name, "build", "args"]), c.args.as_ref(), vars),
+            types::Build::Context(_) => Vec::new(),
+        },
+    });
     Container {
         name: name.to_string(),
         image,
+        build,
         essential: !sidecar || svc.deploy.is_none(),
         command,
         entrypoint,

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 pub const EXIT_CODES: &str = "\
+Without a terminal berth never prompts (apply and destroy need --yes) and
+prints one timestamped line per event, without color.
+
 Exit codes:
   0  success (for `plan --detailed-exitcode`: no changes)
   1  invalid spec, refused or stale plan, or any other error
@@ -52,6 +55,10 @@ pub struct GlobalArgs {
     /// No colors (also when NO_COLOR is set or stdout is not a terminal).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Set images from the build: CodePipeline's imagedefinitions.json
+    /// (`[{"name","imageUri"}]`) or imageDetail.json (`{"ImageURI"}`).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub images_from: Option<PathBuf>,
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {
@@ -84,13 +91,39 @@ pub enum Command {
     Status(StatusArgs),
     /// Print the least-privilege IAM policy (JSON) berth's deployer role needs for this spec.
     IamPolicy,
+    /// List the images the spec needs built (service, context, repository, tag), for CI.
+    Images(ImagesArgs),
+    /// Scaffold a spec and CI files (CodeBuild buildspec, GitOps workflow, IAM policy).
+    Init(InitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
+    pub format: StatusFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// An existing Compose file: berth copies it and adds the x-berth keys it needs.
+    #[arg(long, value_name = "COMPOSE_FILE")]
+    pub from: Option<PathBuf>,
+    /// The spec file to write.
+    #[arg(long, value_name = "FILE", default_value = "compose.berth.yaml")]
+    pub out: PathBuf,
+    /// Overwrite files that already exist.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// Print the schema of the plan JSON (`berth plan --format json`) instead.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "events")]
     pub plan: bool,
+    /// Print the schema of one event line (`apply --format json`) instead.
+    #[arg(long)]
+    pub events: bool,
 }
 
 #[derive(Debug, Args)]
@@ -142,6 +175,9 @@ pub struct DeployArgs {
     pub timeout: std::time::Duration,
     #[arg(long, value_enum, default_value_t = WaitArg::Deployed)]
     pub wait: WaitArg,
+    /// `json`: one JSON object per event on stdout (JSON lines), for machines.
+    #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
+    pub format: StatusFormat,
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

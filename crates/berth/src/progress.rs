@@ -27,6 +27,27 @@ impl Reporter for Lines<'_> {
     }
 }
 
+/// One JSON object per event on stdout (JSON lines), shaped as
+/// `berth schema --events` documents.
+pub struct JsonLines<'a> {
+    out: Mutex<&'a mut (dyn Write + Send)>,
+}
+
+impl<'a> JsonLines<'a> {
+    pub fn new(out: &'a mut (dyn Write + Send)) -> Self {
+        JsonLines { out: Mutex::new(out) }
+    }
+}
+
+impl Reporter for JsonLines<'_> {
+    fn event(&self, e: &Event) {
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        if let Ok(line) = serde_json::to_string(e) {
+            let _ = writeln!(out, "{line}");
+        }
+    }
+}
+
 /// A spinner per service with its rollout progress; other events print above the bars.
 pub struct Bars {
     multi: MultiProgress,

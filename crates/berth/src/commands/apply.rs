@@ -6,9 +6,10 @@ use anyhow::Context;
 use berth_engine::{ApplyOptions, ApplyResult, Reporter, WaitMode};
 use berth_plan::{Action, Plan};
 
+use crate::cli::StatusFormat;
 use crate::cli::{ApplyArgs, Cli, DeployArgs, DestroyArgs, WaitArg};
 use crate::commands::{backend, load_target, make_plan, plan_context, Backend, Target, VERSION};
-use crate::progress::{Bars, Lines};
+use crate::progress::{Bars, JsonLines, Lines};
 use crate::{ExitStatus, Io};
 
 pub fn run(cli: &Cli, args: &ApplyArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
@@ -101,7 +102,10 @@ async fn execute(
         ..ApplyOptions::default()
     };
     let provider = backend.provider();
-    let result = if io.interactive {
+    let result = if args.format == StatusFormat::Json {
+        let lines = JsonLines::new(&mut *io.stdout);
+        berth_engine::apply(plan, provider, &opts, &lines as &dyn Reporter).await
+    } else if io.interactive {
         let bars = Bars::new();
         berth_engine::apply(plan, provider, &opts, &bars as &dyn Reporter).await
     } else {

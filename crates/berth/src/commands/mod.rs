@@ -1,6 +1,8 @@
 mod apply;
 mod backend;
 mod iam_policy;
+mod images;
+mod init;
 mod plan;
 mod render;
 mod schema;
@@ -29,6 +31,8 @@ pub fn dispatch(cli: &Cli, io: &mut Io) -> anyhow::Result<ExitStatus> {
         Command::Destroy(args) => apply::destroy(cli, args, io),
         Command::Status(args) => status::run(cli, args, io),
         Command::IamPolicy => iam_policy::run(cli, io),
+        Command::Images(args) => images::run(cli, args, io),
+        Command::Init(args) => init::run(cli, args, io),
     }
 }
 
@@ -41,6 +45,7 @@ pub fn load_spec(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Loaded>> {
         env: cli.global.env.clone(),
         vars: cli.global.vars.iter().cloned().collect(),
         process_env: io.env.clone(),
+        images_from: cli.global.images_from.clone(),
     };
     match berth_spec::load(&opts) {
         Ok(loaded) => {
