@@ -370,3 +370,24 @@ fn no_color_output_has_no_escape_codes() {
         assert!(!out.stdout.contains('\x1b') && !out.stderr.contains('\x1b'), "{args:?} printed ANSI codes");
     }
 }
+
+#[test]
+fn secret_looking_environment_values_are_masked_in_plans_and_warned_about() {
+    let account = SimAccount::new();
+    for format in ["human", "markdown"] {
+        let out = account.berth("wordpress", "x").args(["plan", "--format", format]).run();
+        ok(&out);
+        assert!(!out.stdout.contains("somewordpress"), "{format}: a password-like value is never shown");
+        assert!(out.stdout.contains("\"name\": \"MYSQL_ROOT_PASSWORD\""), "{format}: the variable itself is shown");
+        assert!(out.stdout.contains("(sensitive, sha256 "), "{format}");
+        assert!(out.stdout.contains("MYSQL_DATABASE") && out.stdout.contains("\"value\": \"wordpress\""), "{format}: other values are shown");
+    }
+    let out = account.berth("wordpress", "x").args(["validate"]).run();
+    assert!(out.stderr.contains("MYSQL_ROOT_PASSWORD looks like a secret"), "{}", out.stderr);
+    let md = account.berth("wordpress", "x").args(["plan", "--format", "markdown"]).run();
+    assert!(md.stdout.contains("warnings</summary>") && md.stdout.contains("ignored on ECS"), "the markdown plan lists the warnings");
+    // The saved plan keeps the real value: apply needs it.
+    let plan = account.dir().join("plan.json");
+    ok(&account.berth("wordpress", "x").args(["plan".to_string(), "-o".into(), plan.display().to_string()]).run());
+    assert!(std::fs::read_to_string(&plan).expect("plan").contains("somewordpress"));
+}

@@ -218,6 +218,7 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
         changes,
         unchanged,
         fingerprints: fingerprints(observed),
+        warnings: Vec::new(),
     })
 }
 

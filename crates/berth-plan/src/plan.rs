@@ -100,6 +100,9 @@ pub struct Plan {
     pub unchanged: Vec<Unchanged>,
     /// SHA-256 of every observed resource the plan was computed from.
     pub fingerprints: BTreeMap<String, String>,
+    /// Warnings about the spec, for display (`file:line:col: key: message`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Plan {

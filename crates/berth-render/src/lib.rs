@@ -16,11 +16,33 @@ pub fn json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).unwrap_or_default()
 }
 
+/// Replaces sensitive environment values with a short digest, so a changed
+/// value still shows as a change without showing the value.
+fn mask(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            // A value that looks like a password or key never reaches a terminal, log or PR comment.
+            let sensitive = m.get("name").and_then(|n| n.as_str()).is_some_and(berth_spec::resolve::looks_secret) && m.contains_key("value");
+            if sensitive {
+                if let Some(serde_json::Value::String(value)) = m.get("value") {
+                    let digest = berth_plan::fingerprint::sha256_hex(&serde_json::Value::String(value.clone()));
+                    m.insert("value".into(), serde_json::Value::String(format!("(sensitive, sha256 {})", &digest[..8])));
+                }
+            }
+            m.values_mut().for_each(mask);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(mask),
+        _ => {}
+    }
+}
+
 /// Pretty JSON of one side of a change, for diffing line by line.
 pub(crate) fn pretty(v: Option<&serde_json::Value>) -> String {
     match v {
         Some(v) => {
-            let mut s = serde_json::to_string_pretty(&berth_plan::fingerprint::canonical(v)).unwrap_or_default();
+            let mut v = berth_plan::fingerprint::canonical(v);
+            mask(&mut v);
+            let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
             s.push('\n');
             s
         }

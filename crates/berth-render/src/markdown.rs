@@ -19,6 +19,13 @@ pub fn markdown(plan: &Plan) -> String {
         out.push_str(&format!("| `{}` | `{}` | {} | {} |\n", c.action.symbol(), c.address, c.kind, c.reason.replace('|', "\\|")));
     }
     out.push('\n');
+    if !plan.warnings.is_empty() {
+        out.push_str(&format!("<details><summary>{} warnings</summary>\n\n", plan.warnings.len()));
+        for w in &plan.warnings {
+            out.push_str(&format!("- {}\n", w.trim_start_matches("warning: ").replace('|', "\\|")));
+        }
+        out.push_str("\n</details>\n\n");
+    }
     let mut truncated = 0;
     for c in &plan.changes {
         let block = format!(

@@ -582,6 +582,15 @@ fn resolve_container(
     let command = split_command(cx, &sp(&["command"]), svc.command.as_ref());
     let entrypoint = split_command(cx, &sp(&["entrypoint"]), svc.entrypoint.as_ref());
     let environment = key_values(cx, &sp(&["environment"]), svc.environment.as_ref(), vars);
+    for (key, value) in &environment {
+        if looks_secret(key) && !value.is_empty() {
+            cx.warn(
+                &sp(&["environment"]),
+                format!("{key} looks like a secret: its value is stored in the task definition, readable by anyone who can describe it (berth masks it in plans)"),
+                Some("store it in Secrets Manager or SSM and list it under `secrets:` with `external: true`"),
+            );
+        }
+    }
     let labels = key_values(cx, &sp(&["labels"]), svc.labels.as_ref(), vars);
 
     let mut secrets = Vec::new();
@@ -787,6 +796,12 @@ fn resolve_container(
         cpu,
         memory,
     }
+}
+
+/// Names of environment variables that usually hold credentials.
+pub fn looks_secret(name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "PRIVATE", "CREDENTIAL", "API_KEY", "ACCESS_KEY", "APIKEY"].iter().any(|s| upper.contains(s))
 }
 
 fn ignored_hint(key: &str) -> Option<&'static str> {

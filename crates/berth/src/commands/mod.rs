@@ -89,7 +89,9 @@ pub fn plan_context(target: &Target, provider: &dyn Provider) -> PlanContext {
 /// Observes the live state and diffs it against the target.
 pub async fn make_plan(target: &Target, provider: &dyn Provider) -> anyhow::Result<Plan> {
     let observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
-    Ok(berth_plan::diff(&target.desired, &observed, &plan_context(target, provider))?)
+    let mut plan = berth_plan::diff(&target.desired, &observed, &plan_context(target, provider))?;
+    plan.warnings = target.loaded.warnings.warnings().map(|w| w.to_string().replace("\n  hint: ", " (hint: ") + if w.hint.is_some() { ")" } else { "" }).collect();
+    Ok(plan)
 }
 
 pub fn color(cli: &Cli, io: &Io) -> bool {
