@@ -180,6 +180,7 @@ fn deployment_in_progress_then_completed() {
             timeout: Duration::from_secs(600),
             poll: PollPolicy::default(),
             rollback: true,
+            cancel: None,
         };
         wait.deployment("ecs-svc/2").await
     });
@@ -230,6 +231,7 @@ fn deployment_failed_with_rollback() {
             timeout: Duration::from_secs(600),
             poll: PollPolicy::default(),
             rollback: true,
+            cancel: None,
         };
         wait.deployment("ecs-svc/2").await
     });
@@ -261,6 +263,7 @@ fn deployment_timeout_names_what_it_waited_for() {
             timeout: Duration::from_secs(120),
             poll: PollPolicy::default(),
             rollback: true,
+            cancel: None,
         };
         wait.deployment("ecs-svc/2").await
     });

@@ -389,6 +389,7 @@ pub fn from_service(s: &ecs::Service) -> m::Service {
         propagate_tags: s.propagate_tags().map_or("NONE", |p| p.as_str()).into(),
         enable_ecs_managed_tags: s.enable_ecs_managed_tags(),
         tags: from_ecs_tags(s.tags()),
+        blue_green: None,
         depends_on: Vec::new(),
         compose_name: String::new(),
     }
@@ -625,7 +626,9 @@ mod tests {
                     .set_tags(Some(ecs_tags(&svc.tags)))
                     .build();
                 let back = from_service(&sdk);
-                assert_eq!(serde_json::to_value(&back).expect("json"), serde_json::to_value(svc).expect("json"), "{}", svc.service_name);
+                // blueGreen is berth's deploy setting, never sent to AWS.
+                let sent = berth_model::resources::Service { blue_green: None, ..svc.clone() };
+                assert_eq!(serde_json::to_value(&back).expect("json"), serde_json::to_value(&sent).expect("json"), "{}", svc.service_name);
             }
         }
     }

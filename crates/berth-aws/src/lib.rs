@@ -84,6 +84,10 @@ impl Provider for Aws {
         write::deregister_task_definitions(self, family).await
     }
 
+    async fn previous_task_definition(&self, arn: &str) -> Result<Option<String>> {
+        write::previous_task_definition(self, arn).await
+    }
+
     async fn create_load_balancer(&self, lb: &LoadBalancer) -> Result<LoadBalancerArns> {
         write::create_load_balancer(self, lb).await
     }

@@ -99,7 +99,9 @@ async fn services_and_task_definitions(aws: &Aws, scope: &Scope) -> Result<Vec<L
         .try_collect()
         .await?;
     let mut out = Vec::new();
-    let mut running: HashMap<String, String> = HashMap::new(); // family → task definition ARN in use
+    // family → task definition ARN in use (a service with tasks wanted wins:
+    // the live color of a blue/green pair).
+    let mut running: HashMap<String, (bool, String)> = HashMap::new();
     for s in described.into_iter().flatten().filter(|s| s.status() == Some("ACTIVE")) {
         let model = convert::from_service(&s);
         if !(scope.service_names.contains(&model.service_name) || tagged_for(&model.tags, &scope.app)) {
@@ -107,7 +109,10 @@ async fn services_and_task_definitions(aws: &Aws, scope: &Scope) -> Result<Vec<L
         }
         if let Some((_, rest)) = model.task_definition.rsplit_once("task-definition/") {
             let family = rest.split(':').next().unwrap_or_default().to_string();
-            running.insert(family, model.task_definition.clone());
+            let wanted = model.desired_count.unwrap_or(0) > 0;
+            if running.get(&family).is_none_or(|(w, _)| !*w && wanted) {
+                running.insert(family, (wanted, model.task_definition.clone()));
+            }
         }
         out.push(live(scope, Kind::Service, &model.service_name, s.service_arn().unwrap_or_default(), model.tags.clone(), json(&model)));
     }
@@ -128,7 +133,7 @@ async fn services_and_task_definitions(aws: &Aws, scope: &Scope) -> Result<Vec<L
     let families: BTreeSet<String> = scope.task_families.iter().cloned().chain(running.keys().cloned()).chain(listed).collect();
     let tds: Vec<Option<LiveResource>> = stream::iter(families)
         .map(|family| {
-            let which = running.get(&family).cloned().unwrap_or_else(|| family.clone());
+            let which = running.get(&family).map(|(_, td)| td.clone()).unwrap_or_else(|| family.clone());
             async move {
                 match aws
                     .ecs

@@ -174,6 +174,29 @@ pub async fn deregister_task_definitions(aws: &Aws, family: &str) -> Result<()> 
     Ok(())
 }
 
+pub async fn previous_task_definition(aws: &Aws, arn: &str) -> Result<Option<String>> {
+    let Some((family, rev)) = arn.rsplit_once("task-definition/").and_then(|(_, r)| r.rsplit_once(':')) else { return Ok(None) };
+    let rev: u32 = rev.parse().unwrap_or(0);
+    let out = aws
+        .ecs
+        .list_task_definitions()
+        .family_prefix(family)
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .sort(aws_sdk_ecs::types::SortOrder::Desc)
+        .send()
+        .await
+        .ctx("ecs:ListTaskDefinitions", family)?;
+    Ok(out
+        .task_definition_arns()
+        .iter()
+        .find(|a| {
+            a.rsplit_once("task-definition/")
+                .and_then(|(_, r)| r.rsplit_once(':'))
+                .is_some_and(|(f, r)| f == family && r.parse::<u32>().is_ok_and(|r| r < rev))
+        })
+        .cloned())
+}
+
 pub async fn create_load_balancer(aws: &Aws, lb: &m::LoadBalancer) -> Result<LoadBalancerArns> {
     use aws_sdk_elasticloadbalancingv2::types as elb;
     let out = aws

@@ -32,11 +32,14 @@ pub struct ApplyOptions {
     pub wait: WaitMode,
     pub timeout: Duration,
     pub poll: PollPolicy,
+    /// Set (e.g. by Ctrl-C) to fail a blue/green deployment's gates, which
+    /// then restore the old color.
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { wait: WaitMode::Deployed, timeout: Duration::from_secs(15 * 60), poll: PollPolicy::default() }
+        ApplyOptions { wait: WaitMode::Deployed, timeout: Duration::from_secs(15 * 60), poll: PollPolicy::default(), cancel: None }
     }
 }
 
@@ -67,25 +70,35 @@ impl ApplyResult {
     }
 }
 
-struct Ctx<'a> {
-    provider: &'a dyn Provider,
-    reporter: &'a dyn Reporter,
-    opts: &'a ApplyOptions,
+pub(crate) struct Ctx<'a> {
+    pub provider: &'a dyn Provider,
+    pub reporter: &'a dyn Reporter,
+    pub opts: &'a ApplyOptions,
     /// Plan address → ARN, growing as resources are created.
     arns: Mutex<HashMap<String, String>>,
+    /// The cluster of the services being deployed (one per app).
+    pub cluster_of_service: String,
 }
 
 impl Ctx<'_> {
-    fn emit(&self, kind: EventKind) {
+    pub fn emit(&self, kind: EventKind) {
         self.reporter.event(&Event { at_ms: self.provider.now_ms(), kind });
     }
 
-    fn arn(&self, address: &str) -> Option<String> {
+    pub fn arn(&self, address: &str) -> Option<String> {
         self.arns.lock().unwrap_or_else(|e| e.into_inner()).get(address).cloned()
     }
 
-    fn set_arn(&self, address: &str, arn: String) {
+    pub fn set_arn(&self, address: &str, arn: String) {
         self.arns.lock().unwrap_or_else(|e| e.into_inner()).insert(address.to_string(), arn);
+    }
+
+    /// ARNs of every known address starting with `prefix`, in address order.
+    pub fn arns_with_prefix(&self, prefix: &str) -> Vec<String> {
+        let arns = self.arns.lock().unwrap_or_else(|e| e.into_inner());
+        let mut v: Vec<(&String, &String)> = arns.iter().filter(|(a, _)| a.starts_with(prefix)).collect();
+        v.sort();
+        v.into_iter().map(|(_, arn)| arn.clone()).collect()
     }
 
     /// Replaces every string that is a known address with its ARN.
@@ -110,7 +123,14 @@ pub async fn apply(plan: &Plan, provider: &dyn Provider, opts: &ApplyOptions, re
             arns.insert(c.address.clone(), arn.clone());
         }
     }
-    let cx = Ctx { provider, reporter, opts, arns: Mutex::new(arns) };
+    let cluster_of_service = plan
+        .changes
+        .iter()
+        .find_map(|c| {
+            c.after.as_ref().or(c.before.as_ref()).filter(|_| c.kind == "service").and_then(|v| v["cluster"].as_str().map(str::to_string))
+        })
+        .unwrap_or_default();
+    let cx = Ctx { provider, reporter, opts, arns: Mutex::new(arns), cluster_of_service };
     let mut result = ApplyResult::default();
     let mut i = 0;
     while i < plan.changes.len() {
@@ -175,7 +195,7 @@ fn levels<'a>(batch: &[&'a Change]) -> Vec<Vec<&'a Change>> {
     out
 }
 
-fn fail(address: &str, e: impl std::fmt::Display) -> Failure {
+pub(crate) fn fail(address: &str, e: impl std::fmt::Display) -> Failure {
     Failure { address: address.into(), message: e.to_string(), deployment: false }
 }
 
@@ -269,6 +289,23 @@ async fn deploy_service(cx: &Ctx<'_>, c: &Change, mut spec: Value, live: Option<
     spec["taskDefinition"] = Value::String(td.clone());
     cx.resolve(&mut spec);
     let svc = parse::<Service>(c, spec)?;
+    // A blue/green service that runs already deploys a new revision through
+    // its idle color; other changes (counts, settings) update the live color.
+    let new_revision = c.changed.iter().any(|p| p == "taskDefinition");
+    if let (Some(live_arn), Some(_), true) = (&live, &svc.blue_green, new_revision) {
+        if cx.opts.wait == WaitMode::None {
+            return Err(fail(a, "a blue/green deployment waits at each gate; it cannot run with --wait none"));
+        }
+        {
+            let before_td = c.before.as_ref().and_then(|b| b["taskDefinition"].as_str()).unwrap_or_default();
+            // `family:revision` → the full ARN (AWS accepts both; moto keeps what it is given).
+            let live_td = match td.rsplit_once("task-definition/") {
+                Some((prefix, _)) => format!("{prefix}task-definition/{before_td}"),
+                None => before_td.to_string(),
+            };
+            return crate::blue_green::deploy(cx, a, svc, live_arn, &live_td).await;
+        }
+    }
     let (arn, deployment) = match live {
         Some(arn) => {
             let d = cx.provider.update_service(&arn, &svc).await.map_err(|e| fail(a, e))?;
@@ -289,6 +326,7 @@ async fn deploy_service(cx: &Ctx<'_>, c: &Change, mut spec: Value, live: Option<
         timeout: cx.opts.timeout,
         poll: cx.opts.poll,
         rollback: svc.deployment_configuration.deployment_circuit_breaker.rollback,
+        cancel: cx.opts.cancel.clone(),
     };
     wait.deployment(&deployment).await.map_err(|e| Failure {
         address: a.into(),

@@ -72,6 +72,11 @@ pub enum EventKind {
         address: String,
         reason: String,
     },
+    /// Blue/green: the listener rules of `service` now send these shares of traffic.
+    TrafficShifted {
+        service: String,
+        weights: Vec<TrafficWeight>,
+    },
     /// The last event of an apply: what was and was not done.
     ApplyFinished {
         ok: bool,
@@ -79,6 +84,14 @@ pub enum EventKind {
         failed: Vec<String>,
         not_done: Vec<String>,
     },
+}
+
+/// A target group's share of a service's traffic, in percent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct TrafficWeight {
+    /// `blue` or `green`.
+    pub color: String,
+    pub percent: u32,
 }
 
 impl Event {

@@ -3,9 +3,12 @@
 //! reporting [`Event`]s as it goes.
 
 mod apply;
+pub mod blue_green;
 mod events;
+mod rollback;
 pub mod wait;
 
 pub use apply::{apply, ApplyOptions, ApplyResult, Failure, WaitMode};
-pub use events::{Collect, Event, EventKind, Reporter};
+pub use events::{Collect, Event, EventKind, Reporter, TrafficWeight};
+pub use rollback::rollback;
 pub use wait::{DeployFailure, PollPolicy};

@@ -59,6 +59,8 @@ pub struct Wait<'a> {
     /// The service's circuit breaker rolls back: after a failure, wait for
     /// the rollback deployment ECS starts.
     pub rollback: bool,
+    /// Set by an interrupt: stop waiting (ECS carries on).
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Wait<'_> {
@@ -194,6 +196,14 @@ impl Wait<'_> {
                     }));
                 }
                 _ => {}
+            }
+            if self.cancel.as_ref().is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst)) {
+                return Err(DeployFailure::Failed {
+                    service: self.service.into(),
+                    deployment: watching,
+                    reason: "interrupted".into(),
+                    state: "berth stopped waiting; ECS carries on with the deployment".into(),
+                });
             }
             let now = self.provider.now_ms();
             if now >= deadline {

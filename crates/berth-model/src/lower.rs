@@ -313,8 +313,23 @@ fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
                 .into_iter()
                 .collect(),
         });
+    let blue_green = task.blue_green.as_ref().map(|bg| BlueGreenDeploy {
+        base_name: family(app, &task.name),
+        traffic: match bg.traffic {
+            app::Traffic::AllAtOnce => "all_at_once",
+            app::Traffic::Canary => "canary",
+            app::Traffic::Linear => "linear",
+        }
+        .into(),
+        step_percent: bg.step_percent,
+        interval_secs: bg.interval_secs,
+        bake_secs: bg.bake_secs,
+        verify: bg.verify.clone(),
+        test_listener: app.load_balancer.as_ref().and_then(|lb| lb.test_listener.clone()),
+    });
     Service {
-        service_name: family(app, &task.name),
+        // A blue/green service starts as its blue color.
+        service_name: if blue_green.is_some() { format!("{}-blue", family(app, &task.name)) } else { family(app, &task.name) },
         cluster: app.cluster.clone(),
         task_definition: family(app, &task.name),
         desired_count: task.replicas,
@@ -346,6 +361,7 @@ fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
         propagate_tags: "SERVICE".into(),
         enable_ecs_managed_tags: true,
         tags: tags.to_vec(),
+        blue_green,
         depends_on: task.depends_on.iter().map(|(d, _)| d.clone()).collect(),
         compose_name: task.name.clone(),
     }

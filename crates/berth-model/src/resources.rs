@@ -427,12 +427,34 @@ pub struct Service {
     pub enable_ecs_managed_tags: bool,
     #[serde(default)]
     pub tags: Vec<Tag>,
+    /// Deployed blue/green by berth (not an ECS field: never sent to AWS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blue_green: Option<BlueGreenDeploy>,
     /// berth's deploy order: services (compose names) this one waits for.
     #[serde(skip)]
     pub depends_on: Vec<String>,
     /// The compose service name (the plan address is `service.<name>`).
     #[serde(skip)]
     pub compose_name: String,
+}
+
+/// How berth shifts traffic for a blue/green service. The service runs as
+/// two ECS services, `<name>-blue` and `<name>-green`, one per target group;
+/// the listener rule's weights say which one is live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlueGreenDeploy {
+    /// The service name without its color, e.g. `shop-web`.
+    pub base_name: String,
+    /// `all_at_once`, `canary` or `linear`.
+    pub traffic: String,
+    pub step_percent: u32,
+    pub interval_secs: u64,
+    pub bake_secs: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_listener: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

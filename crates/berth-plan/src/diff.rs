@@ -112,6 +112,7 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
     }
 
     allocate_priorities(wants, observed, &index, ctx)?;
+    let blue_green = blue_green_live_colors(wants, &index, &arns);
 
     // Task definitions are immutable: a difference means a new revision.
     let mut new_revision: BTreeSet<String> = BTreeSet::new();
@@ -145,7 +146,9 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
     for w in wants.iter() {
         let after = normalize(w.kind, &w.spec, &arns);
         let depends_on = w.depends_on.clone();
-        let Some(live) = index.get(&w.address) else {
+        // A blue/green service compares with its live color.
+        let observed_address = blue_green.get(&w.address).map_or(w.address.clone(), |bg| bg.live_address.clone());
+        let Some(live) = index.get(&observed_address) else {
             changes.push(Change {
                 address: w.address.clone(),
                 kind: w.kind.as_str().into(),
@@ -192,8 +195,18 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
         });
     }
 
+    // Both colors of a blue/green service are wanted; the idle one's ARN goes with the plan.
+    for bg in blue_green.values() {
+        if let Some(idle) = index.get(&bg.idle_address) {
+            unchanged.push(Unchanged { address: bg.idle_address.clone(), arn: idle.arn.clone() });
+        }
+    }
     // Whatever we own that the spec no longer asks for.
-    let wanted: BTreeSet<&str> = wants.iter().map(|w| w.address.as_str()).collect();
+    let mut wanted: BTreeSet<&str> = wants.iter().map(|w| w.address.as_str()).collect();
+    for bg in blue_green.values() {
+        wanted.insert(bg.live_address.as_str());
+        wanted.insert(bg.idle_address.as_str());
+    }
     for live in observed.resources.iter().filter(|r| r.owned_by(app) && !wanted.contains(r.address.as_str())) {
         changes.push(delete_change(live, &arns));
     }
@@ -231,6 +244,77 @@ fn revision_of_our_service(w: &Want, live: &LiveResource, index: &Index, app: &s
     }
     let service = w.address.replacen("taskdef.", "service.", 1);
     index.get(&service).is_some_and(|s| s.owned_by(app) && s.spec["taskDefinition"].as_str() == Some(live.arn.as_str()))
+}
+
+/// Where a blue/green service lives now.
+struct BlueGreenLive {
+    live_address: String,
+    idle_address: String,
+}
+
+/// For each blue/green service: which color is live (the one the listener
+/// rules send most traffic to; blue before the first deployment), with the
+/// spec pointed at it. Rule weights are the deployment's business: the plan
+/// keeps the live ones.
+fn blue_green_live_colors(wants: &mut [Want], index: &Index, arns: &ArnMap) -> HashMap<String, BlueGreenLive> {
+    let mut out = HashMap::new();
+    let services: Vec<(String, String)> = wants
+        .iter()
+        .filter(|w| w.kind == Kind::Service)
+        .filter_map(|w| w.spec.get("blueGreen")?.get("baseName")?.as_str().map(|b| (w.address.clone(), b.to_string())))
+        .collect();
+    for (address, base) in services {
+        let short = address.trim_start_matches("service.").to_string();
+        let tg = |color: &str| format!("tg.{short}-{color}");
+        // Live weights per color, from the observed rules of this service.
+        let mut weights: HashMap<&str, u64> = HashMap::new();
+        let rule_prefix = format!("rule.{short}/");
+        for w in wants.iter_mut().filter(|w| w.kind == Kind::ListenerRule && w.address.starts_with(&rule_prefix)) {
+            let Some(live) = index.get(&w.address) else { continue };
+            let Some(live_tgs) = live.spec.pointer("/actions/0/forwardConfig/targetGroups").and_then(Value::as_array) else { continue };
+            let live_weight = |addr: &str| {
+                live_tgs
+                    .iter()
+                    .find(|t| t["targetGroupArn"].as_str().map(|a| arns.get(a).map_or(a, String::as_str)) == Some(addr))
+                    .and_then(|t| t["weight"].as_u64())
+            };
+            for color in ["blue", "green"] {
+                if let Some(weight) = live_weight(&tg(color)) {
+                    *weights.entry(color).or_default() += weight;
+                }
+            }
+            if let Some(Value::Array(tgs)) = w.spec.pointer_mut("/actions/0/forwardConfig/targetGroups") {
+                for t in tgs.iter_mut() {
+                    if let Some(weight) = t["targetGroupArn"].as_str().and_then(live_weight) {
+                        t["weight"] = weight.into();
+                    }
+                }
+            }
+        }
+        let green = weights.get("green").copied().unwrap_or(0);
+        let blue = weights.get("blue").copied().unwrap_or(0);
+        let live_color = if green > blue
+            || (weights.is_empty() && index.get(&format!("{address}-green")).is_some() && index.get(&format!("{address}-blue")).is_none())
+        {
+            "green"
+        } else {
+            "blue"
+        };
+        let idle_color = if live_color == "blue" { "green" } else { "blue" };
+        if let Some(w) = wants.iter_mut().find(|w| w.address == address) {
+            w.spec["serviceName"] = Value::String(format!("{base}-{live_color}"));
+            if let Some(Value::Array(lbs)) = w.spec.get_mut("loadBalancers") {
+                for lb in lbs.iter_mut() {
+                    lb["targetGroupArn"] = Value::String(tg(live_color));
+                }
+            }
+        }
+        out.insert(
+            address.clone(),
+            BlueGreenLive { live_address: format!("{address}-{live_color}"), idle_address: format!("{address}-{idle_color}") },
+        );
+    }
+    out
 }
 
 fn delete_change(live: &LiveResource, arns: &ArnMap) -> Change {

@@ -38,10 +38,12 @@ const READ_ONLY_KEYS: &[&str] = &[
     "id",
 ];
 
-/// Keys berth sends on create that AWS does not return: not compared.
+/// Keys AWS does not return (create-only values, berth's own settings): not compared.
 const CREATE_ONLY_KEYS: &[(Kind, &str)] = &[
     // A namespace's VPC is set at creation and not returned by Cloud Map.
     (Kind::Namespace, "vpc"),
+    // How berth shifts traffic is read at deploy time, not stored in AWS.
+    (Kind::Service, "blueGreen"),
 ];
 
 /// Drops what cannot be compared (create-only keys) from a normalized value.

@@ -134,6 +134,8 @@ pub trait Provider: Send + Sync {
     async fn register_task_definition(&self, td: &TaskDefinition) -> Result<String>;
     /// Deregisters every active revision of a family.
     async fn deregister_task_definitions(&self, family: &str) -> Result<()>;
+    /// The latest active revision of the same family older than `arn`.
+    async fn previous_task_definition(&self, arn: &str) -> Result<Option<String>>;
 
     async fn create_load_balancer(&self, lb: &LoadBalancer) -> Result<LoadBalancerArns>;
     async fn delete_load_balancer(&self, arn: &str) -> Result<()>;

@@ -86,6 +86,9 @@ pub fn event_line(e: &Event) -> String {
         EventKind::TaskStopped { service, task, reason } => format!("{service}: task {task} stopped: {reason}"),
         EventKind::DeploymentCompleted { service, deployment } => format!("{service}: deployment {deployment} completed"),
         EventKind::DeploymentFailed { service, deployment, reason } => format!("{service}: deployment {deployment} FAILED: {reason}"),
+        EventKind::RollbackStarted { service, deployment, task_definition } if deployment.is_empty() => {
+            format!("{service}: rolling back to {}", berth_engine::wait::short(task_definition))
+        }
         EventKind::RollbackStarted { service, deployment, task_definition } => {
             format!("{service}: rolling back to {} (deployment {deployment})", berth_engine::wait::short(task_definition))
         }
@@ -93,6 +96,10 @@ pub fn event_line(e: &Event) -> String {
             format!("{service}: rollback completed; running {}", berth_engine::wait::short(task_definition))
         }
         EventKind::Skipped { address, reason } => format!("{address}: skipped: {reason}"),
+        EventKind::TrafficShifted { service, weights } => {
+            let parts: Vec<String> = weights.iter().map(|w| format!("{} {}%", w.color, w.percent)).collect();
+            format!("{service}: traffic {}", parts.join(", "))
+        }
         EventKind::ApplyFinished { ok, done, failed, not_done } => {
             format!(
                 "apply {}: {} done, {} failed, {} not done",

@@ -22,7 +22,8 @@ fn mask(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(m) => {
             // A value that looks like a password or key never reaches a terminal, log or PR comment.
-            let sensitive = m.get("name").and_then(|n| n.as_str()).is_some_and(berth_spec::resolve::looks_secret) && m.contains_key("value");
+            let sensitive =
+                m.get("name").and_then(|n| n.as_str()).is_some_and(berth_spec::resolve::looks_secret) && m.contains_key("value");
             if sensitive {
                 if let Some(serde_json::Value::String(value)) = m.get("value") {
                     let digest = berth_plan::fingerprint::sha256_hex(&serde_json::Value::String(value.clone()));

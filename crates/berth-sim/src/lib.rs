@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 pub use faults::Faults;
-pub use scheduler::Sample;
+pub use scheduler::{Sample, TargetGroupSample};
 pub use state::SimState;
 
 #[derive(Debug, thiserror::Error)]
@@ -35,12 +35,14 @@ pub struct Sim {
     path: Option<PathBuf>,
     /// Samples of every service after every tick, when recording.
     history: Mutex<Option<Vec<Sample>>>,
+    /// Samples of every target group after every tick, when recording.
+    target_history: Mutex<Vec<TargetGroupSample>>,
 }
 
 impl Sim {
     /// An empty account that lives in memory only.
     pub fn new() -> Self {
-        Sim { state: Mutex::new(SimState::default()), path: None, history: Mutex::new(None) }
+        Sim { state: Mutex::new(SimState::default()), path: None, history: Mutex::new(None), target_history: Mutex::new(Vec::new()) }
     }
 
     /// The account stored at `path` (empty if the file does not exist yet).
@@ -50,7 +52,12 @@ impl Sim {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => SimState::default(),
             Err(source) => return Err(SimError::Read { path: path.to_path_buf(), source }),
         };
-        Ok(Sim { state: Mutex::new(state), path: Some(path.to_path_buf()), history: Mutex::new(None) })
+        Ok(Sim {
+            state: Mutex::new(state),
+            path: Some(path.to_path_buf()),
+            history: Mutex::new(None),
+            target_history: Mutex::new(Vec::new()),
+        })
     }
 
     /// Writes the state back to where it was opened from.
@@ -93,6 +100,12 @@ impl Sim {
         let state = self.state();
         let now: Vec<Sample> = state.services.values().map(|svc| scheduler::sample(svc, state.now_ms)).collect();
         *self.history.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
+        *self.target_history.lock().unwrap_or_else(|e| e.into_inner()) = scheduler::target_group_samples(&state);
+    }
+
+    /// Target group samples recorded since `record_history`.
+    pub fn target_history(&self) -> Vec<TargetGroupSample> {
+        self.target_history.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn history(&self) -> Vec<Sample> {
@@ -103,11 +116,13 @@ impl Sim {
     pub fn advance(&self, ms: u64) {
         let mut state = self.state();
         let mut history = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let mut targets = self.target_history.lock().unwrap_or_else(|e| e.into_inner());
         scheduler::advance(&mut state, ms, &mut |s| {
             if let Some(h) = history.as_mut() {
                 for svc in s.services.values() {
                     h.push(scheduler::sample(svc, s.now_ms));
                 }
+                targets.extend(scheduler::target_group_samples(s));
             }
         });
     }

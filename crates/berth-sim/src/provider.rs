@@ -77,8 +77,18 @@ impl Sim {
             if !ours {
                 continue;
             }
-            // The revision the service runs, else the latest active one.
-            let running = state.services.get(family).and_then(|s| s.deployments.last()).map(|d| d.task_definition.clone());
+            // The revision a service runs (one with tasks wanted first: the
+            // live color of a blue/green pair), else the latest active one.
+            let family_of =
+                |arn: &str| arn.rsplit_once("task-definition/").and_then(|(_, r)| r.rsplit_once(':')).map(|(f, _)| f.to_string());
+            let mut users: Vec<(bool, String)> = state
+                .services
+                .values()
+                .filter_map(|s| s.deployments.last().map(|d| (s.spec.desired_count.unwrap_or(0) > 0, d.task_definition.clone())))
+                .filter(|(_, td)| family_of(td).as_deref() == Some(family.as_str()))
+                .collect();
+            users.sort_by_key(|(wanted, _)| !*wanted);
+            let running = users.into_iter().next().map(|(_, td)| td);
             let rev = running
                 .and_then(|arn| revs.iter().find(|r| r.arn == arn && r.status == "ACTIVE"))
                 .or_else(|| revs.iter().rev().find(|r| r.status == "ACTIVE"));
@@ -228,6 +238,17 @@ impl Provider for Sim {
             r.status = "INACTIVE".into();
         }
         Ok(())
+    }
+
+    async fn previous_task_definition(&self, arn: &str) -> Result<Option<String>> {
+        self.api("ListTaskDefinitions")?;
+        let s = self.state();
+        let Some((family, rev)) = arn.rsplit_once("task-definition/").and_then(|(_, r)| r.rsplit_once(':')) else { return Ok(None) };
+        let rev: u32 = rev.parse().unwrap_or(0);
+        Ok(s.task_definitions
+            .get(family)
+            .and_then(|revs| revs.iter().rev().find(|r| r.revision < rev && r.status == "ACTIVE"))
+            .map(|r| r.arn.clone()))
     }
 
     async fn create_load_balancer(&self, lb: &LoadBalancer) -> Result<LoadBalancerArns> {

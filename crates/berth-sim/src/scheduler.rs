@@ -32,6 +32,67 @@ pub struct Sample {
     pub healthy_by_revision: Vec<(String, u32)>,
 }
 
+/// One target group at one instant: its share of traffic and its targets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroupSample {
+    pub at_ms: u64,
+    pub name: String,
+    /// The weights every listener rule gives it (one per rule that forwards to it).
+    pub weights: Vec<u32>,
+    pub healthy: u32,
+    pub unhealthy: u32,
+    pub other: u32,
+    /// The desired count of the service registered with it.
+    pub desired: u32,
+    /// The sums of all weights of each rule forwarding to it.
+    pub rule_totals: Vec<u32>,
+}
+
+pub fn target_group_samples(state: &SimState) -> Vec<TargetGroupSample> {
+    state
+        .target_groups
+        .values()
+        .map(|tg| {
+            let rules: Vec<&crate::state::SimRule> = state
+                .listeners
+                .values()
+                .flat_map(|l| &l.rules)
+                .filter(|r| r.spec.actions.iter().flat_map(|a| &a.forward_config.target_groups).any(|t| t.target_group_arn == tg.arn))
+                .collect();
+            let weights = rules
+                .iter()
+                .flat_map(|r| {
+                    r.spec
+                        .actions
+                        .iter()
+                        .flat_map(|a| &a.forward_config.target_groups)
+                        .filter(|t| t.target_group_arn == tg.arn)
+                        .map(|t| t.weight)
+                })
+                .collect();
+            let rule_totals =
+                rules.iter().map(|r| r.spec.actions.iter().flat_map(|a| &a.forward_config.target_groups).map(|t| t.weight).sum()).collect();
+            let desired = state
+                .services
+                .values()
+                .filter(|s| s.spec.load_balancers.iter().any(|l| l.target_group_arn == tg.arn))
+                .map(|s| s.spec.desired_count.unwrap_or(0))
+                .sum();
+            let count = |h: &str| tg.targets.values().filter(|v| v.as_str() == h).count() as u32;
+            TargetGroupSample {
+                at_ms: state.now_ms,
+                name: tg.spec.name.clone(),
+                weights,
+                healthy: count("healthy"),
+                unhealthy: count("unhealthy"),
+                other: tg.targets.len() as u32 - count("healthy") - count("unhealthy"),
+                desired,
+                rule_totals,
+            }
+        })
+        .collect()
+}
+
 /// Advances the account by `ms`, one tick at a time, calling `observe` after each tick.
 pub fn advance(state: &mut SimState, ms: u64, observe: &mut dyn FnMut(&SimState)) {
     let end = state.now_ms + ms;
@@ -104,6 +165,13 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
         }
         if t.state == TaskState::Running && !t.healthy && t.healthy_at_ms.is_some_and(|at| now >= at) {
             t.healthy = true;
+        }
+        // A fault injected while the task runs: it starts failing its health checks now.
+        if t.state == TaskState::Running && behaviour == Behaviour::Unhealthy && t.stop_at_ms.is_none() {
+            t.healthy = false;
+            t.healthy_at_ms = None;
+            t.stop_at_ms = Some(now + UNHEALTHY_KILL_MS);
+            t.stop_reason = Some("Task failed container health checks".into());
         }
         if t.stop_at_ms.is_some_and(|at| now >= at) {
             t.state = TaskState::Stopped;

@@ -87,6 +87,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Delete every resource berth owns for this app, in reverse order.
     Destroy(DestroyArgs),
+    /// Return a service to the revision that ran before (mid blue/green: restore the old color at once).
+    Rollback(RollbackArgs),
     /// Show each service's deployments, tasks, target health and traffic weights.
     Status(StatusArgs),
     /// Print the least-privilege IAM policy (JSON) berth's deployer role needs for this spec.
@@ -194,6 +196,14 @@ pub struct ApplyArgs {
 
 #[derive(Debug, Args)]
 pub struct DestroyArgs {
+    #[command(flatten)]
+    pub deploy: DeployArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The compose service to roll back (required when the app has several).
+    pub service: Option<String>,
     #[command(flatten)]
     pub deploy: DeployArgs,
 }

@@ -1,13 +1,15 @@
 //! `berth apply` and `berth destroy`: show the plan, confirm, apply, verify.
 
 use std::io::BufRead;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use anyhow::Context;
 use berth_engine::{ApplyOptions, ApplyResult, Reporter, WaitMode};
 use berth_plan::{Action, Plan};
 
 use crate::cli::StatusFormat;
-use crate::cli::{ApplyArgs, Cli, DeployArgs, DestroyArgs, WaitArg};
+use crate::cli::{ApplyArgs, Cli, DeployArgs, DestroyArgs, RollbackArgs, WaitArg};
 use crate::commands::{backend, load_target, make_plan, plan_context, Backend, Target, VERSION};
 use crate::progress::{Bars, JsonLines, Lines};
 use crate::{ExitStatus, Io};
@@ -93,14 +95,7 @@ async fn execute(
         writeln!(io.stderr, "Cancelled; nothing was changed.")?;
         return Ok(ExitStatus::Error);
     }
-    let opts = ApplyOptions {
-        wait: match args.wait {
-            WaitArg::Deployed => WaitMode::Deployed,
-            WaitArg::None => WaitMode::None,
-        },
-        timeout: args.timeout,
-        ..ApplyOptions::default()
-    };
+    let opts = options(args, io);
     let provider = backend.provider();
     let result = if args.format == StatusFormat::Json {
         let lines = JsonLines::new(&mut *io.stdout);
@@ -127,6 +122,89 @@ async fn execute(
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// How apply waits; at a terminal, Ctrl-C fails the running deployment's
+/// gates (a blue/green one restores the old color), a second Ctrl-C exits.
+fn options(args: &DeployArgs, io: &Io<'_>) -> ApplyOptions {
+    let cancel = Arc::new(AtomicBool::new(false));
+    if io.interactive {
+        let flag = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\ninterrupted: stopping the deployment and restoring the old side (Ctrl-C again to quit at once)");
+                flag.store(true, Ordering::SeqCst);
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        });
+    }
+    ApplyOptions {
+        wait: match args.wait {
+            WaitArg::Deployed => WaitMode::Deployed,
+            WaitArg::None => WaitMode::None,
+        },
+        timeout: args.timeout,
+        cancel: Some(cancel),
+        ..ApplyOptions::default()
+    }
+}
+
+pub fn rollback(cli: &Cli, args: &RollbackArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
+    let Some(target) = load_target(cli, io)? else { return Ok(ExitStatus::Error) };
+    let services: Vec<&berth_model::resources::Service> = target.desired.services.iter().collect();
+    let service = match (&args.service, services.as_slice()) {
+        (Some(name), _) => match services.iter().find(|s| &s.compose_name == name) {
+            Some(s) => *s,
+            None => {
+                let known: Vec<&str> = services.iter().map(|s| s.compose_name.as_str()).collect();
+                writeln!(io.stderr, "error: no service {name:?} in the spec\n  hint: the services are: {}", known.join(", "))?;
+                return Ok(ExitStatus::Error);
+            }
+        },
+        (None, [only]) => *only,
+        (None, _) => {
+            let known: Vec<&str> = services.iter().map(|s| s.compose_name.as_str()).collect();
+            writeln!(
+                io.stderr,
+                "error: name the service to roll back: berth rollback SERVICE\n  hint: the services are: {}",
+                known.join(", ")
+            )?;
+            return Ok(ExitStatus::Error);
+        }
+    };
+    if !confirm(io, args.deploy.yes, "roll back")? {
+        return Ok(ExitStatus::Error);
+    }
+    let rt = backend::runtime()?;
+    let backend = rt.block_on(Backend::open(cli, io, &target))?;
+    let status = rt.block_on(async {
+        let provider = backend.provider();
+        let observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
+        let opts = options(&args.deploy, io);
+        let name = service.compose_name.clone();
+        let blue_green = service.blue_green.is_some();
+        let result = if args.deploy.format == StatusFormat::Json {
+            let lines = JsonLines::new(&mut *io.stdout);
+            berth_engine::rollback(provider, &observed, &name, blue_green, &opts, &lines as &dyn Reporter).await
+        } else {
+            let lines = Lines::new(&mut *io.stderr);
+            berth_engine::rollback(provider, &observed, &name, blue_green, &opts, &lines as &dyn Reporter).await
+        };
+        match result {
+            Ok(summary) => {
+                writeln!(io.stderr, "Rollback complete: {summary}. The spec still asks for the newer revision: `berth plan` shows it.")?;
+                anyhow::Ok(ExitStatus::Success)
+            }
+            Err(f) => {
+                writeln!(io.stderr, "Rollback FAILED: {}: {}", f.address, f.message)?;
+                Ok(if f.deployment { ExitStatus::DeployFailed } else { ExitStatus::Error })
+            }
+        }
+    });
+    backend.finish(cli, io)?;
+    status
 }
 
 fn report(io: &mut Io, plan: &Plan, result: &ApplyResult) -> anyhow::Result<()> {

@@ -29,6 +29,7 @@ pub fn dispatch(cli: &Cli, io: &mut Io) -> anyhow::Result<ExitStatus> {
         Command::Plan(args) => plan::run(cli, args, io),
         Command::Apply(args) => apply::run(cli, args, io),
         Command::Destroy(args) => apply::destroy(cli, args, io),
+        Command::Rollback(args) => apply::rollback(cli, args, io),
         Command::Status(args) => status::run(cli, args, io),
         Command::IamPolicy => iam_policy::run(cli, io),
         Command::Images(args) => images::run(cli, args, io),
@@ -90,7 +91,12 @@ pub fn plan_context(target: &Target, provider: &dyn Provider) -> PlanContext {
 pub async fn make_plan(target: &Target, provider: &dyn Provider) -> anyhow::Result<Plan> {
     let observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
     let mut plan = berth_plan::diff(&target.desired, &observed, &plan_context(target, provider))?;
-    plan.warnings = target.loaded.warnings.warnings().map(|w| w.to_string().replace("\n  hint: ", " (hint: ") + if w.hint.is_some() { ")" } else { "" }).collect();
+    plan.warnings = target
+        .loaded
+        .warnings
+        .warnings()
+        .map(|w| w.to_string().replace("\n  hint: ", " (hint: ") + if w.hint.is_some() { ")" } else { "" })
+        .collect();
     Ok(plan)
 }
 

@@ -33,9 +33,21 @@ pub fn run(cli: &Cli, args: &StatusArgs, io: &mut Io) -> anyhow::Result<ExitStat
             let mut progress = provider.service_progress(&cluster, &svc.name, 0).await?;
             progress.events = progress.events.split_off(progress.events.len().saturating_sub(5));
             progress.stopped_tasks = progress.stopped_tasks.split_off(progress.stopped_tasks.len().saturating_sub(5));
-            let td_address = svc.address.replacen("service.", "taskdef.", 1);
+            // The task definition of the revision this service runs (a blue/green
+            // color's family is the service's without the color).
+            let family = svc.spec["taskDefinition"]
+                .as_str()
+                .and_then(|t| t.rsplit_once("task-definition/"))
+                .and_then(|(_, r)| r.split(':').next())
+                .unwrap_or_default();
             let images = observed
-                .get(&td_address)
+                .resources
+                .iter()
+                .find(|r| {
+                    r.kind == Kind::TaskDefinition
+                        && r.spec["family"] == family
+                        && Some(r.arn.as_str()) == svc.spec["taskDefinition"].as_str()
+                })
                 .and_then(|td| td.spec["containerDefinitions"].as_array().cloned())
                 .unwrap_or_default()
                 .iter()

@@ -1,0 +1,301 @@
+//! Blue/green deployments, driven by berth over the load balancer.
+//!
+//! Mechanism: one ECS service per color (`<name>-blue`, `<name>-green`),
+//! each registered with its own target group, and the listener rules'
+//! weighted forward deciding which color serves. Chosen over the EXTERNAL
+//! deployment controller with task sets because each color stays an
+//! ordinary ECS service: it rolls, reports deployments and trips its
+//! circuit breaker like any other, `berth status` and the console show it
+//! plainly, and the only new moving part is the weights berth sets. (ECS's
+//! built-in BLUE_GREEN strategy would hide the gates berth runs itself.)
+//!
+//! A deployment: start the new revision on the idle color at full count;
+//! wait until its deployment completes and every target is healthy; run the
+//! optional verification; shift weights (all at once, canary, or linear),
+//! watching the new color's health between steps; bake; scale the old color
+//! to zero. Any failed gate — unhealthy targets, a failed verification, a
+//! timeout, an interrupt — puts 100 % back on the old color, scales the new
+//! one to zero, and fails the deployment.
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use berth_model::resources::{BlueGreenDeploy, Service};
+use berth_provider::Weight;
+
+use crate::apply::{Ctx, Failure};
+use crate::events::{EventKind, TrafficWeight};
+use crate::wait::Wait;
+
+/// The traffic percentages the new color receives, step by step.
+pub fn schedule(bg: &BlueGreenDeploy) -> Vec<u32> {
+    let step = bg.step_percent.clamp(1, 100);
+    match bg.traffic.as_str() {
+        "canary" if step < 100 => vec![step, 100],
+        "linear" => {
+            let mut v: Vec<u32> = (1..).map(|i| i * step).take_while(|p| *p < 100).collect();
+            v.push(100);
+            v
+        }
+        _ => vec![100],
+    }
+}
+
+fn other(color: &str) -> &'static str {
+    if color == "blue" {
+        "green"
+    } else {
+        "blue"
+    }
+}
+
+struct Sides<'a> {
+    cx: &'a Ctx<'a>,
+    bg: &'a BlueGreenDeploy,
+    /// The compose service (`web`): addresses are `tg.web-blue`, `rule.web/0`.
+    short: String,
+    live: &'static str,
+    idle: &'static str,
+    desired: u32,
+}
+
+impl Sides<'_> {
+    fn name(&self, color: &str) -> String {
+        format!("{}-{color}", self.bg.base_name)
+    }
+
+    fn tg(&self, color: &str) -> Option<String> {
+        self.cx.arn(&format!("tg.{}-{color}", self.short))
+    }
+
+    fn rules(&self) -> Vec<String> {
+        self.cx.arns_with_prefix(&format!("rule.{}/", self.short))
+    }
+
+    /// Sets every rule of the service to `percent` on the idle (new) color.
+    async fn shift(&self, percent: u32) -> Result<(), String> {
+        let (Some(live_tg), Some(idle_tg)) = (self.tg(self.live), self.tg(self.idle)) else {
+            return Err(format!("the target groups of {} are unknown", self.bg.base_name));
+        };
+        let weights = [Weight { target_group_arn: live_tg, weight: 100 - percent }, Weight { target_group_arn: idle_tg, weight: percent }];
+        for rule in self.rules() {
+            self.cx.provider.set_rule_weights(&rule, &weights).await.map_err(|e| e.to_string())?;
+        }
+        self.cx.emit(EventKind::TrafficShifted {
+            service: self.bg.base_name.clone(),
+            weights: vec![
+                TrafficWeight { color: self.live.into(), percent: 100 - percent },
+                TrafficWeight { color: self.idle.into(), percent },
+            ],
+        });
+        Ok(())
+    }
+
+    /// Watches the new color for `d`: every desired task running, no
+    /// unhealthy target, no failed deployment; and no interrupt.
+    async fn watch(&self, d: Duration) -> Result<(), String> {
+        let end = self.cx.provider.now_ms() + d.as_millis() as u64;
+        loop {
+            self.check().await?;
+            let now = self.cx.provider.now_ms();
+            if now >= end {
+                return Ok(());
+            }
+            self.cx.provider.sleep(Duration::from_millis((end - now).min(self.cx.opts.poll.max.as_millis() as u64))).await;
+        }
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        if self.cx.opts.cancel.as_ref().is_some_and(|c| c.load(Ordering::SeqCst)) {
+            return Err("interrupted".into());
+        }
+        let cluster = self.cx.cluster_of_service.clone();
+        let p = self.cx.provider.service_progress(&cluster, &self.name(self.idle), 0).await.map_err(|e| e.to_string())?;
+        let primary = p.deployments.iter().find(|d| d.status == "PRIMARY");
+        if let Some(d) = primary.filter(|d| d.rollout_state == "FAILED") {
+            return Err(format!("the {} deployment failed: {}", self.idle, d.rollout_state_reason.clone().unwrap_or_default()));
+        }
+        let running = primary.map_or(0, |d| d.running);
+        let targets = p.targets.unwrap_or_default();
+        if targets.unhealthy > 0 {
+            return Err(format!("{} of the {} targets are unhealthy", targets.unhealthy, self.idle));
+        }
+        if running < self.desired || targets.healthy < self.desired {
+            return Err(format!("only {} of {} {} tasks are running and healthy", running.min(targets.healthy), self.desired, self.idle));
+        }
+        Ok(())
+    }
+
+    /// Waits until the new color's targets are all healthy (after its deployment completed).
+    async fn healthy(&self) -> Result<(), String> {
+        let deadline = self.cx.provider.now_ms() + self.cx.opts.timeout.as_millis() as u64;
+        loop {
+            match self.check().await {
+                Ok(()) => return Ok(()),
+                Err(e) if e == "interrupted" || e.contains("deployment failed") => return Err(e),
+                Err(e) if self.cx.provider.now_ms() >= deadline => return Err(format!("timed out waiting for healthy targets: {e}")),
+                Err(_) => self.cx.provider.sleep(self.cx.opts.poll.first).await,
+            }
+        }
+    }
+
+    fn verify(&self) -> Result<(), String> {
+        let Some(command) = &self.bg.verify else { return Ok(()) };
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .env("BERTH_SERVICE", &self.bg.base_name)
+            .env("BERTH_COLOR", self.idle)
+            .env("BERTH_TARGET_GROUP_ARN", self.tg(self.idle).unwrap_or_default())
+            .env("BERTH_TEST_LISTENER", self.bg.test_listener.clone().unwrap_or_default())
+            .status()
+            .map_err(|e| format!("cannot run the verification command: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("the verification command `{command}` failed ({status})"))
+        }
+    }
+}
+
+/// Deploys `svc` (the live color's spec, with the new task definition)
+/// blue/green. `live_arn` is the live color's service.
+pub(crate) async fn deploy(
+    cx: &Ctx<'_>,
+    address: &str,
+    mut svc: Service,
+    live_arn: &str,
+    live_task_definition: &str,
+) -> Result<(), Failure> {
+    let bg = svc.blue_green.clone().ok_or_else(|| crate::apply::fail(address, "not a blue/green service"))?;
+    let live: &'static str = if svc.service_name.ends_with("-green") { "green" } else { "blue" };
+    let sides = Sides {
+        cx,
+        bg: &bg,
+        short: address.trim_start_matches("service.").to_string(),
+        live,
+        idle: other(live),
+        desired: svc.desired_count.unwrap_or(0),
+    };
+    let deployment_failed = |stage: &str, reason: String| Failure {
+        address: address.into(),
+        deployment: true,
+        message: format!(
+            "blue/green deployment of {} failed while {stage}: {reason}; traffic is back on {} ({}) and {} was scaled to zero",
+            bg.base_name,
+            sides.live,
+            crate::wait::short(live_task_definition),
+            sides.idle
+        ),
+    };
+
+    // 1. The new revision on the idle color, at full count.
+    svc.service_name = sides.name(sides.idle);
+    let idle_tg = sides.tg(sides.idle).ok_or_else(|| crate::apply::fail(address, "the idle target group is unknown"))?;
+    for lb in svc.load_balancers.iter_mut() {
+        lb.target_group_arn = idle_tg.clone();
+    }
+    let idle_arn = cx.arn(&format!("{address}-{}", sides.idle));
+    let started = match &idle_arn {
+        Some(arn) => cx.provider.update_service(arn, &svc).await.map(|d| (arn.clone(), d)),
+        None => cx.provider.create_service(&svc).await,
+    };
+    let (idle_arn, deployment) = started.map_err(|e| crate::apply::fail(address, e))?;
+    cx.set_arn(&format!("{address}-{}", sides.idle), idle_arn.clone());
+    cx.emit(EventKind::DeploymentStarted {
+        service: svc.service_name.clone(),
+        deployment: deployment.clone(),
+        task_definition: svc.task_definition.clone(),
+    });
+
+    let result = async {
+        let wait = Wait {
+            provider: cx.provider,
+            reporter: cx.reporter,
+            cluster: &svc.cluster,
+            service: &svc.service_name,
+            timeout: cx.opts.timeout,
+            poll: cx.opts.poll,
+            rollback: false,
+            cancel: cx.opts.cancel.clone(),
+        };
+        wait.deployment(&deployment).await.map_err(|e| ("starting the new revision", e.to_string()))?;
+        sides.healthy().await.map_err(|e| ("waiting for healthy targets", e))?;
+        sides.verify().map_err(|e| ("verifying the new revision", e))?;
+        let steps = schedule(&bg);
+        for (i, percent) in steps.iter().enumerate() {
+            sides.shift(*percent).await.map_err(|e| ("shifting traffic", e))?;
+            if i + 1 < steps.len() {
+                sides.watch(Duration::from_secs(bg.interval_secs)).await.map_err(|e| ("shifting traffic", e))?;
+            }
+        }
+        sides.watch(Duration::from_secs(bg.bake_secs)).await.map_err(|e| ("baking", e))?;
+        Ok::<(), (&str, String)>(())
+    }
+    .await;
+
+    match result {
+        Ok(()) => {
+            // 3. Retire the old color.
+            let mut old = svc.clone();
+            old.service_name = sides.name(sides.live);
+            old.task_definition = live_task_definition.to_string();
+            old.desired_count = Some(0);
+            if let Some(tg) = sides.tg(sides.live) {
+                for lb in old.load_balancers.iter_mut() {
+                    lb.target_group_arn = tg.clone();
+                }
+            }
+            cx.provider.update_service(live_arn, &old).await.map_err(|e| crate::apply::fail(address, e))?;
+            cx.emit(EventKind::DeploymentCompleted { service: bg.base_name.clone(), deployment });
+            Ok(())
+        }
+        Err((stage, reason)) => {
+            cx.emit(EventKind::DeploymentFailed { service: bg.base_name.clone(), deployment, reason: reason.clone() });
+            // Old side first: it still has its full count.
+            let restored = sides.shift(0).await;
+            let mut idle = svc.clone();
+            idle.desired_count = Some(0);
+            let scaled = cx.provider.update_service(&idle_arn, &idle).await;
+            cx.emit(EventKind::RollbackCompleted { service: bg.base_name.clone(), task_definition: live_task_definition.to_string() });
+            match (restored, scaled) {
+                (Ok(()), Ok(_)) => Err(deployment_failed(stage, reason)),
+                (r, s) => Err(crate::apply::fail(
+                    address,
+                    format!(
+                        "blue/green deployment of {} failed while {stage} ({reason}) and restoring it failed too: {}; check the listener weights and {} now",
+                        bg.base_name,
+                        [r.err(), s.err().map(|e| e.to_string())].into_iter().flatten().collect::<Vec<_>>().join("; "),
+                        sides.idle
+                    ),
+                )),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bg(traffic: &str, step: u32) -> BlueGreenDeploy {
+        BlueGreenDeploy {
+            base_name: "a-web".into(),
+            traffic: traffic.into(),
+            step_percent: step,
+            interval_secs: 60,
+            bake_secs: 0,
+            verify: None,
+            test_listener: None,
+        }
+    }
+
+    #[test]
+    fn schedules() {
+        assert_eq!(schedule(&bg("all_at_once", 10)), vec![100]);
+        assert_eq!(schedule(&bg("canary", 10)), vec![10, 100]);
+        assert_eq!(schedule(&bg("canary", 100)), vec![100]);
+        assert_eq!(schedule(&bg("linear", 25)), vec![25, 50, 75, 100]);
+        assert_eq!(schedule(&bg("linear", 30)), vec![30, 60, 90, 100]);
+    }
+}
