@@ -257,9 +257,38 @@ fn a_failed_verification_restores_the_old_side() {
             .run()
     };
     ok(&run(&["apply", "--yes"]));
-    std::fs::write(&path, with_verify("nginx:1.28", "test \\\"$BERTH_COLOR\\\" = blue")).expect("write");
+    std::fs::write(&path, with_verify("nginx:1.28", "test $$BERTH_COLOR = blue")).expect("write");
     let out = run(&["apply", "--yes"]);
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(out.stderr.contains("failed while verifying the new revision: the verification command"), "{}", out.stderr);
     assert!(out.stderr.contains("traffic is back on blue (bg-web:1) and green was scaled to zero"), "{}", out.stderr);
+}
+
+/// With a test listener, the new color is served there (a rule with the
+/// route's conditions) while the verification runs, and the rule goes away.
+#[test]
+fn the_new_color_is_served_on_the_test_listener_during_verification() {
+    let account = SimAccount::new();
+    let path = account.dir().join("test-listener.yaml");
+    let marker = account.dir().join("verified");
+    let with_test = |image: &str| {
+        spec(image, 2, "all_at_once", 100, 1, 0, 100, 200)
+            .replace("listener/app/shared/1/2 }", "listener/app/shared/1/2, test_listener: arn:aws:elasticloadbalancing:sim-1:000000000000:listener/app/shared/1/9 }")
+            .replace("bake: 0m }", &format!("bake: 0m, verify: \"echo $$BERTH_TEST_LISTENER $$BERTH_COLOR > {}\" }}", marker.display()))
+    };
+    let run = |args: &[&str]| {
+        berth_tests::Berth::new(account.dir())
+            .args(["--sim-state".to_string(), account.state_path().display().to_string(), "-f".into(), path.display().to_string()])
+            .args(args.iter().map(|s| s.to_string()))
+            .run()
+    };
+    std::fs::write(&path, with_test("nginx:1.27")).expect("write");
+    ok(&run(&["apply", "--yes"]));
+    std::fs::write(&path, with_test("nginx:1.28")).expect("write");
+    ok(&run(&["apply", "--yes"]));
+    assert_eq!(std::fs::read_to_string(&marker).expect("the verification ran"), "arn:aws:elasticloadbalancing:sim-1:000000000000:listener/app/shared/1/9 green\n");
+    account.read(|s| {
+        let test = &s.listeners["arn:aws:elasticloadbalancing:sim-1:000000000000:listener/app/shared/1/9"];
+        assert!(test.rules.is_empty(), "the test rule was removed after the verification");
+    });
 }

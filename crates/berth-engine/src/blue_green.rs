@@ -139,6 +139,36 @@ impl Sides<'_> {
         }
     }
 
+    /// Serves the new color on the test listener (a rule with the route's
+    /// conditions, all traffic to the new color); returns the rule to remove.
+    async fn serve_on_test_listener(&self) -> Result<Option<String>, String> {
+        let Some(listener) = &self.bg.test_listener else { return Ok(None) };
+        let idle_tg = self.tg(self.idle).ok_or("the idle target group is unknown")?;
+        let rule = berth_model::resources::ListenerRule {
+            address: String::new(),
+            listener_arn: listener.clone(),
+            priority: None,
+            conditions: self.bg.test_conditions.clone(),
+            actions: vec![berth_model::resources::RuleAction {
+                kind: "forward".into(),
+                forward_config: berth_model::resources::ForwardConfig {
+                    target_groups: vec![berth_model::resources::WeightedTargetGroup { target_group_arn: idle_tg, weight: 100 }],
+                },
+            }],
+            tags: Vec::new(),
+        };
+        // The test listener is berth's to use for the deployment: take the first free priority.
+        let mut last = String::new();
+        for priority in 1..=100 {
+            match self.cx.provider.create_rule(&rule, priority).await {
+                Ok(arn) => return Ok(Some(arn)),
+                Err(berth_provider::ProviderError::Conflict { message, .. }) => last = message,
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+        Err(format!("no free rule priority on the test listener {listener}: {last}"))
+    }
+
     fn verify(&self) -> Result<(), String> {
         let Some(command) = &self.bg.verify else { return Ok(()) };
         let status = std::process::Command::new("sh")
@@ -221,7 +251,12 @@ pub(crate) async fn deploy(
         };
         wait.deployment(&deployment).await.map_err(|e| ("starting the new revision", e.to_string()))?;
         sides.healthy().await.map_err(|e| ("waiting for healthy targets", e))?;
-        sides.verify().map_err(|e| ("verifying the new revision", e))?;
+        let test_rule = sides.serve_on_test_listener().await.map_err(|e| ("serving the new revision on the test listener", e))?;
+        let verified = sides.verify();
+        if let Some(rule) = &test_rule {
+            cx.provider.delete_rule(rule).await.map_err(|e| ("removing the test listener rule", e.to_string()))?;
+        }
+        verified.map_err(|e| ("verifying the new revision", e))?;
         let steps = schedule(&bg);
         for (i, percent) in steps.iter().enumerate() {
             sides.shift(*percent).await.map_err(|e| ("shifting traffic", e))?;

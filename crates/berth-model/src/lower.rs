@@ -326,6 +326,7 @@ fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
         bake_secs: bg.bake_secs,
         verify: bg.verify.clone(),
         test_listener: app.load_balancer.as_ref().and_then(|lb| lb.test_listener.clone()),
+        test_conditions: task.route.as_ref().map(|r| rule_conditions(r).into_iter().next().unwrap_or_default()).unwrap_or_default(),
     });
     Service {
         // A blue/green service starts as its blue color.

@@ -455,6 +455,9 @@ pub struct BlueGreenDeploy {
     pub verify: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_listener: Option<String>,
+    /// The route's conditions, for the rule on the test listener.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub test_conditions: Vec<RuleCondition>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
