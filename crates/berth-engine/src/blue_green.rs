@@ -322,6 +322,7 @@ mod tests {
             bake_secs: 0,
             verify: None,
             test_listener: None,
+            test_conditions: vec![],
         }
     }
 
