@@ -137,6 +137,22 @@ impl Moto {
     }
 }
 
+impl Sdk {
+    /// Pushes an image the way CI would (PutImage with a manifest), creating
+    /// the repository when it is not there; returns the digest.
+    pub async fn push_image(&self, repository: &str, tag: &str) -> String {
+        if self.ecr.describe_repositories().repository_names(repository).send().await.is_err() {
+            self.ecr.create_repository().repository_name(repository).send().await.expect("create repository");
+        }
+        let manifest = format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"mediaType":"application/vnd.docker.container.image.v1+json","size":7023,"digest":"sha256:{:0>64}"}},"layers":[]}}"#,
+            format!("{:x}", repository.len() * 1000 + tag.bytes().map(usize::from).sum::<usize>())
+        );
+        let out = self.ecr.put_image().repository_name(repository).image_tag(tag).image_manifest(manifest).send().await.expect("put image");
+        out.image().and_then(|i| i.image_id()).and_then(|id| id.image_digest()).expect("digest").to_string()
+    }
+}
+
 pub struct Sdk {
     pub ecs: aws_sdk_ecs::Client,
     pub ecr: aws_sdk_ecr::Client,

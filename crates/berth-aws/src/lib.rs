@@ -4,6 +4,7 @@
 
 mod config;
 mod convert;
+mod ecr;
 mod errors;
 mod observe;
 pub mod policy;
@@ -72,8 +73,16 @@ impl Provider for Aws {
         write::put_repository(self, repo, existing_arn).await
     }
 
-    async fn delete_repository(&self, name: &str) -> Result<()> {
-        write::delete_repository(self, name).await
+    async fn delete_repository(&self, name: &str, force: bool) -> Result<()> {
+        write::delete_repository(self, name, force).await
+    }
+
+    async fn lifecycle_preview(&self, repository: &str) -> Result<Vec<berth_provider::ExpiringImage>> {
+        ecr::lifecycle_preview(self, repository).await
+    }
+
+    async fn resolve_image(&self, registry: Option<&str>, region: Option<&str>, repository: &str, tag: &str) -> Result<berth_provider::ImageLookup> {
+        ecr::resolve_image(self, registry, region, repository, tag).await
     }
 
     async fn register_task_definition(&self, td: &TaskDefinition) -> Result<String> {

@@ -191,10 +191,12 @@ async fn repositories(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {
         .map(|r| async move {
             let name = r.repository_name().unwrap_or_default().to_string();
             let arn = r.repository_arn().unwrap_or_default().to_string();
-            let (tags, policy) = futures::join!(
+            let (tags, policy, images) = futures::join!(
                 aws.ecr.list_tags_for_resource().resource_arn(&arn).send(),
-                aws.ecr.get_lifecycle_policy().repository_name(&name).send()
+                aws.ecr.get_lifecycle_policy().repository_name(&name).send(),
+                aws.ecr.list_images().repository_name(&name).max_results(1000).into_paginator().items().send().try_collect()
             );
+            let image_count = images.ctx("ecr:ListImages", &name)?.len();
             let tags = convert::from_ecr_tags(tags.ctx("ecr:ListTagsForResource", &arn)?.tags());
             let lifecycle_policy = match policy {
                 Ok(p) => p.lifecycle_policy_text().and_then(|t| serde_json::from_str(t).ok()),
@@ -216,7 +218,9 @@ async fn repositories(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {
                 lifecycle_policy,
                 tags: tags.clone(),
             };
-            Ok(Some(live(scope, Kind::EcrRepository, &name, &arn, tags, json(&spec))))
+            let mut spec = json(&spec);
+            spec["imageCount"] = image_count.into();
+            Ok(Some(live(scope, Kind::EcrRepository, &name, &arn, tags, spec)))
         })
         .buffer_unordered(CONCURRENCY)
         .try_collect()

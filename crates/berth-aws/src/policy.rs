@@ -35,6 +35,11 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("ecr:DeleteLifecyclePolicy", "arn:aws:ecr:{region}:*:repository/{app}/*"),
     ("ecr:PutImageTagMutability", "arn:aws:ecr:{region}:*:repository/{app}/*"),
     ("ecr:PutImageScanningConfiguration", "arn:aws:ecr:{region}:*:repository/{app}/*"),
+    ("ecr:ListImages", "arn:aws:ecr:{region}:*:repository/{app}/*"),
+    ("ecr:StartLifecyclePolicyPreview", "arn:aws:ecr:{region}:*:repository/{app}/*"),
+    ("ecr:GetLifecyclePolicyPreview", "arn:aws:ecr:{region}:*:repository/{app}/*"),
+    // Digest pinning reads images of any repository the spec's images name.
+    ("ecr:DescribeImages", "*"),
     ("elasticloadbalancing:DescribeTargetGroups", "*"),
     ("elasticloadbalancing:DescribeTargetGroupAttributes", "*"),
     ("elasticloadbalancing:DescribeTags", "*"),

@@ -118,8 +118,8 @@ pub async fn put_repository(aws: &Aws, r: &m::EcrRepository, existing: Option<&s
     Ok(arn)
 }
 
-pub async fn delete_repository(aws: &Aws, name: &str) -> Result<()> {
-    aws.ecr.delete_repository().repository_name(name).send().await.ctx("ecr:DeleteRepository", name)?;
+pub async fn delete_repository(aws: &Aws, name: &str, force: bool) -> Result<()> {
+    aws.ecr.delete_repository().repository_name(name).force(force).send().await.ctx("ecr:DeleteRepository", name)?;
     Ok(())
 }
 

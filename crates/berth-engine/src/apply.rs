@@ -35,11 +35,13 @@ pub struct ApplyOptions {
     /// Set (e.g. by Ctrl-C) to fail a blue/green deployment's gates, which
     /// then restore the old color.
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Delete ECR repositories even when they still hold images.
+    pub delete_images: bool,
 }
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { wait: WaitMode::Deployed, timeout: Duration::from_secs(15 * 60), poll: PollPolicy::default(), cancel: None }
+        ApplyOptions { wait: WaitMode::Deployed, timeout: Duration::from_secs(15 * 60), poll: PollPolicy::default(), cancel: None, delete_images: false }
     }
 }
 
@@ -342,7 +344,13 @@ async fn delete(cx: &Ctx<'_>, c: &Change) -> Result<(), Failure> {
     let before = c.before.clone().unwrap_or_default();
     let r: Result<(), ProviderError> = match c.kind.as_str() {
         "cluster" => p.delete_cluster(&arn).await,
-        "ecr_repository" => p.delete_repository(before["repositoryName"].as_str().unwrap_or_default()).await,
+        "ecr_repository" => {
+            let images = before["imageCount"].as_u64().unwrap_or(0);
+            if images > 0 && !cx.opts.delete_images {
+                return Err(fail(a, format!("still holds {images} images; berth deletes them only with --delete-images")));
+            }
+            p.delete_repository(before["repositoryName"].as_str().unwrap_or_default(), cx.opts.delete_images).await
+        }
         "task_definition" => p.deregister_task_definitions(before["family"].as_str().unwrap_or_default()).await,
         "load_balancer" => p.delete_load_balancer(&arn).await,
         "target_group" => p.delete_target_group(&arn).await,

@@ -47,6 +47,11 @@ pub const LB_LISTENER: &str = "listener.http";
 /// Shown for a value only known once apply has run.
 pub const NEW_REVISION: &str = "(new revision)";
 
+/// SHA-256 of the desired resources (before digest pinning).
+pub fn spec_digest(desired: &Desired) -> String {
+    sha256_hex(&serde_json::to_value(desired.rendered()).unwrap_or_default())
+}
+
 pub fn diff(desired: &Desired, observed: &Observed, ctx: &PlanContext) -> Result<Plan, PlanError> {
     let rendered = desired.rendered();
     let spec_digest = sha256_hex(&serde_json::to_value(&rendered).unwrap_or_default());
@@ -61,7 +66,7 @@ pub fn diff(desired: &Desired, observed: &Observed, ctx: &PlanContext) -> Result
 pub fn diff_destroy(app: &str, observed: &Observed, ctx: &PlanContext) -> Result<Plan, PlanError> {
     let mut plan = plan_from(&mut Vec::new(), observed, ctx, app, sha256_hex(&Value::Null))?;
     for c in plan.changes.iter_mut() {
-        c.reason = "destroy: owned by berth for this app".into();
+        c.reason = c.reason.replacen("no longer in the spec", "destroy: owned by berth for this app", 1);
     }
     Ok(plan)
 }
@@ -232,6 +237,7 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
         unchanged,
         fingerprints: fingerprints(observed),
         warnings: Vec::new(),
+        images: Vec::new(),
     })
 }
 
@@ -319,11 +325,17 @@ fn blue_green_live_colors(wants: &mut [Want], index: &Index, arns: &ArnMap) -> H
 
 fn delete_change(live: &LiveResource, arns: &ArnMap) -> Change {
     debug_assert!(DELETE_ORDER.contains(&live.kind));
+    let images = live.spec["imageCount"].as_u64().unwrap_or(0);
+    let reason = if live.kind == Kind::EcrRepository && images > 0 {
+        format!("no longer in the spec; it holds {images} images, which apply deletes only with --delete-images")
+    } else {
+        "no longer in the spec".to_string()
+    };
     Change {
         address: live.address.clone(),
         kind: live.kind.as_str().into(),
         action: Action::Delete,
-        reason: "no longer in the spec".into(),
+        reason,
         before: Some(normalize(live.kind, &live.spec, arns)),
         after: None,
         changed: Vec::new(),

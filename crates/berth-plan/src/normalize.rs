@@ -44,6 +44,8 @@ const CREATE_ONLY_KEYS: &[(Kind, &str)] = &[
     (Kind::Namespace, "vpc"),
     // How berth shifts traffic is read at deploy time, not stored in AWS.
     (Kind::Service, "blueGreen"),
+    // Observed only: what a delete would take with it.
+    (Kind::EcrRepository, "imageCount"),
 ];
 
 /// Drops what cannot be compared (create-only keys) from a normalized value.

@@ -103,6 +103,9 @@ pub struct Plan {
     /// Warnings about the spec, for display (`file:line:col: key: message`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Images pinned from a tag to a digest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<crate::images::Pin>,
 }
 
 impl Plan {

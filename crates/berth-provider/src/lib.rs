@@ -128,7 +128,14 @@ pub trait Provider: Send + Sync {
     async fn delete_cluster(&self, arn: &str) -> Result<()>;
 
     async fn put_repository(&self, repo: &EcrRepository, existing_arn: Option<&str>) -> Result<String>;
-    async fn delete_repository(&self, name: &str) -> Result<()>;
+    /// Deletes a repository; `force` deletes the images it holds too.
+    async fn delete_repository(&self, name: &str, force: bool) -> Result<()>;
+
+    /// What the repository's lifecycle policy would expire now (ECR's preview).
+    async fn lifecycle_preview(&self, repository: &str) -> Result<Vec<ExpiringImage>>;
+    /// The digest a tag points to. `registry` is the registry id (account)
+    /// and `region` the region of an image in another account or region.
+    async fn resolve_image(&self, registry: Option<&str>, region: Option<&str>, repository: &str, tag: &str) -> Result<ImageLookup>;
 
     /// Registers a new revision; returns its ARN (`...:task-definition/family:N`).
     async fn register_task_definition(&self, td: &TaskDefinition) -> Result<String>;
@@ -172,6 +179,24 @@ pub trait Provider: Send + Sync {
     fn now_ms(&self) -> u64;
     /// Waits `d` (on the sim: advances the virtual clock by `d`).
     async fn sleep(&self, d: Duration);
+}
+
+/// An image a lifecycle policy would expire, and the rule that would.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ExpiringImage {
+    pub digest: String,
+    pub tags: Vec<String>,
+    pub pushed_at_ms: u64,
+    pub rule_priority: u32,
+}
+
+/// What looking an image up in ECR found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageLookup {
+    /// The tag's digest, and the registry host (`<account>.dkr.ecr.<region>.amazonaws.com`).
+    Found { digest: String, registry: String },
+    NoRepository,
+    NoTag,
 }
 
 /// What creating a load balancer returns: its ARN and the HTTP listener's.

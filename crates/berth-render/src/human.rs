@@ -61,6 +61,13 @@ pub fn human(plan: &Plan, style: Style) -> String {
         }
         out.push('\n');
     }
+    if !plan.images.is_empty() {
+        out.push_str("Images pinned to the digest their tag points to now:\n");
+        for p in &plan.images {
+            out.push_str(&format!("  {}: {} → {}\n", p.container, p.from, p.to));
+        }
+        out.push('\n');
+    }
     out.push_str(&summary_line(plan));
     out.push('\n');
     out

@@ -19,6 +19,13 @@ pub fn markdown(plan: &Plan) -> String {
         out.push_str(&format!("| `{}` | `{}` | {} | {} |\n", c.action.symbol(), c.address, c.kind, c.reason.replace('|', "\\|")));
     }
     out.push('\n');
+    if !plan.images.is_empty() {
+        out.push_str("Images pinned by digest:\n\n");
+        for p in &plan.images {
+            out.push_str(&format!("- `{}`: `{}` → `{}`\n", p.container, p.from, p.to));
+        }
+        out.push('\n');
+    }
     if !plan.warnings.is_empty() {
         out.push_str(&format!("<details><summary>{} warnings</summary>\n\n", plan.warnings.len()));
         for w in &plan.warnings {

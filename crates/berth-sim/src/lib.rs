@@ -7,6 +7,7 @@
 //! virtual clock — `sleep` advances it, so a ten-minute rollout takes
 //! milliseconds. State persists as JSON between invocations.
 
+pub mod ecr;
 pub mod faults;
 mod provider;
 pub mod scheduler;
@@ -110,6 +111,20 @@ impl Sim {
 
     pub fn history(&self) -> Vec<Sample> {
         self.history.lock().unwrap_or_else(|e| e.into_inner()).clone().unwrap_or_default()
+    }
+
+    /// Pushes an image (as CI would) into an existing repository; returns its
+    /// digest. A tag moves from any image that had it.
+    pub fn push_image(&self, repository: &str, tags: &[&str], pushed_at_ms: u64) -> Option<String> {
+        let mut state = self.state();
+        let seq = state.next_id();
+        let repo = state.repositories.get_mut(repository)?;
+        for img in repo.images.iter_mut() {
+            img.tags.retain(|t| !tags.contains(&t.as_str()));
+        }
+        let digest = format!("sha256:{:0>64}", seq);
+        repo.images.push(state::SimImage { digest: digest.clone(), tags: tags.iter().map(|t| t.to_string()).collect(), pushed_at_ms });
+        Some(digest)
     }
 
     /// Advances the virtual clock, running the scheduler every tick.

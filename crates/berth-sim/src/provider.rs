@@ -69,7 +69,9 @@ impl Sim {
         }
         for (name, r) in &state.repositories {
             if scope.repository_names.contains(name) || owned_by(&r.spec.tags, app) {
-                push(Kind::EcrRepository, name, &r.arn, &r.spec.tags, to_json(&r.spec));
+                let mut spec = to_json(&r.spec);
+                spec["imageCount"] = r.images.len().into();
+                push(Kind::EcrRepository, name, &r.arn, &r.spec.tags, spec);
             }
         }
         for (family, revs) in &state.task_definitions {
@@ -216,9 +218,50 @@ impl Provider for Sim {
         }
     }
 
-    async fn delete_repository(&self, name: &str) -> Result<()> {
+    async fn delete_repository(&self, name: &str, force: bool) -> Result<()> {
         self.api("DeleteRepository")?;
-        self.state().repositories.remove(name).map(|_| ()).ok_or_else(|| not_found(format!("ECR repository {name}")))
+        let mut s = self.state();
+        let repo = s.repositories.get(name).ok_or_else(|| not_found(format!("ECR repository {name}")))?;
+        if !repo.images.is_empty() && !force {
+            return Err(conflict("DeleteRepository", format!("RepositoryNotEmptyException: {name} holds {} images", repo.images.len())));
+        }
+        s.repositories.remove(name);
+        Ok(())
+    }
+
+    async fn lifecycle_preview(&self, repository: &str) -> Result<Vec<berth_provider::ExpiringImage>> {
+        self.api("StartLifecyclePolicyPreview")?;
+        let s = self.state();
+        let repo = s.repositories.get(repository).ok_or_else(|| not_found(format!("ECR repository {repository}")))?;
+        let policy = repo.spec.lifecycle_policy.clone().ok_or_else(|| not_found(format!("a lifecycle policy on {repository}")))?;
+        Ok(crate::ecr::evaluate(&policy, &repo.images, s.now_ms))
+    }
+
+    async fn resolve_image(&self, registry: Option<&str>, _region: Option<&str>, repository: &str, tag: &str) -> Result<berth_provider::ImageLookup> {
+        use berth_provider::ImageLookup;
+        self.api("DescribeImages")?;
+        let s = self.state();
+        let synthetic = || {
+            // Deterministic, so a plan made before the repository exists pins
+            // to the digest the sim "pushes" later.
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in format!("{repository}:{tag}").bytes() {
+                h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+            }
+            format!("sha256:{h:016x}{h:016x}{h:016x}{h:016x}")
+        };
+        let host = registry.map_or_else(SimState::registry, |r| format!("{r}.dkr.ecr.{}.amazonaws.com", _region.unwrap_or(REGION)));
+        let auto_push = s.auto_push;
+        match s.repositories.get(repository) {
+            Some(repo) => match repo.images.iter().find(|i| i.tags.iter().any(|t| t == tag)) {
+                Some(img) => Ok(ImageLookup::Found { digest: img.digest.clone(), registry: host }),
+                // Answered as if CI had pushed it; the account is not changed by a read.
+                None if auto_push => Ok(ImageLookup::Found { digest: synthetic(), registry: host }),
+                None => Ok(ImageLookup::NoTag),
+            },
+            None if auto_push => Ok(ImageLookup::Found { digest: synthetic(), registry: host }),
+            None => Ok(ImageLookup::NoRepository),
+        }
     }
 
     async fn register_task_definition(&self, td: &TaskDefinition) -> Result<String> {

@@ -40,6 +40,16 @@ pub struct SimState {
     pub repositories: BTreeMap<String, SimRepository>,
     #[serde(default)]
     pub faults: Faults,
+    /// The sim plays CI's part: a tag looked up in ECR that was never pushed
+    /// resolves as if it had been (to a digest derived from repository and
+    /// tag), so examples plan and apply without a real build. Off for tests
+    /// of the missing-image error.
+    #[serde(default = "yes")]
+    pub auto_push: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for SimState {
@@ -57,6 +67,7 @@ impl Default for SimState {
             cloud_map_services: BTreeMap::new(),
             repositories: BTreeMap::new(),
             faults: Faults::default(),
+            auto_push: true,
         }
     }
 }
@@ -66,6 +77,10 @@ impl SimState {
     pub fn next_id(&mut self) -> String {
         self.seq += 1;
         format!("{:012x}", self.seq)
+    }
+
+    pub fn registry() -> String {
+        format!("{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com")
     }
 
     pub fn arn(service: &str, resource: &str) -> String {

@@ -59,6 +59,9 @@ pub struct GlobalArgs {
     /// (`[{"name","imageUri"}]`) or imageDetail.json (`{"ImageURI"}`).
     #[arg(long, global = true, value_name = "FILE")]
     pub images_from: Option<PathBuf>,
+    /// Do not warn about images outside ECR deployed by a tag (which can move).
+    #[arg(long, global = true)]
+    pub allow_mutable_tags: bool,
 }
 
 fn parse_var(text: &str) -> Result<(String, String), String> {
@@ -95,8 +98,25 @@ pub enum Command {
     IamPolicy,
     /// List the images the spec needs built (service, context, repository, tag), for CI.
     Images(ImagesArgs),
+    /// ECR: `berth ecr preview [REPO]` shows which images the lifecycle policy would expire.
+    #[command(subcommand)]
+    Ecr(EcrCommand),
     /// Scaffold a spec and CI files (CodeBuild buildspec, GitOps workflow, IAM policy).
     Init(InitArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EcrCommand {
+    /// Which images each lifecycle policy would expire now, and by which rule.
+    Preview(PreviewArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// One repository of the app (default: all of them).
+    pub repository: Option<String>,
+    #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
+    pub format: StatusFormat,
 }
 
 #[derive(Debug, Args)]
@@ -180,6 +200,9 @@ pub struct DeployArgs {
     /// `json`: one JSON object per event on stdout (JSON lines), for machines.
     #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
     pub format: StatusFormat,
+    /// Delete ECR repositories that still hold images (their images too).
+    #[arg(long)]
+    pub delete_images: bool,
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

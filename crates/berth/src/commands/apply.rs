@@ -21,7 +21,7 @@ pub fn run(cli: &Cli, args: &ApplyArgs, io: &mut Io) -> anyhow::Result<ExitStatu
     let status = rt.block_on(async {
         let plan = match &args.plan {
             Some(path) => saved_plan(io, &target, &backend, path).await?,
-            None => make_plan(&target, backend.provider()).await?,
+            None => make_plan(&target, backend.provider(), cli.global.allow_mutable_tags).await?,
         };
         execute(cli, io, &backend, &plan, &args.deploy, Some(&target)).await
     });
@@ -50,9 +50,17 @@ async fn saved_plan(io: &mut Io<'_>, target: &Target, backend: &Backend, path: &
     let plan: Plan = serde_json::from_str(&text).with_context(|| format!("{} is not a berth plan", path.display()))?;
     let provider = backend.provider();
     let observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
-    berth_plan::check_saved(&plan, VERSION, &provider.name(), &berth_plan::fingerprint::fingerprints(&observed))?;
-    let fresh = berth_plan::diff(&target.desired, &observed, &plan_context(target, provider))?;
-    if fresh.spec_digest != plan.spec_digest {
+    // What each image's tag points to now, next to what the plan pinned.
+    let mut fresh_prints = berth_plan::fingerprint::fingerprints(&observed);
+    for (reference, found) in crate::commands::lookup_images(&target.desired, provider).await? {
+        if let berth_provider::ImageLookup::Found { digest, .. } = found {
+            if plan.fingerprints.contains_key(&format!("image:{reference}")) {
+                fresh_prints.insert(format!("image:{reference}"), digest);
+            }
+        }
+    }
+    berth_plan::check_saved(&plan, VERSION, &provider.name(), &fresh_prints)?;
+    if berth_plan::spec_digest(&target.desired) != plan.spec_digest {
         anyhow::bail!("the spec changed since {} was made; run `berth plan` again", path.display());
     }
     Ok(plan)
@@ -114,7 +122,7 @@ async fn execute(
     }
     // Verify: the account should now match the spec.
     if let Some(target) = verify.filter(|_| opts.wait == WaitMode::Deployed) {
-        let again = make_plan(target, provider).await?;
+        let again = make_plan(target, provider, cli.global.allow_mutable_tags).await?;
         if again.has_changes() {
             let left: Vec<String> = again.changes.iter().map(|c| format!("{} ({})", c.address, c.reason)).collect();
             writeln!(io.stderr, "error: apply finished, but the account still differs from the spec: {}", left.join("; "))?;
@@ -147,6 +155,7 @@ fn options(args: &DeployArgs, io: &Io<'_>) -> ApplyOptions {
         },
         timeout: args.timeout,
         cancel: Some(cancel),
+        delete_images: args.delete_images,
         ..ApplyOptions::default()
     }
 }

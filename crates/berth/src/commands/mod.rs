@@ -1,5 +1,6 @@
 mod apply;
 mod backend;
+mod ecr;
 mod iam_policy;
 mod images;
 mod init;
@@ -33,6 +34,7 @@ pub fn dispatch(cli: &Cli, io: &mut Io) -> anyhow::Result<ExitStatus> {
         Command::Status(args) => status::run(cli, args, io),
         Command::IamPolicy => iam_policy::run(cli, io),
         Command::Images(args) => images::run(cli, args, io),
+        Command::Ecr(crate::cli::EcrCommand::Preview(args)) => ecr::preview(cli, args, io),
         Command::Init(args) => init::run(cli, args, io),
     }
 }
@@ -87,10 +89,30 @@ pub fn plan_context(target: &Target, provider: &dyn Provider) -> PlanContext {
     }
 }
 
-/// Observes the live state and diffs it against the target.
-pub async fn make_plan(target: &Target, provider: &dyn Provider) -> anyhow::Result<Plan> {
+/// What ECR says of every ECR image of the spec, by reference.
+pub async fn lookup_images(desired: &Desired, provider: &dyn Provider) -> anyhow::Result<std::collections::BTreeMap<String, berth_provider::ImageLookup>> {
+    let mut lookups = std::collections::BTreeMap::new();
+    for image in berth_plan::images::ecr_images(desired) {
+        let found = provider.resolve_image(image.registry.as_deref(), image.region.as_deref(), &image.repository, &image.tag).await?;
+        lookups.insert(image.reference, found);
+    }
+    Ok(lookups)
+}
+
+/// Observes the live state, pins images to digests, and diffs. Warnings
+/// about images are in the plan and printed to stderr by `show_image_warnings`.
+pub async fn make_plan(target: &Target, provider: &dyn Provider, allow_mutable_tags: bool) -> anyhow::Result<Plan> {
     let observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
-    let mut plan = berth_plan::diff(&target.desired, &observed, &plan_context(target, provider))?;
+    let mut desired = target.desired.clone();
+    let lookups = lookup_images(&desired, provider).await?;
+    let creating: std::collections::BTreeSet<String> =
+        desired.ecr_repositories.iter().map(|r| r.repository_name.clone()).filter(|r| observed.get(&format!("ecr.{r}")).is_none()).collect();
+    let pinned = berth_plan::images::pin(&mut desired, &lookups, &creating, allow_mutable_tags)?;
+    let mut plan = berth_plan::diff(&desired, &observed, &plan_context(target, provider))?;
+    plan.spec_digest = berth_plan::spec_digest(&target.desired);
+    plan.fingerprints.extend(pinned.fingerprints);
+    plan.images = pinned.pins;
+    plan.warnings.extend(pinned.warnings.iter().map(|w| format!("{IMAGE_WARNING}{w}")));
     plan.warnings = target
         .loaded
         .warnings
@@ -98,6 +120,16 @@ pub async fn make_plan(target: &Target, provider: &dyn Provider) -> anyhow::Resu
         .map(|w| w.to_string().replace("\n  hint: ", " (hint: ") + if w.hint.is_some() { ")" } else { "" })
         .collect();
     Ok(plan)
+}
+
+const IMAGE_WARNING: &str = "warning: image: ";
+
+/// Prints the plan's warnings about images (spec warnings were printed when loading).
+pub fn show_image_warnings(plan: &Plan, io: &mut Io) -> std::io::Result<()> {
+    for w in plan.warnings.iter().filter(|w| w.starts_with(IMAGE_WARNING)) {
+        writeln!(io.stderr, "warning: {}", &w[IMAGE_WARNING.len()..])?;
+    }
+    Ok(())
 }
 
 pub fn color(cli: &Cli, io: &Io) -> bool {

@@ -8,9 +8,10 @@ pub fn run(cli: &Cli, args: &PlanArgs, io: &mut Io) -> anyhow::Result<ExitStatus
     let Some(target) = load_target(cli, io)? else { return Ok(ExitStatus::Error) };
     let rt = backend::runtime()?;
     let backend = rt.block_on(Backend::open(cli, io, &target))?;
-    let plan = rt.block_on(make_plan(&target, backend.provider()));
+    let plan = rt.block_on(make_plan(&target, backend.provider(), cli.global.allow_mutable_tags));
     backend.finish(cli, io)?;
     let plan = plan?;
+    super::show_image_warnings(&plan, io)?;
     let text = match args.format {
         PlanFormat::Human => berth_render::human(&plan, berth_render::Style { color: color(cli, io) }),
         PlanFormat::Json => berth_render::json(&plan) + "\n",
