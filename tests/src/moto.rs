@@ -88,6 +88,21 @@ impl Moto {
     }
 
     /// `berth --backend aws` against moto, for an example, with its network.
+    /// What a bootstrap does before the shop example's first deploy: its
+    /// repositories exist (tagged for the app) and CI pushed `tag` to each;
+    /// the web image lives in another account's repository in ap-northeast-2.
+    pub fn prepare_shop(&self, region: &str, tags: &[&str]) {
+        block_on(async {
+            let here = self.sdk(region).await;
+            let there = self.sdk("ap-northeast-2").await;
+            for tag in tags {
+                there.push_image_for(None, "shop/web", tag, 0).await;
+                here.push_image_for(Some("shop"), "shop/api", tag, 0).await;
+                here.push_image_for(Some("shop"), "shop/worker", tag, 0).await;
+            }
+        });
+    }
+
     pub fn berth(&self, net: &Network, example: &str) -> Berth {
         Berth::new(repo_root())
             .env("AWS_ACCESS_KEY_ID", "test")
@@ -139,16 +154,39 @@ impl Moto {
 
 impl Sdk {
     /// Pushes an image the way CI would (PutImage with a manifest), creating
-    /// the repository when it is not there; returns the digest.
-    pub async fn push_image(&self, repository: &str, tag: &str) -> String {
+    /// the repository when it is not there (tagged for `app` when given, as
+    /// a bootstrap before the first deploy would); returns the digest.
+    pub async fn push_image_for(&self, app: Option<&str>, repository: &str, tag: &str, build: u32) -> String {
         if self.ecr.describe_repositories().repository_names(repository).send().await.is_err() {
-            self.ecr.create_repository().repository_name(repository).send().await.expect("create repository");
+            let mut create = self.ecr.create_repository().repository_name(repository);
+            if let Some(app) = app {
+                for (k, v) in [("berth:app", app), ("berth:managed", "true")] {
+                    create = create.tags(aws_sdk_ecr::types::Tag::builder().key(k).value(v).build().expect("tag"));
+                }
+            }
+            create.send().await.expect("create repository");
         }
+        // moto derives the digest from the layers' digests: one layer per build.
+        let layer = format!("{:0>64x}", (repository.len() as u64) << 40 | u64::from(build) << 32 | u64::from(tag.bytes().fold(7u32, |h, b| h.wrapping_mul(31) ^ u32::from(b))));
         let manifest = format!(
-            r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"mediaType":"application/vnd.docker.container.image.v1+json","size":7023,"digest":"sha256:{:0>64}"}},"layers":[]}}"#,
-            format!("{:x}", repository.len() * 1000 + tag.bytes().map(usize::from).sum::<usize>())
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"mediaType":"application/vnd.docker.container.image.v1+json","size":7023,"digest":"sha256:{layer}"}},"layers":[{{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":1,"digest":"sha256:{layer}"}}]}}"#
         );
-        let out = self.ecr.put_image().repository_name(repository).image_tag(tag).image_manifest(manifest).send().await.expect("put image");
+        let out = match self.ecr.put_image().repository_name(repository).image_tag(tag).image_manifest(manifest).send().await {
+            Ok(out) => out,
+            // Pushed before (another test shares this repository): the same build.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_image_already_exists_exception()) => {
+                let found = self
+                    .ecr
+                    .describe_images()
+                    .repository_name(repository)
+                    .image_ids(aws_sdk_ecr::types::ImageIdentifier::builder().image_tag(tag).build())
+                    .send()
+                    .await
+                    .expect("describe image");
+                return found.image_details()[0].image_digest().expect("digest").to_string();
+            }
+            Err(e) => panic!("put image: {e:?}"),
+        };
         out.image().and_then(|i| i.image_id()).and_then(|id| id.image_digest()).expect("digest").to_string()
     }
 }

@@ -317,3 +317,32 @@ fn access_denied_is_actionable() {
         .expect_err("denied");
     assert_eq!(err.to_string(), "access denied to ecs:DescribeClusters on rec; see `berth iam-policy` for what berth needs");
 }
+
+/// ECR's lifecycle policy preview (moto answers it with HTTP 500): berth
+/// starts it, polls until it completes, and reads every page.
+#[test]
+fn lifecycle_policy_preview() {
+    let image = |digest: &str, tags: Value, pushed: f64, rule: u32| {
+        json!({"imageDigest": digest, "imageTags": tags, "imagePushedAt": pushed, "action": {"type": "EXPIRE"}, "appliedRulePriority": rule})
+    };
+    let replay = Replay::new(vec![
+        Recorded::ok("ecr:StartLifecyclePolicyPreview", json!({"registryId": ACCOUNT, "repositoryName": "shop/api", "lifecyclePolicyText": "{}", "status": "IN_PROGRESS"}).to_string()),
+        Recorded::ok("ecr:GetLifecyclePolicyPreview", json!({"registryId": ACCOUNT, "repositoryName": "shop/api", "status": "IN_PROGRESS", "previewResults": []}).to_string()),
+        Recorded::ok(
+            "ecr:GetLifecyclePolicyPreview",
+            json!({"registryId": ACCOUNT, "repositoryName": "shop/api", "status": "COMPLETE", "nextToken": "page-2",
+                "previewResults": [image("sha256:bbbb", json!(["dev-2"]), 1700000500.0, 2)]})
+            .to_string(),
+        ),
+        Recorded::ok(
+            "ecr:GetLifecyclePolicyPreview",
+            json!({"registryId": ACCOUNT, "repositoryName": "shop/api", "status": "COMPLETE",
+                "previewResults": [image("sha256:aaaa", json!([]), 1700000000.0, 1)], "summary": {"expiringImageTotalCount": 2}})
+            .to_string(),
+        ),
+    ]);
+    let expiring = rt().block_on(async { berth_aws::connect_replay(REGION, replay.clone()).await.expect("connect").lifecycle_preview("shop/api").await }).expect("preview");
+    let got: Vec<(String, Vec<String>, u32)> = expiring.into_iter().map(|e| (e.digest, e.tags, e.rule_priority)).collect();
+    assert_eq!(got, vec![("sha256:aaaa".to_string(), vec![], 1), ("sha256:bbbb".to_string(), vec!["dev-2".to_string()], 2)]);
+    assert!(replay.unused().is_empty());
+}
