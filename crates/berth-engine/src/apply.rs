@@ -112,7 +112,8 @@ impl Ctx<'_> {
                 }
             }
             Value::Array(a) => a.iter_mut().for_each(|x| self.resolve(x)),
-            Value::Object(m) => m.values_mut().for_each(|x| self.resolve(x)),
+            // Tags are data (a rule's `berth:address` tag names an address on purpose).
+            Value::Object(m) => m.iter_mut().filter(|(k, _)| k.as_str() != "tags").for_each(|(_, x)| self.resolve(x)),
             _ => {}
         }
     }
@@ -209,6 +210,9 @@ async fn run_change(cx: &Ctx<'_>, c: &Change) -> Result<(), Failure> {
     cx.emit(EventKind::ChangeStarted { address: c.address.clone(), action: c.action.verb().into() });
     match c.action {
         Action::Delete => delete(cx, c).await?,
+        // A target group is replaced create-before-delete: its old self is a
+        // separate delete, after the rules and services have moved.
+        Action::Replace if c.kind == "target_group" => create_or_update(cx, c, false).await?,
         Action::Replace => {
             delete(cx, c).await?;
             create_or_update(cx, c, false).await?;

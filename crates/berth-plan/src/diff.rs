@@ -1,6 +1,6 @@
 //! `diff(desired, observed) -> Plan`.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use berth_provider::TakenPriority;
 
@@ -143,6 +143,8 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
         w.spec["taskDefinition"] = Value::String(pinned);
     }
 
+    let replaced = target_group_replacements(wants, &index, &arns);
+
     let mut changes = Vec::new();
     let mut unchanged = Vec::new();
     if let Some(l) = lb_listener {
@@ -172,7 +174,52 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
             continue;
         }
         let before = normalize(w.kind, &live.spec, &arns);
+        if let Some(fields) = replaced.get(&w.address) {
+            // Create-before-delete: the replacement first (under the other
+            // name), rules and services move to it, the old one goes last.
+            changes.push(Change {
+                address: w.address.clone(),
+                kind: w.kind.as_str().into(),
+                action: Action::Replace,
+                reason: format!(
+                    "{} cannot change in place: the replacement is created first, the rules and services move to it, then the old one is deleted",
+                    fields.join(", ")
+                ),
+                changed: changed_paths(&comparable(w.kind, &before), &comparable(w.kind, &after)),
+                before: Some(before.clone()),
+                after: Some(after),
+                arn: None,
+                depends_on,
+            });
+            changes.push(Change {
+                address: format!("{}~old", w.address),
+                kind: w.kind.as_str().into(),
+                action: Action::Delete,
+                reason: format!("replaced by the new {}", w.address),
+                before: Some(before),
+                after: None,
+                changed: Vec::new(),
+                arn: Some(live.arn.clone()),
+                depends_on: Vec::new(),
+            });
+            continue;
+        }
+        let moves: Vec<&String> = replaced.keys().filter(|tg| references(&after, tg)).collect();
         if comparable(w.kind, &before) == comparable(w.kind, &after) {
+            if !moves.is_empty() {
+                changes.push(Change {
+                    address: w.address.clone(),
+                    kind: w.kind.as_str().into(),
+                    action: Action::Update,
+                    reason: format!("moves to the replacement {}", moves.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")),
+                    before: Some(before),
+                    after: Some(after),
+                    changed: Vec::new(),
+                    arn: Some(live.arn.clone()),
+                    depends_on,
+                });
+                continue;
+            }
             unchanged.push(Unchanged { address: w.address.clone(), arn: live.arn.clone() });
             continue;
         }
@@ -250,6 +297,40 @@ fn revision_of_our_service(w: &Want, live: &LiveResource, index: &Index, app: &s
     }
     let service = w.address.replacen("taskdef.", "service.", 1);
     index.get(&service).is_some_and(|s| s.owned_by(app) && s.spec["taskDefinition"].as_str() == Some(live.arn.as_str()))
+}
+
+/// Whether a normalized value names `address` anywhere (a rule's forward,
+/// a service's load balancer).
+fn references(v: &Value, address: &str) -> bool {
+    match v {
+        Value::String(s) => s == address,
+        Value::Array(a) => a.iter().any(|x| references(x, address)),
+        Value::Object(m) => m.values().any(|x| references(x, address)),
+        _ => false,
+    }
+}
+
+/// Target groups whose change ELB cannot make in place (port, protocol,
+/// target type, VPC), with the fields. Each wanted target group takes the
+/// name its live one has (names alternate between `<name>` and `<name>--1`
+/// across replacements, since two cannot share one); a replacement takes
+/// the other.
+fn target_group_replacements(wants: &mut [Want], index: &Index, arns: &ArnMap) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for w in wants.iter_mut().filter(|w| w.kind == Kind::TargetGroup) {
+        let Some(live) = index.get(&w.address) else { continue };
+        let base = w.spec["name"].as_str().unwrap_or_default().to_string();
+        let alternate = if live.name == base { format!("{base}--1") } else { base.clone() };
+        w.spec["name"] = Value::String(live.name.clone());
+        let before = comparable(w.kind, &normalize(w.kind, &live.spec, arns));
+        let after = comparable(w.kind, &normalize(w.kind, &w.spec, arns));
+        let fields = replace_fields(w.kind, &changed_paths(&before, &after));
+        if !fields.is_empty() {
+            w.spec["name"] = Value::String(alternate);
+            out.insert(w.address.clone(), fields);
+        }
+    }
+    out
 }
 
 /// Where a blue/green service lives now.

@@ -14,8 +14,11 @@ use crate::ports;
 use crate::types::{self, ComposeFile, IGNORED_SERVICE_KEYS};
 use crate::units;
 
-/// AWS limit on target group names, which are `<app>-<service>[-green]`.
-pub const TARGET_GROUP_NAME_MAX: usize = 32;
+/// AWS limits target group names to 32 characters; berth's are
+/// `<app>-<service>[-green]`, and a replacement (a change ELB cannot make in
+/// place) takes the same name plus `--1` while the old one still exists.
+pub const TARGET_GROUP_NAME_MAX: usize = 32 - REPLACEMENT_SUFFIX.len();
+pub const REPLACEMENT_SUFFIX: &str = "--1";
 /// Default listener rule priorities berth allocates from.
 pub const DEFAULT_PRIORITY_RANGE: (u32, u32) = (1000, 1999);
 /// ELB's default of 300 s makes every deploy wait five minutes per task; 30 s
@@ -1217,7 +1220,10 @@ fn resolve_route(
     if tg_name.len() > TARGET_GROUP_NAME_MAX {
         cx.error(
             &path,
-            format!("target group name {tg_name:?} is {} characters; AWS allows {TARGET_GROUP_NAME_MAX}", tg_name.len()),
+            format!(
+                "target group name {tg_name:?} is {} characters; berth allows {TARGET_GROUP_NAME_MAX} (AWS's 32, less the `{REPLACEMENT_SUFFIX}` of a replacement)",
+                tg_name.len()
+            ),
             Some("shorten the app name (`name:`) or the service name"),
         );
     }
