@@ -541,3 +541,217 @@ fn lifecycle_policy_round_trip_and_digest_pinning() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("the plan is stale") && out.stderr.contains("image:lc/api:2 was modified"), "{}", out.stderr);
 }
+
+/// A spec of two routed services and a discoverable one, on `net`, with
+/// listener rule priorities from 100-199; `extra` is appended to `front`'s
+/// route (e.g. `, priority: 100`).
+fn routes_app(net: &Network, dir: &std::path::Path, extra: &str) -> std::path::PathBuf {
+    let spec = format!(
+        "name: routes
+x-berth:
+  network: {{ vpc_id: {vpc}, subnets: [{a}, {b}], security_groups: [{sg}] }}
+  load_balancer: {{ listener: \"{listener}\", priority_range: [100, 199] }}
+  discovery: {{ namespace: routes.local, ttl: 15 }}
+services:
+  front:
+    image: nginx:1.27
+    ports: [\"80\"]
+    x-berth: {{ route: {{ paths: [\"/*\"], health_path: /{extra} }} }}
+  admin:
+    image: nginx:1.27
+    ports: [\"8081\"]
+    x-berth: {{ route: {{ paths: [\"/admin/*\"], hosts: [admin.example.com] }}, discovery: false }}
+  back:
+    image: redis:7
+    expose: [\"6379\"]
+",
+        vpc = net.vpc,
+        a = net.subnet_a,
+        b = net.subnet_b,
+        sg = net.security_group,
+        listener = net.listener,
+    );
+    let path = dir.join("compose.yaml");
+    std::fs::write(&path, spec).expect("write");
+    path
+}
+
+/// Acceptance (routing): berth's rules read back with the expected
+/// conditions, actions and priorities; another owner's rule at a priority
+/// in berth's range is untouched and skipped; a spec that wants it gets an
+/// error naming that rule. Cloud Map services carry A (+ SRV with a port)
+/// records and are wired into the ECS services.
+#[test]
+fn listener_rules_and_cloud_map_records_read_back() {
+    let Some(moto) = moto() else { return };
+    let region = "eu-central-1";
+    let net = moto.network(region);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = routes_app(&net, dir.path(), "");
+    // Another team's target group and rule at priority 100, the start of berth's range.
+    let (other_tg, other_rule) = block_on(async {
+        use aws_sdk_elasticloadbalancingv2::types as elb;
+        let sdk = moto.sdk(region).await;
+        let tg = sdk.elb.create_target_group().name("legacy").protocol(elb::ProtocolEnum::Http).port(80).vpc_id(&net.vpc).target_type(elb::TargetTypeEnum::Ip).send().await.expect("tg");
+        let tg = tg.target_groups()[0].target_group_arn().expect("arn").to_string();
+        let rule = sdk
+            .elb
+            .create_rule()
+            .listener_arn(&net.listener)
+            .priority(100)
+            .conditions(elb::RuleCondition::builder().field("path-pattern").values("/legacy/*").build())
+            .actions(elb::Action::builder().r#type(elb::ActionTypeEnum::Forward).target_group_arn(&tg).build())
+            .send()
+            .await
+            .expect("rule");
+        (tg, rule.rules()[0].rule_arn().expect("arn").to_string())
+    });
+    ok(&lc(&moto, &net, &path, "1").args(["apply", "--yes", "--wait", "none"]).run());
+
+    block_on(async {
+        let sdk = moto.sdk(region).await;
+        let rules = sdk.elb.describe_rules().listener_arn(&net.listener).send().await.expect("rules");
+        let tg_name = |arn: &str| {
+            let sdk = &sdk;
+            let arn = arn.to_string();
+            async move {
+                let out = sdk.elb.describe_target_groups().target_group_arns(arn).send().await.expect("tg");
+                out.target_groups()[0].target_group_name().unwrap_or_default().to_string()
+            }
+        };
+        let mut seen = Vec::new();
+        for r in rules.rules().iter().filter(|r| r.is_default() != Some(true)) {
+            let field = |f: &str| -> Vec<String> {
+                // Either the legacy `Values` or the typed config, as AWS returns both forms.
+                let typed = |c: &aws_sdk_elasticloadbalancingv2::types::RuleCondition| -> Vec<String> {
+                    match f {
+                        "path-pattern" => c.path_pattern_config().map(|p| p.values().to_vec()).unwrap_or_default(),
+                        _ => c.host_header_config().map(|h| h.values().to_vec()).unwrap_or_default(),
+                    }
+                };
+                let mut v: Vec<String> =
+                    r.conditions().iter().filter(|c| c.field() == Some(f)).flat_map(|c| [c.values().to_vec(), typed(c)].concat()).collect();
+                v.dedup();
+                v
+            };
+            let action = &r.actions()[0];
+            let forward_to = match action.forward_config() {
+                Some(f) => f.target_groups()[0].target_group_arn().unwrap_or_default().to_string(),
+                None => action.target_group_arn().unwrap_or_default().to_string(),
+            };
+            seen.push((r.priority().unwrap_or_default().to_string(), field("path-pattern"), field("host-header"), tg_name(&forward_to).await));
+        }
+        seen.sort();
+        assert_eq!(
+            seen,
+            vec![
+                ("100".to_string(), vec!["/legacy/*".to_string()], vec![], "legacy".to_string()),
+                ("101".to_string(), vec!["/admin/*".to_string()], vec!["admin.example.com".to_string()], "routes-admin".to_string()),
+                ("102".to_string(), vec!["/*".to_string()], vec![], "routes-front".to_string()),
+            ],
+            "the host-and-path rule before the catch-all, the other owner's rule where it was"
+        );
+        let other = rules.rules().iter().find(|r| r.rule_arn() == Some(other_rule.as_str())).expect("the other rule is still there");
+        assert_eq!(other.actions()[0].target_group_arn().or_else(|| other.actions()[0].forward_config().and_then(|f| f.target_groups()[0].target_group_arn())), Some(other_tg.as_str()));
+
+        // Cloud Map: front (a port) and back (an exposed port) get A + SRV
+        // with the spec's TTL; admin opted out.
+        let listed = sdk.sd.list_services().send().await.expect("list services");
+        let mut records = Vec::new();
+        for s in listed.services() {
+            let got = sdk.sd.get_service().id(s.id().expect("id")).send().await.expect("get service");
+            let svc = got.service().expect("service");
+            let dns = svc.dns_config().expect("dns config");
+            let kinds: Vec<(String, i64)> = dns.dns_records().iter().map(|r| (r.r#type().as_str().to_string(), r.ttl())).collect();
+            records.push((svc.name().unwrap_or_default().to_string(), kinds));
+        }
+        records.sort();
+        let a_srv = vec![("A".to_string(), 15), ("SRV".to_string(), 15)];
+        assert_eq!(records, vec![("back".to_string(), a_srv.clone()), ("front".to_string(), a_srv)]);
+        let svcs = sdk.ecs.describe_services().cluster("routes").services("routes-back").send().await.expect("describe");
+        let reg = &svcs.services()[0].service_registries()[0];
+        assert_eq!(reg.container_name(), Some("back"));
+        assert_eq!(reg.container_port(), Some(6379));
+    });
+
+    // Re-plan: only what moto drops on CreateService (see example_round_trip).
+    let again = plan_json(&lc(&moto, &net, &path, "1").args(["plan", "--format", "json"]).run());
+    for c in again["changes"].as_array().expect("changes") {
+        assert_eq!(c["kind"], "service", "routing and discovery round-trip: {c:#}");
+    }
+    // A spec that insists on the other owner's priority: a clear error, nothing changed.
+    let path = routes_app(&net, dir.path(), ", priority: 100");
+    let out = lc(&moto, &net, &path, "1").args(["apply", "--yes", "--wait", "none"]).run();
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains(&format!("listener rule priority 100 wanted by rule.front/0 is held by rule {other_rule} (not managed by berth)")), "{}", out.stderr);
+    block_on(async {
+        let sdk = moto.sdk(region).await;
+        let rules = sdk.elb.describe_rules().listener_arn(&net.listener).send().await.expect("rules");
+        let mut priorities: Vec<String> = rules.rules().iter().filter_map(|r| r.priority().map(str::to_string)).collect();
+        priorities.sort();
+        assert_eq!(priorities, vec!["100", "101", "102", "default"]);
+    });
+}
+
+/// Acceptance (optional load balancer): from an empty account to a
+/// listener forwarding to the app's target group, and `destroy` removes
+/// all of it.
+#[test]
+fn a_created_load_balancer_forwards_to_the_app_and_destroy_removes_it() {
+    let Some(moto) = moto() else { return };
+    let region = "ap-south-1";
+    let net = moto.network(region);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = format!(
+        "name: edge
+x-berth:
+  network: {{ vpc_id: {vpc}, subnets: [{a}, {b}], security_groups: [{sg}] }}
+  load_balancer:
+    create: {{ subnets: [{a}, {b}], security_groups: [{sg}], scheme: internet-facing }}
+services:
+  web:
+    image: nginx:1.27
+    ports: [\"80\"]
+    x-berth: {{ route: {{ paths: [\"/*\"] }} }}
+",
+        vpc = net.vpc,
+        a = net.subnet_a,
+        b = net.subnet_b,
+        sg = net.security_group,
+    );
+    let path = dir.path().join("compose.yaml");
+    std::fs::write(&path, spec).expect("write");
+    ok(&lc(&moto, &net, &path, "1").args(["apply", "--yes", "--wait", "none"]).run());
+    block_on(async {
+        let sdk = moto.sdk(region).await;
+        let lbs = sdk.elb.describe_load_balancers().names("edge").send().await.expect("berth created load balancer `edge`");
+        let lb = &lbs.load_balancers()[0];
+        assert_eq!(lb.scheme().map(|s| s.as_str()), Some("internet-facing"));
+        let listeners = sdk.elb.describe_listeners().load_balancer_arn(lb.load_balancer_arn().expect("arn")).send().await.expect("listeners");
+        let listener = &listeners.listeners()[0];
+        assert_eq!((listener.protocol().map(|p| p.as_str()), listener.port()), (Some("HTTP"), Some(80)));
+        let rules = sdk.elb.describe_rules().listener_arn(listener.listener_arn().expect("arn")).send().await.expect("rules");
+        let rule = rules.rules().iter().find(|r| r.is_default() != Some(true)).expect("a rule for web");
+        let action = &rule.actions()[0];
+        let tg = action.forward_config().and_then(|f| f.target_groups()[0].target_group_arn()).or(action.target_group_arn()).expect("forward");
+        let tgs = sdk.elb.describe_target_groups().target_group_arns(tg).send().await.expect("tg");
+        assert_eq!(tgs.target_groups()[0].target_group_name(), Some("edge-web"));
+        let svc = sdk.ecs.describe_services().cluster("edge").services("edge-web").send().await.expect("service");
+        assert_eq!(svc.services()[0].load_balancers()[0].target_group_arn(), Some(tg));
+    });
+    let destroy = lc(&moto, &net, &path, "1").args(["destroy", "--yes"]).run();
+    ok(&destroy);
+    block_on(async {
+        let sdk = moto.sdk(region).await;
+        assert!(sdk.elb.describe_load_balancers().names("edge").send().await.is_err(), "the load balancer is gone");
+        assert!(sdk.elb.describe_target_groups().names("edge-web").send().await.is_err(), "the target group is gone");
+        let svc = sdk.ecs.describe_services().cluster("edge").services("edge-web").send().await;
+        let active = svc.map(|s| s.services().iter().any(|s| s.status() == Some("ACTIVE"))).unwrap_or(false);
+        assert!(!active, "the service is gone");
+        // The network berth does not own stays.
+        let shared = sdk.elb.describe_load_balancers().names("shared").send().await;
+        assert!(shared.is_ok(), "the shared load balancer of the account stays");
+    });
+    let again = lc(&moto, &net, &path, "1").args(["destroy", "--yes"]).run();
+    ok(&again);
+}

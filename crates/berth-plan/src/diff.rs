@@ -18,7 +18,7 @@ use crate::plan::{Action, Change, Plan, Summary, Unchanged, FORMAT_VERSION};
 pub enum PlanError {
     #[error("{}", .0.join("\n"))]
     NotOwned(Vec<String>),
-    #[error("listener rule priority {priority} wanted by {address} is held by {holder}")]
+    #[error("listener rule priority {priority} wanted by {address} is held by {holder}; choose a free priority in x-berth.route.priority, or leave it out and berth allocates one from x-berth.load_balancer.priority_range")]
     PriorityTaken { address: String, priority: u32, holder: String },
     #[error("no free listener rule priority left in {from}-{to} for {address}; widen x-berth.load_balancer.priority_range")]
     NoFreePriority { address: String, from: u32, to: u32 },
@@ -480,9 +480,14 @@ fn allocate_priorities(wants: &mut [Want], observed: &Observed, index: &Index, c
     }
     // 3. New rules take the lowest priority nobody holds (the candidate
     // only moves up, so allocating n rules is one pass over the range).
+    // ELB evaluates the lowest priority first, so the most specific new
+    // rules go first: a `/*` catch-all must not shadow `/admin/*`.
     let (from, to) = ctx.priority_range;
     let mut next = from;
-    for w in wants.iter_mut().filter(|w| w.kind == Kind::ListenerRule && w.spec.get("priority").is_none()) {
+    let mut new_rules: Vec<&mut Want> =
+        wants.iter_mut().filter(|w| w.kind == Kind::ListenerRule && w.spec.get("priority").is_none()).collect();
+    new_rules.sort_by_key(|w| std::cmp::Reverse(rule_specificity(&w.spec)));
+    for w in new_rules {
         let Some(p) = (next..=to).find(|p| !claimed.contains(p) && holder_of(*p).is_none()) else {
             return Err(PlanError::NoFreePriority { address: w.address.clone(), from, to });
         };
@@ -491,6 +496,22 @@ fn allocate_priorities(wants: &mut [Want], observed: &Observed, index: &Index, c
         next = p + 1;
     }
     Ok(())
+}
+
+/// How specific a listener rule's match is: host conditions first, then
+/// the longest literal (wildcard-free) prefix of its path patterns.
+fn rule_specificity(rule: &Value) -> (bool, usize) {
+    let conditions = rule.get("conditions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let values = |field: &'static str| {
+        conditions
+            .iter()
+            .filter(move |c| c.get("field").and_then(Value::as_str) == Some(field))
+            .flat_map(|c| c.get("values").and_then(Value::as_array).into_iter().flatten())
+            .filter_map(Value::as_str)
+    };
+    let has_host = values("host-header").next().is_some();
+    let literal = values("path-pattern").map(|p| p.find(['*', '?']).unwrap_or(p.len())).min().unwrap_or(0);
+    (has_host, literal)
 }
 
 /// The leaf paths where two normalized values differ. Lists of objects with

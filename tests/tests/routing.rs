@@ -1,0 +1,325 @@
+//! Routing and discovery on the sim: listener rules, target group
+//! replacement, delete order, Cloud Map and Service Connect.
+
+use berth_tests::{repo_root, shared_dir, Berth, Output};
+
+fn ok(out: &Output) {
+    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+}
+
+/// `(address, action, changed paths)` of every change of a JSON plan.
+fn changes(out: &Output) -> Vec<(String, String, Vec<String>)> {
+    ok(out);
+    let plan: serde_json::Value = serde_json::from_str(&out.stdout).expect("plan JSON");
+    plan["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            let changed =
+                c["changed"].as_array().map(|a| a.iter().map(|p| p.as_str().unwrap_or_default().to_string()).collect()).unwrap_or_default();
+            (c["address"].as_str().unwrap_or_default().to_string(), c["action"].as_str().unwrap_or_default().to_string(), changed)
+        })
+        .collect()
+}
+
+/// The order in which apply started its changes: `(address, verb)`.
+fn started(out: &Output) -> Vec<(String, String)> {
+    out.stderr
+        .lines()
+        .filter_map(|l| {
+            let rest = l.split_once(' ')?.1;
+            let (address, what) = rest.split_once(": ")?;
+            let verb = what.strip_suffix(" started")?;
+            Some((address.to_string(), verb.to_string()))
+        })
+        .collect()
+}
+
+/// A sim account plus a spec file in a temporary directory that tests rewrite.
+struct App {
+    dir: tempfile::TempDir,
+}
+
+const LISTENER: &str = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:listener/app/shared/50dc6c495c0c9188/f2f7dc8efc522ab2";
+
+impl App {
+    fn new() -> Self {
+        App { dir: tempfile::tempdir().expect("tempdir") }
+    }
+
+    /// Writes the spec: `front` routed on `port` at `paths`, `back`
+    /// discoverable through Cloud Map, and `admin` (routed) when asked.
+    fn write(&self, port: u16, paths: &str, with_admin: bool, with_back: bool) {
+        let mut yaml = format!(
+            "name: routes\n\
+             x-berth:\n  region: ap-northeast-2\n\
+             \x20 network: {{ vpc_id: vpc-0r, subnets: [subnet-0a], security_groups: [sg-0r] }}\n\
+             \x20 load_balancer: {{ listener: \"{LISTENER}\", priority_range: [200, 299] }}\n\
+             \x20 discovery: {{ namespace: routes.local }}\n\
+             services:\n\
+             \x20 front:\n    image: nginx:1.27\n    ports: [\"{port}\"]\n\
+             \x20   x-berth: {{ route: {{ paths: {paths}, health_path: / }} }}\n"
+        );
+        if with_back {
+            yaml.push_str("  back:\n    image: redis:7\n    expose: [\"6379\"]\n    x-berth: { discovery: true }\n");
+        }
+        if with_admin {
+            yaml.push_str("  admin:\n    image: nginx:1.27\n    ports: [\"8081\"]\n    x-berth: { route: { paths: [\"/admin/*\"] } }\n");
+        }
+        std::fs::write(self.dir.path().join("compose.yaml"), yaml).expect("write spec");
+    }
+
+    fn berth(&self) -> Berth {
+        Berth::new(repo_root()).args([
+            "--sim-state".to_string(),
+            self.dir.path().join("sim.json").display().to_string(),
+            "-f".into(),
+            self.dir.path().join("compose.yaml").display().to_string(),
+        ])
+    }
+
+    fn apply(&self) -> Output {
+        let out = self.berth().args(["apply", "--yes"]).run();
+        ok(&out);
+        let again = self.berth().args(["plan", "--detailed-exitcode"]).run();
+        assert_eq!(again.code, 0, "re-plan after apply must be empty:\n{}\n{}", again.stdout, again.stderr);
+        out
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&berth_sim::SimState) -> T) -> T {
+        let sim = berth_sim::Sim::open(&self.dir.path().join("sim.json")).expect("open sim");
+        let state = sim.state();
+        f(&state)
+    }
+
+    fn edit(&self, f: impl FnOnce(&mut berth_sim::SimState)) {
+        let sim = berth_sim::Sim::open(&self.dir.path().join("sim.json")).expect("open sim");
+        f(&mut sim.state());
+        sim.save().expect("save sim");
+    }
+
+    /// `(priority, path patterns, forwarded target group names)` of every rule.
+    fn rules(&self) -> Vec<(u32, Vec<String>, Vec<String>)> {
+        self.read(|s| {
+            let mut out: Vec<_> = s
+                .listeners
+                .values()
+                .flat_map(|l| &l.rules)
+                .map(|r| {
+                    let paths = r.spec.conditions.iter().filter(|c| c.field == "path-pattern").flat_map(|c| c.values.clone()).collect();
+                    let tgs = r
+                        .spec
+                        .actions
+                        .iter()
+                        .flat_map(|a| &a.forward_config.target_groups)
+                        .map(|t| s.target_groups.get(&t.target_group_arn).map(|g| g.spec.name.clone()).unwrap_or_else(|| "<deleted>".into()))
+                        .collect();
+                    (r.priority, paths, tgs)
+                })
+                .collect();
+            out.sort();
+            out
+        })
+    }
+}
+
+#[test]
+fn rules_get_priorities_from_the_range_and_keep_them() {
+    let app = App::new();
+    app.write(80, r#"["/*"]"#, true, true);
+    app.apply();
+    let rules = app.rules();
+    assert_eq!(
+        rules,
+        vec![
+            (200, vec!["/admin/*".to_string()], vec!["routes-admin".to_string()]),
+            (201, vec!["/*".to_string()], vec!["routes-front".to_string()]),
+        ],
+        "the more specific path gets the lower priority, both from the range"
+    );
+    // Removing `admin` frees 200, but `front` keeps 201: no churn.
+    app.write(80, r#"["/*"]"#, false, true);
+    app.apply();
+    assert_eq!(app.rules(), vec![(201, vec!["/*".to_string()], vec!["routes-front".to_string()])]);
+}
+
+#[test]
+fn moving_a_route_to_another_path_is_one_rule_update() {
+    let app = App::new();
+    app.write(80, r#"["/*"]"#, false, true);
+    app.apply();
+    app.write(80, r#"["/v2/*"]"#, false, true);
+    let plan = changes(&app.berth().args(["plan", "--format", "json"]).run());
+    assert_eq!(plan, vec![("rule.front/0".to_string(), "update".to_string(), vec!["conditions".to_string()])]);
+    app.apply();
+    assert_eq!(app.rules(), vec![(200, vec!["/v2/*".to_string()], vec!["routes-front".to_string()])]);
+}
+
+#[test]
+fn a_target_group_port_change_is_create_before_delete_with_the_rule_moved_first() {
+    let app = App::new();
+    app.write(80, r#"["/*"]"#, false, false);
+    app.apply();
+    app.write(8080, r#"["/*"]"#, false, false);
+    let plan = changes(&app.berth().args(["plan", "--format", "json"]).run());
+    let actions: Vec<(&str, &str)> = plan.iter().map(|(a, v, _)| (a.as_str(), v.as_str())).collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("taskdef.front", "update"),
+            ("tg.front", "replace"),
+            ("rule.front/0", "update"),
+            ("service.front", "update"),
+            ("tg.front~old", "delete"),
+        ]
+    );
+    let out = app.apply();
+    // The sim, like ELB, refuses to delete a target group a rule still
+    // forwards to, so a successful apply already shows the rule had moved;
+    // the event order shows it step by step.
+    let order = started(&out);
+    let pos = |address: &str| order.iter().position(|(a, _)| a == address).unwrap_or_else(|| panic!("{address} in {order:?}"));
+    assert!(pos("tg.front") < pos("rule.front/0"), "{order:?}");
+    assert!(pos("rule.front/0") < pos("tg.front~old"), "{order:?}");
+    assert!(pos("service.front") < pos("tg.front~old"), "{order:?}");
+    assert_eq!(app.rules(), vec![(200, vec!["/*".to_string()], vec!["routes-front--1".to_string()])]);
+    app.read(|s| {
+        let tgs: Vec<(String, u16)> = s.target_groups.values().map(|t| (t.spec.name.clone(), t.spec.port)).collect();
+        assert_eq!(tgs, vec![("routes-front--1".to_string(), 8080)], "the old target group is gone");
+    });
+    // A second port change alternates back to the base name.
+    app.write(8081, r#"["/*"]"#, false, false);
+    app.apply();
+    assert_eq!(app.rules(), vec![(200, vec!["/*".to_string()], vec!["routes-front".to_string()])]);
+}
+
+#[test]
+fn removing_a_routed_service_deletes_rule_then_target_group_then_service() {
+    // `admin` is routed and (with a namespace, by default) discoverable.
+    let app = App::new();
+    app.write(80, r#"["/*"]"#, true, true);
+    app.apply();
+    app.write(80, r#"["/*"]"#, false, true);
+    let out = app.apply();
+    assert_eq!(
+        started(&out),
+        vec![
+            ("rule.admin/0".to_string(), "delete".to_string()),
+            ("tg.admin".to_string(), "delete".to_string()),
+            ("service.admin".to_string(), "delete".to_string()),
+            ("cloudmap.admin".to_string(), "delete".to_string()),
+            ("taskdef.admin".to_string(), "delete".to_string()),
+        ]
+    );
+}
+
+#[test]
+fn removing_a_discoverable_service_deletes_its_cloud_map_service_after_the_ecs_service() {
+    let app = App::new();
+    app.write(80, r#"["/*"]"#, false, true);
+    app.apply();
+    // A records for awsvpc and SRV with the exposed port, wired into the
+    // ECS service's serviceRegistries.
+    app.read(|s| {
+        let cm = s.cloud_map_services.values().find(|c| c.spec.name == "back").expect("cloud map service back");
+        let records: Vec<&str> = cm.spec.dns_config.dns_records.iter().map(|r| r.kind.as_str()).collect();
+        assert_eq!(records, vec!["A", "SRV"]);
+        let svc = s.services.values().find(|v| v.spec.service_name == "routes-back").expect("service routes-back");
+        assert_eq!(svc.spec.service_registries.len(), 1);
+        assert_eq!(svc.spec.service_registries[0].registry_arn, cm.arn);
+        assert_eq!(svc.spec.service_registries[0].container_port, Some(6379));
+    });
+    app.write(80, r#"["/*"]"#, false, false);
+    let out = app.apply();
+    let order: Vec<String> = started(&out).into_iter().map(|(a, _)| a).collect();
+    assert_eq!(order, vec!["service.back", "cloudmap.back", "taskdef.back"]);
+    app.read(|s| assert!(s.cloud_map_services.values().all(|c| c.spec.name != "back")));
+}
+
+#[test]
+fn a_priority_held_by_another_owner_is_never_taken() {
+    let app = App::new();
+    app.write(80, r#"["/*"]"#, false, false);
+    app.apply();
+    // Another team's rule sits at 200 on the shared listener; berth's rule
+    // already there moves nowhere, and a new rule skips the taken priority.
+    app.edit(|s| {
+        let listener = s.listeners.values_mut().next().expect("listener");
+        let mut other = listener.rules[0].clone();
+        other.arn.push_str("-other");
+        other.priority = 201;
+        other.spec.tags = vec![berth_model::resources::Tag { key: "owner".into(), value: "platform-team".into() }];
+        listener.rules.push(other);
+    });
+    app.write(80, r#"["/*"]"#, true, false);
+    app.apply();
+    let priorities: Vec<u32> = app.rules().iter().map(|r| r.0).collect();
+    assert_eq!(priorities, vec![200, 201, 202], "admin takes 202, not the other owner's 201");
+    app.read(|s| {
+        let other = s.listeners.values().flat_map(|l| &l.rules).find(|r| r.arn.ends_with("-other")).expect("other rule");
+        assert_eq!(other.priority, 201);
+        assert_eq!(other.spec.tags[0].value, "platform-team");
+    });
+    // A spec that insists on the other owner's priority is a clear error,
+    // and nothing changes.
+    let spec = app.dir.path().join("compose.yaml");
+    let yaml = std::fs::read_to_string(&spec).expect("spec");
+    std::fs::write(&spec, yaml.replace("health_path: / }", "health_path: /, priority: 201 }")).expect("write");
+    let out = app.berth().args(["apply", "--yes"]).run();
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("listener rule priority 201 wanted by rule.front/0 is held by rule"), "{}", out.stderr);
+    assert!(out.stderr.contains("-other (not managed by berth)"), "{}", out.stderr);
+    assert_eq!(app.rules().iter().map(|r| r.0).collect::<Vec<_>>(), vec![200, 201, 202]);
+}
+
+/// Acceptance: the corpus's wordpress-mysql file, unchanged, plus an
+/// overlay with only `x-berth` keys, deploys with Service Connect, and the
+/// plan shows the client aliases that make `WORDPRESS_DB_HOST=db` resolve.
+#[test]
+fn corpus_wordpress_deploys_with_service_connect_and_the_plan_shows_aliases() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let overlay = dir.path().join("berth.yaml");
+    std::fs::write(
+        &overlay,
+        format!(
+            "name: wordpress\n\
+             x-berth:\n  region: ap-northeast-2\n\
+             \x20 network: {{ vpc_id: vpc-0wp, subnets: [subnet-0a, subnet-0b], security_groups: [sg-0wp] }}\n\
+             \x20 load_balancer: {{ listener: \"{LISTENER}\" }}\n\
+             \x20 discovery: connect\n\
+             services:\n  wordpress:\n    x-berth: {{ route: {{ paths: [\"/*\"], health_matcher: \"200-399\" }} }}\n\
+             volumes:\n  db_data:\n    x-berth: {{ efs: fs-0123456789abcdef0 }}\n"
+        ),
+    )
+    .expect("write overlay");
+    let berth = || {
+        Berth::new(repo_root()).args([
+            "--sim-state".to_string(),
+            dir.path().join("sim.json").display().to_string(),
+            "-f".into(),
+            shared_dir().join("corpus/compose/wordpress-mysql/compose.yaml").display().to_string(),
+            "-f".into(),
+            overlay.display().to_string(),
+        ])
+    };
+    let plan = berth().args(["plan"]).run();
+    ok(&plan);
+    let db = plan.stdout.split("service.db").nth(1).expect("service.db in the plan");
+    assert!(db.contains("\"clientAliases\""), "{}", plan.stdout);
+    assert!(db.contains("\"dnsName\": \"db\""), "{}", plan.stdout);
+    assert!(db.contains("\"port\": 3306"), "{}", plan.stdout);
+    ok(&berth().args(["apply", "--yes"]).run());
+    assert_eq!(berth().args(["plan", "--detailed-exitcode"]).run().code, 0);
+    let sim = berth_sim::Sim::open(&dir.path().join("sim.json")).expect("open sim");
+    let s = sim.state();
+    let db = s.services.values().find(|v| v.spec.service_name == "wordpress-db").expect("db service");
+    let sc = db.spec.service_connect_configuration.as_ref().expect("service connect on db");
+    assert!(sc.enabled);
+    assert_eq!(sc.namespace, "wordpress.local");
+    assert_eq!(sc.services[0].client_aliases[0].dns_name, "db");
+    assert_eq!(sc.services[0].client_aliases[0].port, 3306);
+    let wp = s.services.values().find(|v| v.spec.service_name == "wordpress-wordpress").expect("wordpress service");
+    assert!(wp.spec.service_connect_configuration.as_ref().is_some_and(|c| c.enabled), "the client side joins the mesh too");
+    assert!(s.namespaces.values().any(|n| n.spec.name == "wordpress.local"));
+}
