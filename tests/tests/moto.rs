@@ -755,3 +755,36 @@ services:
     let again = lc(&moto, &net, &path, "1").args(["destroy", "--yes"]).run();
     ok(&again);
 }
+
+/// Acceptance (routing): a target group port change on moto is a
+/// create-before-delete replace. ELB (and moto) refuse to delete a target
+/// group a rule forwards to, so the apply succeeding with the old group
+/// gone shows the rule had moved first; `--stats` shows the calls made.
+#[test]
+fn a_target_group_port_change_replaces_it_on_moto() {
+    let Some(moto) = moto() else { return };
+    let region = "eu-west-1";
+    let net = moto.network(region);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = routes_app(&net, dir.path(), "");
+    ok(&lc(&moto, &net, &path, "1").args(["apply", "--yes", "--wait", "none"]).run());
+    let yaml = std::fs::read_to_string(&path).expect("spec");
+    std::fs::write(&path, yaml.replacen("ports: [\"80\"]", "ports: [\"8080\"]", 1)).expect("write");
+    let out = lc(&moto, &net, &path, "1").args(["--stats", "apply", "--yes", "--wait", "none"]).run();
+    ok(&out);
+    let order: Vec<&str> = out.stderr.lines().filter_map(|l| l.split_once(' ')?.1.strip_suffix(" started")).collect();
+    let pos = |what: &str| order.iter().position(|l| *l == what).unwrap_or_else(|| panic!("{what} in {order:?}"));
+    assert!(pos("tg.front: replace") < pos("rule.front/0: update"), "{order:?}");
+    assert!(pos("rule.front/0: update") < pos("tg.front~old: delete"), "{order:?}");
+    for call in ["CreateTargetGroup", "ModifyRule", "DeleteTargetGroup"] {
+        assert!(out.stderr.lines().any(|l| l.contains(call)), "--stats lists {call}:\n{}", out.stderr);
+    }
+    block_on(async {
+        let sdk = moto.sdk(region).await;
+        let tgs = sdk.elb.describe_target_groups().send().await.expect("tgs");
+        let mut names: Vec<(String, i32)> =
+            tgs.target_groups().iter().map(|t| (t.target_group_name().unwrap_or_default().to_string(), t.port().unwrap_or_default())).collect();
+        names.sort();
+        assert_eq!(names, vec![("routes-admin".to_string(), 8081), ("routes-front-r1".to_string(), 8080)]);
+    });
+}

@@ -183,10 +183,10 @@ fn a_target_group_port_change_is_create_before_delete_with_the_rule_moved_first(
     assert!(pos("tg.front") < pos("rule.front/0"), "{order:?}");
     assert!(pos("rule.front/0") < pos("tg.front~old"), "{order:?}");
     assert!(pos("service.front") < pos("tg.front~old"), "{order:?}");
-    assert_eq!(app.rules(), vec![(200, vec!["/*".to_string()], vec!["routes-front--1".to_string()])]);
+    assert_eq!(app.rules(), vec![(200, vec!["/*".to_string()], vec!["routes-front-r1".to_string()])]);
     app.read(|s| {
         let tgs: Vec<(String, u16)> = s.target_groups.values().map(|t| (t.spec.name.clone(), t.spec.port)).collect();
-        assert_eq!(tgs, vec![("routes-front--1".to_string(), 8080)], "the old target group is gone");
+        assert_eq!(tgs, vec![("routes-front-r1".to_string(), 8080)], "the old target group is gone");
     });
     // A second port change alternates back to the base name.
     app.write(8081, r#"["/*"]"#, false, false);

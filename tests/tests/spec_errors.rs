@@ -146,7 +146,7 @@ fn target_group_name_too_long() {
     );
     assert_error(
         &out,
-        "error: compose.yaml:9:7: services.frontend.x-berth.route: target group name \"a-very-long-application-name-frontend\" is 37 characters; berth allows 29 (AWS's 32, less the `--1` of a replacement)",
+        "error: compose.yaml:9:7: services.frontend.x-berth.route: target group name \"a-very-long-application-name-frontend\" is 37 characters; berth allows 29 (AWS's 32, less the `-r1` of a replacement)",
     );
 }
 

@@ -134,7 +134,8 @@ fn target_group(app: &App, task: &app::Task, route: &app::Route, color: &str, ta
             key: "deregistration_delay.timeout_seconds".into(),
             value: route.deregistration_delay_secs.to_string(),
         }],
-        tags: tags.to_vec(),
+        // The address tag keeps a replacement (`<name>-r1`) the same address.
+        tags: tags.iter().cloned().chain([Tag { key: TAG_ADDRESS.into(), value: format!("tg.{}{suffix}", task.name) }]).collect(),
     }
 }
 

@@ -12,6 +12,8 @@ pub const TAG_APP: &str = "berth:app";
 pub const TAG_MANAGED: &str = "berth:managed";
 /// The tag that names a listener rule's plan address (rules have no name).
 pub const TAG_ADDRESS: &str = "berth:address";
+/// The name suffix of a target group that replaces another (names alternate).
+pub use berth_spec::resolve::REPLACEMENT_SUFFIX as TARGET_GROUP_REPLACEMENT_SUFFIX;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tag {

@@ -320,7 +320,7 @@ fn target_group_replacements(wants: &mut [Want], index: &Index, arns: &ArnMap) -
     for w in wants.iter_mut().filter(|w| w.kind == Kind::TargetGroup) {
         let Some(live) = index.get(&w.address) else { continue };
         let base = w.spec["name"].as_str().unwrap_or_default().to_string();
-        let alternate = if live.name == base { format!("{base}--1") } else { base.clone() };
+        let alternate = if live.name == base { format!("{base}{}", berth_model::resources::TARGET_GROUP_REPLACEMENT_SUFFIX) } else { base.clone() };
         w.spec["name"] = Value::String(live.name.clone());
         let before = comparable(w.kind, &normalize(w.kind, &live.spec, arns));
         let after = comparable(w.kind, &normalize(w.kind, &w.spec, arns));

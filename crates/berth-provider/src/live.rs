@@ -104,8 +104,10 @@ pub fn address_for(kind: Kind, name: &str, app: &str, tags: &[Tag]) -> String {
         Kind::EcrRepository => format!("ecr.{name}"),
         Kind::TaskDefinition => format!("taskdef.{}", short(name.split(':').next().unwrap_or(name))),
         Kind::LoadBalancer => "lb.main".to_string(),
-        // A replacement target group (`<name>--1`) stands for the same address.
-        Kind::TargetGroup => format!("tg.{}", short(name.strip_suffix("--1").unwrap_or(name))),
+        // A replacement target group (`<name>-r1`) carries its address tag.
+        Kind::TargetGroup => {
+            tags.iter().find(|t| t.key == TAG_ADDRESS).map(|t| t.value.clone()).unwrap_or_else(|| format!("tg.{}", short(name)))
+        }
         Kind::ListenerRule => {
             tags.iter().find(|t| t.key == TAG_ADDRESS).map(|t| t.value.clone()).unwrap_or_else(|| format!("rule.unknown/{name}"))
         }

@@ -18,7 +18,9 @@ use crate::units;
 /// `<app>-<service>[-green]`, and a replacement (a change ELB cannot make in
 /// place) takes the same name plus `--1` while the old one still exists.
 pub const TARGET_GROUP_NAME_MAX: usize = 32 - REPLACEMENT_SUFFIX.len();
-pub const REPLACEMENT_SUFFIX: &str = "--1";
+/// ELB names allow no `--`; the address tag, not the name, says which
+/// target group a replacement stands for.
+pub const REPLACEMENT_SUFFIX: &str = "-r1";
 /// Default listener rule priorities berth allocates from.
 pub const DEFAULT_PRIORITY_RANGE: (u32, u32) = (1000, 1999);
 /// ELB's default of 300 s makes every deploy wait five minutes per task; 30 s
