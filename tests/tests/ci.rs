@@ -279,7 +279,7 @@ fn json_events_validate_against_the_documented_schema() {
 #[test]
 fn markdown_plan_of_a_200_service_change_fits_a_pull_request_comment() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut spec = String::from("name: big\nservices:\n");
+    let mut spec = String::from("name: big\nx-berth: { network: { subnets: [subnet-0a] } }\nservices:\n");
     for i in 0..200 {
         spec.push_str(&format!("  svc{i}:\n    image: registry.example.com/big/svc{i}:${{TAG}}\n    environment: {{ INDEX: \"{i}\", DATABASE_URL: postgres://db.internal:5432/app, FEATURE_FLAGS: \"a,b,c,d,e,f\" }}\n"));
     }

@@ -323,3 +323,34 @@ fn corpus_wordpress_deploys_with_service_connect_and_the_plan_shows_aliases() {
     assert!(wp.spec.service_connect_configuration.as_ref().is_some_and(|c| c.enabled), "the client side joins the mesh too");
     assert!(s.namespaces.values().any(|n| n.spec.name == "wordpress.local"));
 }
+
+/// `validate` accepts a bare compose file, but `plan` needs to know where
+/// tasks run and which VPC target groups and the namespace live in.
+#[test]
+fn deploying_without_subnets_or_a_vpc_names_the_key_to_set() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = dir.path().join("compose.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name: bare\nx-berth:\n  load_balancer: {{ listener: \"{LISTENER}\" }}\n  discovery: {{ namespace: bare.local }}\n\
+             services:\n  web:\n    image: nginx\n    ports: [\"80\"]\n    x-berth: {{ route: {{ paths: [\"/*\"] }} }}\n"
+        ),
+    )
+    .expect("write");
+    let berth = || Berth::new(dir.path()).args(["--sim-state", "sim.json"]);
+    ok(&berth().args(["validate"]).run());
+    let out = berth().args(["plan"]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    for line in [
+        "error: compose.yaml:2:1: x-berth.network.subnets: tasks in awsvpc mode need subnets to run in",
+        "error: compose.yaml:2:1: x-berth.network.vpc_id: service \"web\" is routed, and its target group needs the VPC id",
+        "error: compose.yaml:2:1: x-berth.network.vpc_id: the private DNS namespace \"bare.local\" needs the VPC id",
+    ] {
+        assert!(out.stderr.lines().any(|l| l == line), "expected\n  {line}\nin:\n{}", out.stderr);
+    }
+    assert!(out.stderr.contains("hint: set x-berth.network.vpc_id"), "{}", out.stderr);
+    let applied = berth().args(["apply", "--yes"]).run();
+    assert_eq!(applied.code, 1, "apply refuses too:\n{}", applied.stderr);
+    assert!(!dir.path().join("sim.json").exists(), "refused before touching the account");
+}

@@ -4,6 +4,7 @@
 //! key and its `file:line:col`.
 
 pub mod app;
+pub mod deploy_checks;
 pub mod diag;
 pub mod fargate;
 pub mod images;
@@ -17,6 +18,7 @@ pub mod types;
 pub mod units;
 
 pub use app::App;
+pub use deploy_checks::deploy_checks;
 pub use diag::{Diagnostic, Diagnostics, Pos, Severity};
 pub use load::{load, LoadOptions, Loaded};
 

@@ -10,12 +10,12 @@ use berth_plan::{Action, Plan};
 
 use crate::cli::StatusFormat;
 use crate::cli::{ApplyArgs, Cli, DeployArgs, DestroyArgs, RollbackArgs, WaitArg};
-use crate::commands::{backend, load_target, make_plan, plan_context, Backend, Target, VERSION};
+use crate::commands::{backend, load_deploy_target, load_target, make_plan, plan_context, Backend, Target, VERSION};
 use crate::progress::{Bars, JsonLines, Lines};
 use crate::{ExitStatus, Io};
 
 pub fn run(cli: &Cli, args: &ApplyArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
-    let Some(target) = load_target(cli, io)? else { return Ok(ExitStatus::Error) };
+    let Some(target) = load_deploy_target(cli, io)? else { return Ok(ExitStatus::Error) };
     let rt = backend::runtime()?;
     let backend = rt.block_on(Backend::open(cli, io, &target))?;
     let status = rt.block_on(async {

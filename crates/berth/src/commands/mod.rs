@@ -76,6 +76,19 @@ pub fn load_target(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Target>> {
     }))
 }
 
+/// The spec of a plan or apply: `load_target` plus what deploying needs
+/// (subnets, a VPC id), which `validate` does not ask of a compose file.
+pub fn load_deploy_target(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Target>> {
+    let Some(target) = load_target(cli, io)? else { return Ok(None) };
+    let missing = berth_spec::deploy_checks(&target.loaded);
+    if missing.has_errors() {
+        printer::diagnostics(io.stderr, &missing)?;
+        printer::invalid_summary(io.stderr, &missing)?;
+        return Ok(None);
+    }
+    Ok(Some(target))
+}
+
 pub fn plan_context(target: &Target, provider: &dyn Provider) -> PlanContext {
     PlanContext {
         berth_version: VERSION.to_string(),

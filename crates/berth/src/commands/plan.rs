@@ -1,11 +1,11 @@
 use anyhow::Context;
 
 use crate::cli::{Cli, PlanArgs, PlanFormat};
-use crate::commands::{backend, color, load_target, make_plan, Backend};
+use crate::commands::{backend, color, load_deploy_target, make_plan, Backend};
 use crate::{ExitStatus, Io};
 
 pub fn run(cli: &Cli, args: &PlanArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
-    let Some(target) = load_target(cli, io)? else { return Ok(ExitStatus::Error) };
+    let Some(target) = load_deploy_target(cli, io)? else { return Ok(ExitStatus::Error) };
     let rt = backend::runtime()?;
     let backend = rt.block_on(Backend::open(cli, io, &target))?;
     let plan = rt.block_on(make_plan(&target, backend.provider(), cli.global.allow_mutable_tags));
