@@ -788,3 +788,60 @@ fn a_target_group_port_change_replaces_it_on_moto() {
         assert_eq!(names, vec![("routes-admin".to_string(), 8081), ("routes-front-r1".to_string(), 8080)]);
     });
 }
+
+/// With a certificate, the created load balancer serves the app on
+/// HTTPS:443 and redirects HTTP:80 there; a re-plan reads it back as is.
+#[test]
+fn a_created_load_balancer_with_a_certificate_serves_https_and_redirects_http() {
+    let Some(moto) = moto() else { return };
+    let region = "us-east-1";
+    let net = moto.network(region);
+    let dir = tempfile::tempdir().expect("tempdir");
+    // An IAM server certificate: moto looks ACM certificates up, IAM ones not.
+    let cert = "arn:aws:iam::123456789012:server-certificate/edge";
+    let spec = format!(
+        "name: tls
+x-berth:
+  network: {{ vpc_id: {vpc}, subnets: [{a}, {b}], security_groups: [{sg}] }}
+  load_balancer:
+    create: {{ subnets: [{a}, {b}], security_groups: [{sg}], certificate_arn: \"{cert}\" }}
+services:
+  web:
+    image: nginx:1.27
+    ports: [\"80\"]
+    x-berth: {{ route: {{ paths: [\"/*\"] }} }}
+",
+        vpc = net.vpc,
+        a = net.subnet_a,
+        b = net.subnet_b,
+        sg = net.security_group,
+    );
+    let path = dir.path().join("compose.yaml");
+    std::fs::write(&path, spec).expect("write");
+    ok(&lc(&moto, &net, &path, "1").args(["apply", "--yes", "--wait", "none"]).run());
+    block_on(async {
+        let sdk = moto.sdk(region).await;
+        let lbs = sdk.elb.describe_load_balancers().names("tls").send().await.expect("load balancer");
+        let arn = lbs.load_balancers()[0].load_balancer_arn().expect("arn");
+        let listeners = sdk.elb.describe_listeners().load_balancer_arn(arn).send().await.expect("listeners");
+        let by_port = |port: i32| listeners.listeners().iter().find(|l| l.port() == Some(port)).unwrap_or_else(|| panic!("listener on {port}"));
+        let https = by_port(443);
+        assert_eq!(https.protocol().map(|p| p.as_str()), Some("HTTPS"));
+        assert_eq!(https.certificates()[0].certificate_arn(), Some(cert));
+        let rules = sdk.elb.describe_rules().listener_arn(https.listener_arn().expect("arn")).send().await.expect("rules");
+        assert_eq!(rules.rules().iter().filter(|r| r.is_default() != Some(true)).count(), 1, "the app's rule is on HTTPS");
+        let http = by_port(80);
+        let redirect = http.default_actions()[0].redirect_config().expect("HTTP redirects");
+        assert_eq!((redirect.protocol(), redirect.port()), (Some("HTTPS"), Some("443")));
+        assert_eq!(redirect.status_code().map(|s| s.as_str()), Some("HTTP_301"));
+    });
+    let again = plan_json(&lc(&moto, &net, &path, "1").args(["plan", "--format", "json"]).run());
+    for c in again["changes"].as_array().expect("changes") {
+        assert_eq!(c["kind"], "service", "the load balancer, listeners and rule round-trip: {c:#}");
+    }
+    ok(&lc(&moto, &net, &path, "1").args(["destroy", "--yes"]).run());
+    block_on(async {
+        let sdk = moto.sdk(region).await;
+        assert!(sdk.elb.describe_load_balancers().names("tls").send().await.is_err(), "the load balancer is gone");
+    });
+}

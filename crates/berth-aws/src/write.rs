@@ -221,6 +221,32 @@ pub async fn create_load_balancer(aws: &Aws, lb: &m::LoadBalancer) -> Result<Loa
             elb::FixedResponseActionConfig::builder().status_code("404").content_type("text/plain").message_body("not found").build(),
         )
         .build();
+    // With a certificate the app is served on HTTPS:443, and HTTP:80 only
+    // redirects there; without one, HTTP:80 serves it.
+    let http_default = match lb.certificate_arn {
+        Some(_) => elb::Action::builder()
+            .r#type(elb::ActionTypeEnum::Redirect)
+            .redirect_config(
+                elb::RedirectActionConfig::builder()
+                    .protocol("HTTPS")
+                    .port("443")
+                    .status_code(elb::RedirectActionStatusCodeEnum::Http301)
+                    .build(),
+            )
+            .build(),
+        None => not_found.clone(),
+    };
+    let http = aws
+        .elb
+        .create_listener()
+        .load_balancer_arn(&arn)
+        .protocol(elb::ProtocolEnum::Http)
+        .port(80)
+        .default_actions(http_default)
+        .set_tags(Some(convert::elb_tags(&lb.tags)))
+        .send()
+        .await
+        .ctx("elasticloadbalancing:CreateListener", &arn)?;
     let listener = match &lb.certificate_arn {
         Some(cert) => aws
             .elb
@@ -234,17 +260,7 @@ pub async fn create_load_balancer(aws: &Aws, lb: &m::LoadBalancer) -> Result<Loa
             .send()
             .await
             .ctx("elasticloadbalancing:CreateListener", &arn)?,
-        None => aws
-            .elb
-            .create_listener()
-            .load_balancer_arn(&arn)
-            .protocol(elb::ProtocolEnum::Http)
-            .port(80)
-            .default_actions(not_found)
-            .set_tags(Some(convert::elb_tags(&lb.tags)))
-            .send()
-            .await
-            .ctx("elasticloadbalancing:CreateListener", &arn)?,
+        None => http,
     };
     Ok(LoadBalancerArns {
         load_balancer: arn,
