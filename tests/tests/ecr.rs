@@ -21,7 +21,7 @@ const SEEDS: &str = "
       - { tag_status: any, keep_last: 30 }";
 
 fn spec(rules: &str) -> String {
-    format!("name: lc\nx-berth:\n  registry:\n    lifecycle:{rules}\nservices:\n  api:\n    build: .\n")
+    format!("name: lc\nx-berth:\n  network: {{ subnets: [subnet-0a] }}\n  registry:\n    lifecycle:{rules}\nservices:\n  api:\n    build: .\n")
 }
 
 #[test]
