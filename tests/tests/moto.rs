@@ -358,7 +358,7 @@ fn iam_policy_covers_every_call_berth_makes() {
 #[test]
 fn no_region_and_no_credentials_fail_fast_with_what_to_set() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("compose.yaml"), "name: app\nservices:\n  web:\n    image: nginx\n").expect("write");
+    std::fs::write(dir.path().join("compose.yaml"), "name: app\nx-berth: { network: { subnets: [subnet-0a] } }\nservices:\n  web:\n    image: nginx\n").expect("write");
     let start = Instant::now();
     let out = Berth::new(dir.path()).args(["--backend", "aws", "plan"]).run();
     assert_eq!(out.code, 1);
