@@ -294,4 +294,7 @@ fn markdown_plan_of_a_200_service_change_fits_a_pull_request_comment() {
     assert!(md.contains("**Plan: 0 to create, 400 to update, 0 to replace, 0 to delete.**"), "{}", &md[..400]);
     assert_eq!(md.matches("\n| `~` |").count(), 400, "the table lists every change");
     assert!(md.contains("more diffs left out to stay within the comment size limit"), "long plans say what they left out");
+    // 200 images outside ECR, each warned about, none silently.
+    assert!(md.contains("<details><summary>200 warnings</summary>"), "{}", &md[..400]);
+    assert!(md.contains("more warnings left out; run `berth plan` for all of them."));
 }

@@ -28,8 +28,18 @@ pub fn markdown(plan: &Plan) -> String {
     }
     if !plan.warnings.is_empty() {
         out.push_str(&format!("<details><summary>{} warnings</summary>\n\n", plan.warnings.len()));
+        // Warnings may take half the budget; the diffs need the rest.
+        let mut left_out = 0;
         for w in &plan.warnings {
-            out.push_str(&format!("- {}\n", w.trim_start_matches("warning: ").replace('|', "\\|")));
+            let line = format!("- {}\n", w.trim_start_matches("warning: ").replace('|', "\\|"));
+            if out.len() + line.len() > MARKDOWN_LIMIT / 2 {
+                left_out += 1;
+                continue;
+            }
+            out.push_str(&line);
+        }
+        if left_out > 0 {
+            out.push_str(&format!("- _{left_out} more warnings left out; run `berth plan` for all of them._\n"));
         }
         out.push_str("\n</details>\n\n");
     }

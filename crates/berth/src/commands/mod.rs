@@ -125,13 +125,14 @@ pub async fn make_plan(target: &Target, provider: &dyn Provider, allow_mutable_t
     plan.spec_digest = berth_plan::spec_digest(&target.desired);
     plan.fingerprints.extend(pinned.fingerprints);
     plan.images = pinned.pins;
-    plan.warnings.extend(pinned.warnings.iter().map(|w| format!("{IMAGE_WARNING}{w}")));
     plan.warnings = target
         .loaded
         .warnings
         .warnings()
         .map(|w| w.to_string().replace("\n  hint: ", " (hint: ") + if w.hint.is_some() { ")" } else { "" })
         .collect();
+    // After the spec's: image warnings are only known once the account was read.
+    plan.warnings.extend(pinned.warnings.iter().map(|w| format!("{IMAGE_WARNING}{w}")));
     Ok(plan)
 }
 
