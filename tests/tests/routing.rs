@@ -354,3 +354,24 @@ fn deploying_without_subnets_or_a_vpc_names_the_key_to_set() {
     assert_eq!(applied.code, 1, "apply refuses too:\n{}", applied.stderr);
     assert!(!dir.path().join("sim.json").exists(), "refused before touching the account");
 }
+
+/// A specific route added after the app's catch-all gets a higher priority
+/// (priorities are kept), so ELB would never use it: the plan says so.
+#[test]
+fn a_new_rule_behind_the_apps_catch_all_is_warned_about() {
+    let app = App::new();
+    app.write(80, r#"["/*"]"#, false, false);
+    app.apply();
+    app.write(80, r#"["/*"]"#, true, false);
+    let out = app.berth().args(["plan"]).run();
+    ok(&out);
+    let expected = "warning: rule.admin/0 gets priority 201 after rule.front/0 (priority 200), which matches all of its requests first, so it would never receive traffic; set its x-berth.route.priority below 200";
+    assert!(out.stderr.lines().any(|l| l == expected), "{}", out.stderr);
+    let json = app.berth().args(["plan", "--format", "json"]).run();
+    assert!(json.stdout.contains("rule.admin/0 gets priority 201 after rule.front/0"), "{}", json.stdout);
+    // Created together, the specific rule goes first and nothing is shadowed.
+    let fresh = App::new();
+    fresh.write(80, r#"["/*"]"#, true, false);
+    let out = fresh.berth().args(["plan"]).run();
+    assert!(!out.stderr.contains("would never receive traffic"), "{}", out.stderr);
+}

@@ -116,7 +116,7 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
         return Err(PlanError::NotOwned(not_owned));
     }
 
-    allocate_priorities(wants, observed, &index, ctx)?;
+    let warnings = allocate_priorities(wants, observed, &index, ctx)?;
     let blue_green = blue_green_live_colors(wants, &index, &arns);
 
     // Task definitions are immutable: a difference means a new revision.
@@ -283,7 +283,7 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
         changes,
         unchanged,
         fingerprints: fingerprints(observed),
-        warnings: Vec::new(),
+        warnings,
         images: Vec::new(),
     })
 }
@@ -449,7 +449,9 @@ fn replace_fields(kind: Kind, changed: &[String]) -> Vec<String> {
 
 /// Listener rules keep the priority they have; new ones get the lowest
 /// free priority in the range; none takes a priority another rule holds.
-fn allocate_priorities(wants: &mut [Want], observed: &Observed, index: &Index, ctx: &PlanContext) -> Result<(), PlanError> {
+/// Returns warnings about new rules that an existing rule of the app, kept
+/// at a lower priority, would shadow.
+fn allocate_priorities(wants: &mut [Want], observed: &Observed, index: &Index, ctx: &PlanContext) -> Result<Vec<String>, PlanError> {
     let taken: HashMap<u32, &TakenPriority> = observed.taken_priorities.iter().map(|t| (t.priority, t)).collect();
     let holder_of = |p: u32| taken.get(&p).copied();
     let live_rule =
@@ -487,6 +489,7 @@ fn allocate_priorities(wants: &mut [Want], observed: &Observed, index: &Index, c
     let mut new_rules: Vec<&mut Want> =
         wants.iter_mut().filter(|w| w.kind == Kind::ListenerRule && w.spec.get("priority").is_none()).collect();
     new_rules.sort_by_key(|w| std::cmp::Reverse(rule_specificity(&w.spec)));
+    let mut new_addresses = Vec::new();
     for w in new_rules {
         let Some(p) = (next..=to).find(|p| !claimed.contains(p) && holder_of(*p).is_none()) else {
             return Err(PlanError::NoFreePriority { address: w.address.clone(), from, to });
@@ -494,8 +497,62 @@ fn allocate_priorities(wants: &mut [Want], observed: &Observed, index: &Index, c
         w.spec["priority"] = p.into();
         claimed.insert(p);
         next = p + 1;
+        new_addresses.push(w.address.clone());
     }
-    Ok(())
+    Ok(shadowed_rules(wants, &new_addresses))
+}
+
+/// The prefix of plan warnings about routing.
+pub const ROUTE_WARNING: &str = "warning: route: ";
+
+/// ELB matches the lowest priority first: a new rule placed after a kept
+/// rule of the app that matches everything it matches never gets traffic.
+fn shadowed_rules(wants: &[Want], new_addresses: &[String]) -> Vec<String> {
+    let rules: Vec<&Want> = wants.iter().filter(|w| w.kind == Kind::ListenerRule).collect();
+    let priority = |w: &Want| w.spec.get("priority").and_then(Value::as_u64).unwrap_or(u64::MAX);
+    let mut out = Vec::new();
+    for new in rules.iter().filter(|w| new_addresses.contains(&w.address)) {
+        let shadow = rules.iter().filter(|old| !new_addresses.contains(&old.address) && priority(old) < priority(new)).find(|old| {
+            old.spec.get("listenerArn") == new.spec.get("listenerArn") && covers(&old.spec, &new.spec)
+        });
+        if let Some(old) = shadow {
+            out.push(format!(
+                "{ROUTE_WARNING}{} gets priority {} after {} (priority {}), which matches all of its requests first, so it would never receive traffic; set its x-berth.route.priority below {}",
+                new.address,
+                priority(new),
+                old.address,
+                priority(old),
+                priority(old)
+            ));
+        }
+    }
+    out
+}
+
+/// Whether every request `inner` matches is matched by `outer`: the same
+/// hosts (or none), and a path pattern `<prefix>*` every inner path starts with.
+fn covers(outer: &Value, inner: &Value) -> bool {
+    let values = |rule: &Value, field: &str| -> Vec<String> {
+        rule.get("conditions")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|c| c.get("field").and_then(Value::as_str) == Some(field))
+            .flat_map(|c| c.get("values").and_then(Value::as_array).cloned().unwrap_or_default())
+            .filter_map(|v| v.as_str().map(str::to_string))
+            .collect()
+    };
+    let (outer_hosts, inner_hosts) = (values(outer, "host-header"), values(inner, "host-header"));
+    if !outer_hosts.is_empty() && outer_hosts != inner_hosts {
+        return false;
+    }
+    let (outer_paths, inner_paths) = (values(outer, "path-pattern"), values(inner, "path-pattern"));
+    if outer_paths.is_empty() {
+        return true;
+    }
+    outer_paths.iter().filter_map(|p| p.strip_suffix('*')).filter(|prefix| !prefix.contains(['*', '?'])).any(|prefix| {
+        !inner_paths.is_empty() && inner_paths.iter().all(|p| p.starts_with(prefix))
+    })
 }
 
 /// How specific a listener rule's match is: host conditions first, then

@@ -92,6 +92,8 @@ async fn execute(
 ) -> anyhow::Result<ExitStatus> {
     let style = berth_render::Style { color: false };
     io.stderr.write_all(berth_render::human(plan, style).as_bytes())?;
+    // Before the confirmation: a warning may be a reason to say no.
+    super::show_plan_warnings(plan, io)?;
     if !plan.has_changes() {
         return Ok(ExitStatus::Success);
     }

@@ -125,12 +125,14 @@ pub async fn make_plan(target: &Target, provider: &dyn Provider, allow_mutable_t
     plan.spec_digest = berth_plan::spec_digest(&target.desired);
     plan.fingerprints.extend(pinned.fingerprints);
     plan.images = pinned.pins;
+    let from_diff = std::mem::take(&mut plan.warnings);
     plan.warnings = target
         .loaded
         .warnings
         .warnings()
         .map(|w| w.to_string().replace("\n  hint: ", " (hint: ") + if w.hint.is_some() { ")" } else { "" })
         .collect();
+    plan.warnings.extend(from_diff);
     // After the spec's: image warnings are only known once the account was read.
     plan.warnings.extend(pinned.warnings.iter().map(|w| format!("{IMAGE_WARNING}{w}")));
     Ok(plan)
@@ -138,10 +140,13 @@ pub async fn make_plan(target: &Target, provider: &dyn Provider, allow_mutable_t
 
 const IMAGE_WARNING: &str = "warning: image: ";
 
-/// Prints the plan's warnings about images (spec warnings were printed when loading).
-pub fn show_image_warnings(plan: &Plan, io: &mut Io) -> std::io::Result<()> {
-    for w in plan.warnings.iter().filter(|w| w.starts_with(IMAGE_WARNING)) {
-        writeln!(io.stderr, "warning: {}", &w[IMAGE_WARNING.len()..])?;
+/// Prints the warnings found while planning, about images and routes
+/// (spec warnings were printed when loading).
+pub fn show_plan_warnings(plan: &Plan, io: &mut Io) -> std::io::Result<()> {
+    for w in &plan.warnings {
+        if let Some(rest) = [IMAGE_WARNING, berth_plan::ROUTE_WARNING].iter().find_map(|p| w.strip_prefix(p)) {
+            writeln!(io.stderr, "warning: {rest}")?;
+        }
     }
     Ok(())
 }

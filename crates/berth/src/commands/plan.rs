@@ -11,7 +11,7 @@ pub fn run(cli: &Cli, args: &PlanArgs, io: &mut Io) -> anyhow::Result<ExitStatus
     let plan = rt.block_on(make_plan(&target, backend.provider(), cli.global.allow_mutable_tags));
     backend.finish(cli, io)?;
     let plan = plan?;
-    super::show_image_warnings(&plan, io)?;
+    super::show_plan_warnings(&plan, io)?;
     let text = match args.format {
         PlanFormat::Human => berth_render::human(&plan, berth_render::Style { color: color(cli, io) }),
         PlanFormat::Json => berth_render::json(&plan) + "\n",
