@@ -309,6 +309,7 @@ fn corpus_wordpress_deploys_with_service_connect_and_the_plan_shows_aliases() {
     assert!(db.contains("\"clientAliases\""), "{}", plan.stdout);
     assert!(db.contains("\"dnsName\": \"db\""), "{}", plan.stdout);
     assert!(db.contains("\"port\": 3306"), "{}", plan.stdout);
+    assert!(db.contains("\"port\": 33060"), "{}", plan.stdout);
     ok(&berth().args(["apply", "--yes"]).run());
     assert_eq!(berth().args(["plan", "--detailed-exitcode"]).run().code, 0);
     let sim = berth_sim::Sim::open(&dir.path().join("sim.json")).expect("open sim");
@@ -317,8 +318,13 @@ fn corpus_wordpress_deploys_with_service_connect_and_the_plan_shows_aliases() {
     let sc = db.spec.service_connect_configuration.as_ref().expect("service connect on db");
     assert!(sc.enabled);
     assert_eq!(sc.namespace, "wordpress.local");
-    assert_eq!(sc.services[0].client_aliases[0].dns_name, "db");
-    assert_eq!(sc.services[0].client_aliases[0].port, 3306);
+    // Both of mariadb's exposed ports, each under the compose name `db`.
+    let aliases: Vec<(&str, &str, u16)> = sc
+        .services
+        .iter()
+        .flat_map(|s| s.client_aliases.iter().map(move |a| (s.discovery_name.as_str(), a.dns_name.as_str(), a.port)))
+        .collect();
+    assert_eq!(aliases, vec![("db", "db", 3306), ("db-33060", "db", 33060)]);
     let wp = s.services.values().find(|v| v.spec.service_name == "wordpress-wordpress").expect("wordpress service");
     assert!(wp.spec.service_connect_configuration.as_ref().is_some_and(|c| c.enabled), "the client side joins the mesh too");
     assert!(s.namespaces.values().any(|n| n.spec.name == "wordpress.local"));

@@ -304,14 +304,19 @@ fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
         app.discovery.as_ref().filter(|d| d.mode == DiscoveryMode::Connect).map(|d| ServiceConnectConfiguration {
             enabled: true,
             namespace: d.namespace.clone(),
-            services: discovery_port(task)
+            // Every TCP port (mariadb's 3306 and 33060), each under the
+            // compose name; discovery names are unique per namespace.
+            services: task
+                .containers
+                .iter()
+                .flat_map(|c| c.ports.iter().filter(|p| p.protocol == "tcp").map(move |p| (c.name.clone(), p.container_port)))
                 .filter(|_| task.discoverable)
-                .map(|(container, port)| ServiceConnectService {
+                .enumerate()
+                .map(|(i, (container, port))| ServiceConnectService {
                     port_name: port_name(&container, port),
-                    discovery_name: task.name.clone(),
+                    discovery_name: if i == 0 { task.name.clone() } else { format!("{}-{port}", task.name) },
                     client_aliases: vec![ClientAlias { port, dns_name: task.name.clone() }],
                 })
-                .into_iter()
                 .collect(),
         });
     let blue_green = task.blue_green.as_ref().map(|bg| BlueGreenDeploy {
