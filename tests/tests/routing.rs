@@ -356,9 +356,16 @@ fn deploying_without_subnets_or_a_vpc_names_the_key_to_set() {
         assert!(out.stderr.lines().any(|l| l == line), "expected\n  {line}\nin:\n{}", out.stderr);
     }
     assert!(out.stderr.contains("hint: set x-berth.network.vpc_id"), "{}", out.stderr);
+    assert!(out.stderr.contains("error: the spec is valid but cannot be deployed yet (3 keys to set)"), "{}", out.stderr);
     let applied = berth().args(["apply", "--yes"]).run();
     assert_eq!(applied.code, 1, "apply refuses too:\n{}", applied.stderr);
     assert!(!dir.path().join("sim.json").exists(), "refused before touching the account");
+    // A compose file with no x-berth at all: the error points at its first line.
+    let corpus = shared_dir().join("corpus/compose/wordpress-mysql/compose.yaml");
+    let out = berth().args(["-f".to_string(), corpus.display().to_string(), "plan".into()]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let expected = format!("error: {}:1:1: x-berth.network.subnets: tasks in awsvpc mode need subnets to run in", corpus.display());
+    assert!(out.stderr.lines().any(|l| l == expected), "expected\n  {expected}\nin:\n{}", out.stderr);
 }
 
 /// A specific route added after the app's catch-all gets a higher priority

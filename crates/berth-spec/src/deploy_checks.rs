@@ -12,9 +12,16 @@ use crate::{Diagnostic, Diagnostics, Loaded};
 pub fn deploy_checks(loaded: &Loaded) -> Diagnostics {
     let app = &loaded.app;
     let mut out = Diagnostics::default();
+    // Without any `x-berth`, the first top-level key (line 1, usually) is
+    // the place to add it.
+    let first_key = loaded.tree.as_map().and_then(|m| m.values().next()).map(|e| e.key_pos.clone());
     let mut need = |key: &str, message: String, hint: &str| {
         let path = p(&key.split('.').collect::<Vec<_>>());
-        out.push(Diagnostic::error(key, message).at(Some(loaded.tree.pos_of(&path))).hint(hint));
+        let pos = match (loaded.tree.get("x-berth"), &first_key) {
+            (None, Some(first)) => first.clone(),
+            _ => loaded.tree.pos_of(&path),
+        };
+        out.push(Diagnostic::error(key, message).at(Some(pos)).hint(hint));
     };
     let network = &app.network;
     if network.mode == NetworkMode::Awsvpc && !app.tasks.is_empty() && network.subnets.is_empty() {

@@ -83,7 +83,8 @@ pub fn load_deploy_target(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Targe
     let missing = berth_spec::deploy_checks(&target.loaded);
     if missing.has_errors() {
         printer::diagnostics(io.stderr, &missing)?;
-        printer::invalid_summary(io.stderr, &missing)?;
+        let n = missing.errors().count();
+        writeln!(io.stderr, "error: the spec is valid but cannot be deployed yet ({n} key{} to set)", if n == 1 { "" } else { "s" })?;
         return Ok(None);
     }
     Ok(Some(target))
