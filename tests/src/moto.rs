@@ -167,7 +167,12 @@ impl Sdk {
             create.send().await.expect("create repository");
         }
         // moto derives the digest from the layers' digests: one layer per build.
-        let layer = format!("{:0>64x}", (repository.len() as u64) << 40 | u64::from(build) << 32 | u64::from(tag.bytes().fold(7u32, |h, b| h.wrapping_mul(31) ^ u32::from(b))));
+        let layer = format!(
+            "{:0>64x}",
+            (repository.len() as u64) << 40
+                | u64::from(build) << 32
+                | u64::from(tag.bytes().fold(7u32, |h, b| h.wrapping_mul(31) ^ u32::from(b)))
+        );
         let manifest = format!(
             r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"mediaType":"application/vnd.docker.container.image.v1+json","size":7023,"digest":"sha256:{layer}"}},"layers":[{{"mediaType":"application/vnd.docker.image.rootfs.diff.tar.gzip","size":1,"digest":"sha256:{layer}"}}]}}"#
         );

@@ -273,7 +273,10 @@ fn the_new_color_is_served_on_the_test_listener_during_verification() {
     let marker = account.dir().join("verified");
     let with_test = |image: &str| {
         spec(image, 2, "all_at_once", 100, 1, 0, 100, 200)
-            .replace("listener/app/shared/1/2 }", "listener/app/shared/1/2, test_listener: arn:aws:elasticloadbalancing:sim-1:000000000000:listener/app/shared/1/9 }")
+            .replace(
+                "listener/app/shared/1/2 }",
+                "listener/app/shared/1/2, test_listener: arn:aws:elasticloadbalancing:sim-1:000000000000:listener/app/shared/1/9 }",
+            )
             .replace("bake: 0m }", &format!("bake: 0m, verify: \"echo $$BERTH_TEST_LISTENER $$BERTH_COLOR > {}\" }}", marker.display()))
     };
     let run = |args: &[&str]| {
@@ -286,7 +289,10 @@ fn the_new_color_is_served_on_the_test_listener_during_verification() {
     ok(&run(&["apply", "--yes"]));
     std::fs::write(&path, with_test("nginx:1.28")).expect("write");
     ok(&run(&["apply", "--yes"]));
-    assert_eq!(std::fs::read_to_string(&marker).expect("the verification ran"), "arn:aws:elasticloadbalancing:sim-1:000000000000:listener/app/shared/1/9 green\n");
+    assert_eq!(
+        std::fs::read_to_string(&marker).expect("the verification ran"),
+        "arn:aws:elasticloadbalancing:sim-1:000000000000:listener/app/shared/1/9 green\n"
+    );
     account.read(|s| {
         let test = &s.listeners["arn:aws:elasticloadbalancing:sim-1:000000000000:listener/app/shared/1/9"];
         assert!(test.rules.is_empty(), "the test rule was removed after the verification");

@@ -21,7 +21,9 @@ const SEEDS: &str = "
       - { tag_status: any, keep_last: 30 }";
 
 fn spec(rules: &str) -> String {
-    format!("name: lc\nx-berth:\n  network: {{ subnets: [subnet-0a] }}\n  registry:\n    lifecycle:{rules}\nservices:\n  api:\n    build: .\n")
+    format!(
+        "name: lc\nx-berth:\n  network: {{ subnets: [subnet-0a] }}\n  registry:\n    lifecycle:{rules}\nservices:\n  api:\n    build: .\n"
+    )
 }
 
 #[test]
@@ -51,9 +53,15 @@ fn label(tags: &[String], age_days: u64) -> String {
 /// `berth ecr preview` on the sim expires exactly what ECR's rules would.
 #[test]
 fn lifecycle_preview_on_the_sim_follows_ecr_rules() {
-    let many: Vec<(Vec<&'static str>, u64)> = (0..35).map(|i| (vec![Box::leak(format!("v{i}").into_boxed_str()) as &'static str], 35 - i)).collect();
+    let many: Vec<(Vec<&'static str>, u64)> =
+        (0..35).map(|i| (vec![Box::leak(format!("v{i}").into_boxed_str()) as &'static str], 35 - i)).collect();
     let cases = vec![
-        Case { name: "keep the last 30", rules: "\n      - { tag_status: any, keep_last: 30 }", images: many, expired: vec![("v0", 1), ("v1", 1), ("v2", 1), ("v3", 1), ("v4", 1)] },
+        Case {
+            name: "keep the last 30",
+            rules: "\n      - { tag_status: any, keep_last: 30 }",
+            images: many,
+            expired: vec![("v0", 1), ("v1", 1), ("v2", 1), ("v3", 1), ("v4", 1)],
+        },
         Case {
             name: "untagged after 90 days",
             rules: "\n      - { tag_status: untagged, expire_after_days: 90 }",
@@ -78,7 +86,14 @@ fn lifecycle_preview_on_the_sim_follows_ecr_rules() {
         Case {
             name: "a higher rule's images are counted but not expired by a lower one",
             rules: "\n      - { tag_prefix: [prod], keep_last: 2 }\n      - { tag_status: any, keep_last: 3 }",
-            images: vec![(vec!["x1"], 0), (vec!["prod-a"], 1), (vec!["prod-b"], 2), (vec!["prod-c"], 3), (vec!["prod-d"], 4), (vec!["x2"], 5)],
+            images: vec![
+                (vec!["x1"], 0),
+                (vec!["prod-a"], 1),
+                (vec!["prod-b"], 2),
+                (vec!["prod-c"], 3),
+                (vec!["prod-d"], 4),
+                (vec!["x2"], 5),
+            ],
             expired: vec![("prod-c", 1), ("prod-d", 1), ("x2", 2)],
         },
         Case {
@@ -104,7 +119,14 @@ fn lifecycle_preview_on_the_sim_follows_ecr_rules() {
         let account = SimAccount::new();
         let path = account.dir().join("compose.yaml");
         std::fs::write(&path, spec(case.rules)).expect("write");
-        let berth = || Berth::new(account.dir()).args(["--sim-state".to_string(), account.state_path().display().to_string(), "--var".into(), "TAG=1".into()]);
+        let berth = || {
+            Berth::new(account.dir()).args([
+                "--sim-state".to_string(),
+                account.state_path().display().to_string(),
+                "--var".into(),
+                "TAG=1".into(),
+            ])
+        };
         ok(&berth().args(["apply", "--yes", "--wait", "none"]).run());
         let sim = berth_sim::Sim::open(&account.state_path()).expect("sim");
         let now = sim.state().now_ms;
@@ -142,7 +164,13 @@ fn a_tag_that_was_not_pushed_is_a_plan_error_and_a_pushed_one_is_pinned() {
     account.edit(|s| s.auto_push = false);
     let first = shop(&account, "v1").args(["apply", "--yes"]).run();
     assert_eq!(first.code, 1, "the web image lives in another account's repository that does not exist");
-    assert!(first.stderr.contains("image 123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/shop/web:v1 names ECR repository shop/web, which does not exist"), "{}", first.stderr);
+    assert!(
+        first.stderr.contains(
+            "image 123456789012.dkr.ecr.ap-northeast-2.amazonaws.com/shop/web:v1 names ECR repository shop/web, which does not exist"
+        ),
+        "{}",
+        first.stderr
+    );
     account.edit(|s| s.auto_push = true);
     ok(&shop(&account, "v1").args(["apply", "--yes"]).run());
     account.edit(|s| s.auto_push = false);
@@ -168,7 +196,9 @@ fn a_tag_that_was_not_pushed_is_a_plan_error_and_a_pushed_one_is_pinned() {
     let out = shop(&account, "v2").args(["plan"]).run();
     assert_eq!(out.code, 1);
     assert!(
-        out.stderr.contains("error: image shop/api:v2 is not in ECR repository shop/api: the build has not been pushed yet (push it, then plan again)"),
+        out.stderr.contains(
+            "error: image shop/api:v2 is not in ECR repository shop/api: the build has not been pushed yet (push it, then plan again)"
+        ),
         "{}",
         out.stderr
     );
@@ -179,17 +209,32 @@ fn a_tag_that_was_not_pushed_is_a_plan_error_and_a_pushed_one_is_pinned() {
     let out = shop(&account, "v2").args(["plan", "--format", "json"]).run();
     ok(&out);
     let plan: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
-    let pins: Vec<(String, String)> =
-        plan["images"].as_array().expect("pins").iter().map(|p| (p["container"].as_str().unwrap_or_default().into(), p["to"].as_str().unwrap_or_default().into())).collect();
+    let pins: Vec<(String, String)> = plan["images"]
+        .as_array()
+        .expect("pins")
+        .iter()
+        .map(|p| (p["container"].as_str().unwrap_or_default().into(), p["to"].as_str().unwrap_or_default().into()))
+        .collect();
     assert!(pins.contains(&("shop-api/api".into(), format!("000000000000.dkr.ecr.sim-1.amazonaws.com/shop/api@{api}"))), "{pins:?}");
-    assert!(pins.contains(&("shop-worker/worker".into(), format!("000000000000.dkr.ecr.sim-1.amazonaws.com/shop/worker@{worker}"))), "{pins:?}");
+    assert!(
+        pins.contains(&("shop-worker/worker".into(), format!("000000000000.dkr.ecr.sim-1.amazonaws.com/shop/worker@{worker}"))),
+        "{pins:?}"
+    );
     assert!(pins.iter().any(|(c, to)| c == "shop-web/web" && to.ends_with(&web)), "{pins:?}");
     let human = shop(&account, "v2").args(["plan"]).run();
-    assert!(human.stdout.contains(&format!("shop-api/api: shop/api:v2 → 000000000000.dkr.ecr.sim-1.amazonaws.com/shop/api@{api}")), "{}", human.stdout);
+    assert!(
+        human.stdout.contains(&format!("shop-api/api: shop/api:v2 → 000000000000.dkr.ecr.sim-1.amazonaws.com/shop/api@{api}")),
+        "{}",
+        human.stdout
+    );
     ok(&shop(&account, "v2").args(["apply", "--yes"]).run());
     account.read(|s| {
         let td = s.task_definitions["shop-api"].last().expect("revision");
-        assert_eq!(td.spec.container_definitions[0].image, format!("000000000000.dkr.ecr.sim-1.amazonaws.com/shop/api@{api}"), "the task definition deploys the digest");
+        assert_eq!(
+            td.spec.container_definitions[0].image,
+            format!("000000000000.dkr.ecr.sim-1.amazonaws.com/shop/api@{api}"),
+            "the task definition deploys the digest"
+        );
     });
 }
 
@@ -238,7 +283,12 @@ fn a_repository_of_someone_else_is_refused() {
     });
     let out = shop(&account, "v1").args(["plan"]).run();
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("ecr.shop/api (arn:aws:ecr:sim-1:000000000000:repository/shop/api) exists and is not managed by berth for app shop"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("ecr.shop/api (arn:aws:ecr:sim-1:000000000000:repository/shop/api) exists and is not managed by berth for app shop"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -253,7 +303,11 @@ fn deleting_a_repository_that_holds_images_needs_the_flag() {
     assert!(plan.stderr.contains("- ecr.shop/worker  (ecr_repository) destroy: owned by berth for this app; it holds 1 images, which apply deletes only with --delete-images"), "{}", plan.stderr);
     let out = shop(&account, "v1").args(["destroy", "--yes"]).run();
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("failed:   ecr.shop/worker: still holds 1 images; berth deletes them only with --delete-images"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("failed:   ecr.shop/worker: still holds 1 images; berth deletes them only with --delete-images"),
+        "{}",
+        out.stderr
+    );
     assert!(account.read(|s| s.repositories.contains_key("shop/worker")), "the repository and its image are still there");
     ok(&shop(&account, "v1").args(["destroy", "--yes", "--delete-images"]).run());
     assert!(account.read(|s| s.repositories.is_empty()));

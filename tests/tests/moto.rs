@@ -66,7 +66,9 @@ fn example_round_trip(region: &str, example: &str) {
                 let lc = live.container_definitions().iter().find(|l| l.name() == c["name"].as_str()).expect("container");
                 // The rendered tag, or (for an ECR image) the digest it was pinned to.
                 let (live_image, rendered) = (lc.image().unwrap_or_default(), c["image"].as_str().unwrap_or_default());
-                let pinned = rendered.rsplit_once(':').is_some_and(|(repo, _)| live_image.contains('@') && live_image.split('@').next().is_some_and(|l| l.ends_with(repo)));
+                let pinned = rendered
+                    .rsplit_once(':')
+                    .is_some_and(|(repo, _)| live_image.contains('@') && live_image.split('@').next().is_some_and(|l| l.ends_with(repo)));
                 assert!(live_image == rendered || pinned, "{live_image} deploys {rendered}");
                 assert_eq!(lc.environment().len(), c["environment"].as_array().map_or(0, Vec::len));
                 assert_eq!(lc.port_mappings().len(), c["portMappings"].as_array().map_or(0, Vec::len));
@@ -358,7 +360,11 @@ fn iam_policy_covers_every_call_berth_makes() {
 #[test]
 fn no_region_and_no_credentials_fail_fast_with_what_to_set() {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("compose.yaml"), "name: app\nx-berth: { network: { subnets: [subnet-0a] } }\nservices:\n  web:\n    image: nginx\n").expect("write");
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "name: app\nx-berth: { network: { subnets: [subnet-0a] } }\nservices:\n  web:\n    image: nginx\n",
+    )
+    .expect("write");
     let start = Instant::now();
     let out = Berth::new(dir.path()).args(["--backend", "aws", "plan"]).run();
     assert_eq!(out.code, 1);
@@ -498,7 +504,16 @@ fn lc(moto: &Moto, net: &Network, path: &std::path::Path, tag: &str) -> Berth {
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")
         .env("BERTH_AWS_MAX_ATTEMPTS", "1")
-        .args(["--backend".to_string(), "aws".into(), "--endpoint-url".into(), moto.endpoint.clone(), "--region".into(), net.region.clone(), "--var".into(), format!("TAG={tag}")])
+        .args([
+            "--backend".to_string(),
+            "aws".into(),
+            "--endpoint-url".into(),
+            moto.endpoint.clone(),
+            "--region".into(),
+            net.region.clone(),
+            "--var".into(),
+            format!("TAG={tag}"),
+        ])
 }
 
 /// The seeds' four lifecycle examples, applied and read back equal; a
@@ -514,12 +529,19 @@ fn lifecycle_policy_round_trip_and_digest_pinning() {
     let path = lifecycle_app(&net, dir.path());
     let first = block_on(async { moto.sdk(region).await.push_image_for(Some("lc"), "lc/api", "1", 0).await });
     let render: serde_json::Value = serde_json::from_str(&lc(&moto, &net, &path, "1").args(["render"]).run().stdout).expect("render");
-    let policy = render["resources"].as_array().expect("resources").iter().find(|r| r["address"] == "ecr.lc/api").expect("repo")["spec"]["lifecyclePolicy"].clone();
+    let policy = render["resources"].as_array().expect("resources").iter().find(|r| r["address"] == "ecr.lc/api").expect("repo")["spec"]
+        ["lifecyclePolicy"]
+        .clone();
 
     let plan = plan_json(&lc(&moto, &net, &path, "1").args(["plan", "--format", "json"]).run());
     let pin = plan["images"].as_array().expect("pins").iter().find(|p| p["container"] == "lc-api/api").expect("pinned").clone();
     assert_eq!(pin["from"], "lc/api:1");
-    assert!(pin["to"].as_str().is_some_and(|t| t.ends_with(&format!("/lc/api@{first}")) && t.starts_with("123456789012.dkr.ecr.sa-east-1.amazonaws.com")), "{pin}");
+    assert!(
+        pin["to"]
+            .as_str()
+            .is_some_and(|t| t.ends_with(&format!("/lc/api@{first}")) && t.starts_with("123456789012.dkr.ecr.sa-east-1.amazonaws.com")),
+        "{pin}"
+    );
     ok(&lc(&moto, &net, &path, "1").args(["apply", "--yes", "--wait", "none"]).run());
     block_on(async {
         let sdk = moto.sdk(region).await;
@@ -527,10 +549,17 @@ fn lifecycle_policy_round_trip_and_digest_pinning() {
         let live: serde_json::Value = serde_json::from_str(live.lifecycle_policy_text().expect("text")).expect("json");
         assert_eq!(live, policy, "the policy reads back equal");
         let td = sdk.ecs.describe_task_definition().task_definition("lc-api").send().await.expect("td");
-        assert_eq!(td.task_definition().expect("td").container_definitions()[0].image(), pin["to"].as_str(), "the task definition deploys the digest");
+        assert_eq!(
+            td.task_definition().expect("td").container_definitions()[0].image(),
+            pin["to"].as_str(),
+            "the task definition deploys the digest"
+        );
     });
     let again = plan_json(&lc(&moto, &net, &path, "1").args(["plan", "--format", "json"]).run());
-    assert!(again["changes"].as_array().expect("changes").iter().all(|c| c["kind"] != "ecr_repository" && c["kind"] != "task_definition"), "{again:#}");
+    assert!(
+        again["changes"].as_array().expect("changes").iter().all(|c| c["kind"] != "ecr_repository" && c["kind"] != "task_definition"),
+        "{again:#}"
+    );
 
     // A new build, planned and saved; then the tag moves to yet another build.
     block_on(async { moto.sdk(region).await.push_image_for(Some("lc"), "lc/api", "2", 0).await });
@@ -592,7 +621,17 @@ fn listener_rules_and_cloud_map_records_read_back() {
     let (other_tg, other_rule) = block_on(async {
         use aws_sdk_elasticloadbalancingv2::types as elb;
         let sdk = moto.sdk(region).await;
-        let tg = sdk.elb.create_target_group().name("legacy").protocol(elb::ProtocolEnum::Http).port(80).vpc_id(&net.vpc).target_type(elb::TargetTypeEnum::Ip).send().await.expect("tg");
+        let tg = sdk
+            .elb
+            .create_target_group()
+            .name("legacy")
+            .protocol(elb::ProtocolEnum::Http)
+            .port(80)
+            .vpc_id(&net.vpc)
+            .target_type(elb::TargetTypeEnum::Ip)
+            .send()
+            .await
+            .expect("tg");
         let tg = tg.target_groups()[0].target_group_arn().expect("arn").to_string();
         let rule = sdk
             .elb
@@ -639,7 +678,12 @@ fn listener_rules_and_cloud_map_records_read_back() {
                 Some(f) => f.target_groups()[0].target_group_arn().unwrap_or_default().to_string(),
                 None => action.target_group_arn().unwrap_or_default().to_string(),
             };
-            seen.push((r.priority().unwrap_or_default().to_string(), field("path-pattern"), field("host-header"), tg_name(&forward_to).await));
+            seen.push((
+                r.priority().unwrap_or_default().to_string(),
+                field("path-pattern"),
+                field("host-header"),
+                tg_name(&forward_to).await,
+            ));
         }
         seen.sort();
         assert_eq!(
@@ -652,7 +696,12 @@ fn listener_rules_and_cloud_map_records_read_back() {
             "the host-and-path rule before the catch-all, the other owner's rule where it was"
         );
         let other = rules.rules().iter().find(|r| r.rule_arn() == Some(other_rule.as_str())).expect("the other rule is still there");
-        assert_eq!(other.actions()[0].target_group_arn().or_else(|| other.actions()[0].forward_config().and_then(|f| f.target_groups()[0].target_group_arn())), Some(other_tg.as_str()));
+        assert_eq!(
+            other.actions()[0]
+                .target_group_arn()
+                .or_else(|| other.actions()[0].forward_config().and_then(|f| f.target_groups()[0].target_group_arn())),
+            Some(other_tg.as_str())
+        );
 
         // Cloud Map: front (a port) and back (an exposed port) get A + SRV
         // with the spec's TTL; admin opted out.
@@ -683,7 +732,12 @@ fn listener_rules_and_cloud_map_records_read_back() {
     let path = routes_app(&net, dir.path(), ", priority: 100");
     let out = lc(&moto, &net, &path, "1").args(["apply", "--yes", "--wait", "none"]).run();
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
-    assert!(out.stderr.contains(&format!("listener rule priority 100 wanted by rule.front/0 is held by rule {other_rule} (not managed by berth)")), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains(&format!("listener rule priority 100 wanted by rule.front/0 is held by rule {other_rule} (not managed by berth)")),
+        "{}",
+        out.stderr
+    );
     block_on(async {
         let sdk = moto.sdk(region).await;
         let rules = sdk.elb.describe_rules().listener_arn(&net.listener).send().await.expect("rules");
@@ -727,13 +781,15 @@ services:
         let lbs = sdk.elb.describe_load_balancers().names("edge").send().await.expect("berth created load balancer `edge`");
         let lb = &lbs.load_balancers()[0];
         assert_eq!(lb.scheme().map(|s| s.as_str()), Some("internet-facing"));
-        let listeners = sdk.elb.describe_listeners().load_balancer_arn(lb.load_balancer_arn().expect("arn")).send().await.expect("listeners");
+        let listeners =
+            sdk.elb.describe_listeners().load_balancer_arn(lb.load_balancer_arn().expect("arn")).send().await.expect("listeners");
         let listener = &listeners.listeners()[0];
         assert_eq!((listener.protocol().map(|p| p.as_str()), listener.port()), (Some("HTTP"), Some(80)));
         let rules = sdk.elb.describe_rules().listener_arn(listener.listener_arn().expect("arn")).send().await.expect("rules");
         let rule = rules.rules().iter().find(|r| r.is_default() != Some(true)).expect("a rule for web");
         let action = &rule.actions()[0];
-        let tg = action.forward_config().and_then(|f| f.target_groups()[0].target_group_arn()).or(action.target_group_arn()).expect("forward");
+        let tg =
+            action.forward_config().and_then(|f| f.target_groups()[0].target_group_arn()).or(action.target_group_arn()).expect("forward");
         let tgs = sdk.elb.describe_target_groups().target_group_arns(tg).send().await.expect("tg");
         assert_eq!(tgs.target_groups()[0].target_group_name(), Some("edge-web"));
         let svc = sdk.ecs.describe_services().cluster("edge").services("edge-web").send().await.expect("service");
@@ -782,8 +838,11 @@ fn a_target_group_port_change_replaces_it_on_moto() {
     block_on(async {
         let sdk = moto.sdk(region).await;
         let tgs = sdk.elb.describe_target_groups().send().await.expect("tgs");
-        let mut names: Vec<(String, i32)> =
-            tgs.target_groups().iter().map(|t| (t.target_group_name().unwrap_or_default().to_string(), t.port().unwrap_or_default())).collect();
+        let mut names: Vec<(String, i32)> = tgs
+            .target_groups()
+            .iter()
+            .map(|t| (t.target_group_name().unwrap_or_default().to_string(), t.port().unwrap_or_default()))
+            .collect();
         names.sort();
         assert_eq!(names, vec![("routes-admin".to_string(), 8081), ("routes-front-r1".to_string(), 8080)]);
     });
@@ -824,7 +883,8 @@ services:
         let lbs = sdk.elb.describe_load_balancers().names("tls").send().await.expect("load balancer");
         let arn = lbs.load_balancers()[0].load_balancer_arn().expect("arn");
         let listeners = sdk.elb.describe_listeners().load_balancer_arn(arn).send().await.expect("listeners");
-        let by_port = |port: i32| listeners.listeners().iter().find(|l| l.port() == Some(port)).unwrap_or_else(|| panic!("listener on {port}"));
+        let by_port =
+            |port: i32| listeners.listeners().iter().find(|l| l.port() == Some(port)).unwrap_or_else(|| panic!("listener on {port}"));
         let https = by_port(443);
         assert_eq!(https.protocol().map(|p| p.as_str()), Some("HTTPS"));
         assert_eq!(https.certificates()[0].certificate_arn(), Some(cert));

@@ -113,7 +113,9 @@ impl App {
                         .actions
                         .iter()
                         .flat_map(|a| &a.forward_config.target_groups)
-                        .map(|t| s.target_groups.get(&t.target_group_arn).map(|g| g.spec.name.clone()).unwrap_or_else(|| "<deleted>".into()))
+                        .map(|t| {
+                            s.target_groups.get(&t.target_group_arn).map(|g| g.spec.name.clone()).unwrap_or_else(|| "<deleted>".into())
+                        })
                         .collect();
                     (r.priority, paths, tgs)
                 })

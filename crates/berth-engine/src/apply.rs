@@ -41,7 +41,13 @@ pub struct ApplyOptions {
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { wait: WaitMode::Deployed, timeout: Duration::from_secs(15 * 60), poll: PollPolicy::default(), cancel: None, delete_images: false }
+        ApplyOptions {
+            wait: WaitMode::Deployed,
+            timeout: Duration::from_secs(15 * 60),
+            poll: PollPolicy::default(),
+            cancel: None,
+            delete_images: false,
+        }
     }
 }
 

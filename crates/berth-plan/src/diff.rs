@@ -320,7 +320,8 @@ fn target_group_replacements(wants: &mut [Want], index: &Index, arns: &ArnMap) -
     for w in wants.iter_mut().filter(|w| w.kind == Kind::TargetGroup) {
         let Some(live) = index.get(&w.address) else { continue };
         let base = w.spec["name"].as_str().unwrap_or_default().to_string();
-        let alternate = if live.name == base { format!("{base}{}", berth_model::resources::TARGET_GROUP_REPLACEMENT_SUFFIX) } else { base.clone() };
+        let alternate =
+            if live.name == base { format!("{base}{}", berth_model::resources::TARGET_GROUP_REPLACEMENT_SUFFIX) } else { base.clone() };
         w.spec["name"] = Value::String(live.name.clone());
         let before = comparable(w.kind, &normalize(w.kind, &live.spec, arns));
         let after = comparable(w.kind, &normalize(w.kind, &w.spec, arns));
@@ -512,9 +513,10 @@ fn shadowed_rules(wants: &[Want], new_addresses: &[String]) -> Vec<String> {
     let priority = |w: &Want| w.spec.get("priority").and_then(Value::as_u64).unwrap_or(u64::MAX);
     let mut out = Vec::new();
     for new in rules.iter().filter(|w| new_addresses.contains(&w.address)) {
-        let shadow = rules.iter().filter(|old| !new_addresses.contains(&old.address) && priority(old) < priority(new)).find(|old| {
-            old.spec.get("listenerArn") == new.spec.get("listenerArn") && covers(&old.spec, &new.spec)
-        });
+        let shadow = rules
+            .iter()
+            .filter(|old| !new_addresses.contains(&old.address) && priority(old) < priority(new))
+            .find(|old| old.spec.get("listenerArn") == new.spec.get("listenerArn") && covers(&old.spec, &new.spec));
         if let Some(old) = shadow {
             out.push(format!(
                 "{ROUTE_WARNING}{} gets priority {} after {} (priority {}), which matches all of its requests first, so it would never receive traffic; set its x-berth.route.priority below {}",
@@ -550,9 +552,11 @@ fn covers(outer: &Value, inner: &Value) -> bool {
     if outer_paths.is_empty() {
         return true;
     }
-    outer_paths.iter().filter_map(|p| p.strip_suffix('*')).filter(|prefix| !prefix.contains(['*', '?'])).any(|prefix| {
-        !inner_paths.is_empty() && inner_paths.iter().all(|p| p.starts_with(prefix))
-    })
+    outer_paths
+        .iter()
+        .filter_map(|p| p.strip_suffix('*'))
+        .filter(|prefix| !prefix.contains(['*', '?']))
+        .any(|prefix| !inner_paths.is_empty() && inner_paths.iter().all(|p| p.starts_with(prefix)))
 }
 
 /// How specific a listener rule's match is: host conditions first, then

@@ -237,7 +237,13 @@ impl Provider for Sim {
         Ok(crate::ecr::evaluate(&policy, &repo.images, s.now_ms))
     }
 
-    async fn resolve_image(&self, registry: Option<&str>, _region: Option<&str>, repository: &str, tag: &str) -> Result<berth_provider::ImageLookup> {
+    async fn resolve_image(
+        &self,
+        registry: Option<&str>,
+        _region: Option<&str>,
+        repository: &str,
+        tag: &str,
+    ) -> Result<berth_provider::ImageLookup> {
         use berth_provider::ImageLookup;
         self.api("DescribeImages")?;
         let s = self.state();
