@@ -236,30 +236,22 @@ pub async fn create_load_balancer(aws: &Aws, lb: &m::LoadBalancer) -> Result<Loa
             .build(),
         None => not_found.clone(),
     };
-    let http = aws
-        .elb
-        .create_listener()
-        .load_balancer_arn(&arn)
-        .protocol(elb::ProtocolEnum::Http)
-        .port(80)
-        .default_actions(http_default)
-        .set_tags(Some(convert::elb_tags(&lb.tags)))
-        .send()
-        .await
-        .ctx("elasticloadbalancing:CreateListener", &arn)?;
-    let listener = match &lb.certificate_arn {
-        Some(cert) => aws
-            .elb
+    let create_listener = |protocol: elb::ProtocolEnum, port: i32, certificate: Option<&String>, default_action: elb::Action| {
+        aws.elb
             .create_listener()
             .load_balancer_arn(&arn)
-            .protocol(elb::ProtocolEnum::Https)
-            .port(443)
-            .certificates(elb::Certificate::builder().certificate_arn(cert).build())
-            .default_actions(not_found)
+            .protocol(protocol)
+            .port(port)
+            .set_certificates(certificate.map(|c| vec![elb::Certificate::builder().certificate_arn(c).build()]))
+            .default_actions(default_action)
             .set_tags(Some(convert::elb_tags(&lb.tags)))
             .send()
-            .await
-            .ctx("elasticloadbalancing:CreateListener", &arn)?,
+    };
+    let http = create_listener(elb::ProtocolEnum::Http, 80, None, http_default).await.ctx("elasticloadbalancing:CreateListener", &arn)?;
+    let listener = match &lb.certificate_arn {
+        Some(cert) => {
+            create_listener(elb::ProtocolEnum::Https, 443, Some(cert), not_found).await.ctx("elasticloadbalancing:CreateListener", &arn)?
+        }
         None => http,
     };
     Ok(LoadBalancerArns {

@@ -330,16 +330,8 @@ async fn deploy_service(cx: &Ctx<'_>, c: &Change, mut spec: Value, live: Option<
     if cx.opts.wait == WaitMode::None {
         return Ok(());
     }
-    let wait = Wait {
-        provider: cx.provider,
-        reporter: cx.reporter,
-        cluster: &svc.cluster,
-        service: &svc.service_name,
-        timeout: cx.opts.timeout,
-        poll: cx.opts.poll,
-        rollback: svc.deployment_configuration.deployment_circuit_breaker.rollback,
-        cancel: cx.opts.cancel.clone(),
-    };
+    let rollback = svc.deployment_configuration.deployment_circuit_breaker.rollback;
+    let wait = Wait::for_service(cx.provider, cx.reporter, cx.opts, &svc, rollback);
     wait.deployment(&deployment).await.map_err(|e| Failure {
         address: a.into(),
         deployment: !matches!(e, DeployFailure::Provider(_)),

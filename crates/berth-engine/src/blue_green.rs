@@ -239,16 +239,7 @@ pub(crate) async fn deploy(
     });
 
     let result = async {
-        let wait = Wait {
-            provider: cx.provider,
-            reporter: cx.reporter,
-            cluster: &svc.cluster,
-            service: &svc.service_name,
-            timeout: cx.opts.timeout,
-            poll: cx.opts.poll,
-            rollback: false,
-            cancel: cx.opts.cancel.clone(),
-        };
+        let wait = Wait::for_service(cx.provider, cx.reporter, cx.opts, &svc, false);
         wait.deployment(&deployment).await.map_err(|e| ("starting the new revision", e.to_string()))?;
         sides.healthy().await.map_err(|e| ("waiting for healthy targets", e))?;
         let test_rule = sides.serve_on_test_listener().await.map_err(|e| ("serving the new revision on the test listener", e))?;

@@ -35,18 +35,6 @@ pub async fn rollback(
 ) -> Result<String, Failure> {
     let emit = |kind| reporter.event(&Event { at_ms: provider.now_ms(), kind });
     let address = format!("service.{name}");
-    fn wait<'a>(provider: &'a dyn berth_provider::Provider, reporter: &'a dyn Reporter, opts: &ApplyOptions, svc: &'a Service) -> Wait<'a> {
-        Wait {
-            provider,
-            reporter,
-            cluster: &svc.cluster,
-            service: &svc.service_name,
-            timeout: opts.timeout,
-            poll: opts.poll,
-            rollback: false,
-            cancel: opts.cancel.clone(),
-        }
-    }
 
     if !blue_green {
         let live = observed.get(&address).ok_or_else(|| crate::apply::fail(&address, "is not deployed"))?;
@@ -65,7 +53,7 @@ pub async fn rollback(
         });
         svc.task_definition = previous.clone();
         let deployment = provider.update_service(&live.arn, &svc).await.map_err(|e| crate::apply::fail(&address, e))?;
-        wait(provider, reporter, opts, &svc).deployment(&deployment).await.map_err(|e| Failure {
+        Wait::for_service(provider, reporter, opts, &svc, false).deployment(&deployment).await.map_err(|e| Failure {
             address: address.clone(),
             message: e.to_string(),
             deployment: true,
@@ -98,7 +86,7 @@ pub async fn rollback(
         let mut up = old.clone();
         up.desired_count = Some(desired);
         let deployment = provider.update_service(&old_live.arn, &up).await.map_err(|e| crate::apply::fail(&address, e))?;
-        wait(provider, reporter, opts, &up).deployment(&deployment).await.map_err(|e| Failure {
+        Wait::for_service(provider, reporter, opts, &up, false).deployment(&deployment).await.map_err(|e| Failure {
             address: address.clone(),
             message: e.to_string(),
             deployment: true,

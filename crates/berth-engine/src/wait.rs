@@ -63,7 +63,27 @@ pub struct Wait<'a> {
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
-impl Wait<'_> {
+impl<'a> Wait<'a> {
+    /// Waiting on `svc` with the run's timeout, polling and interrupt.
+    pub fn for_service(
+        provider: &'a dyn Provider,
+        reporter: &'a dyn Reporter,
+        opts: &crate::ApplyOptions,
+        svc: &'a berth_model::resources::Service,
+        rollback: bool,
+    ) -> Self {
+        Wait {
+            provider,
+            reporter,
+            cluster: &svc.cluster,
+            service: &svc.service_name,
+            timeout: opts.timeout,
+            poll: opts.poll,
+            rollback,
+            cancel: opts.cancel.clone(),
+        }
+    }
+
     fn emit(&self, kind: EventKind) {
         self.emit_at(self.provider.now_ms(), kind);
     }

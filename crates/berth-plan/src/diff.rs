@@ -534,16 +534,9 @@ fn shadowed_rules(wants: &[Want], new_addresses: &[String]) -> Vec<String> {
 /// Whether every request `inner` matches is matched by `outer`: the same
 /// hosts (or none), and a path pattern `<prefix>*` every inner path starts with.
 fn covers(outer: &Value, inner: &Value) -> bool {
-    let values = |rule: &Value, field: &str| -> Vec<String> {
-        rule.get("conditions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter(|c| c.get("field").and_then(Value::as_str) == Some(field))
-            .flat_map(|c| c.get("values").and_then(Value::as_array).cloned().unwrap_or_default())
-            .filter_map(|v| v.as_str().map(str::to_string))
-            .collect()
-    };
+    fn values<'a>(rule: &'a Value, field: &'static str) -> Vec<&'a str> {
+        condition_values(rule, field).collect()
+    }
     let (outer_hosts, inner_hosts) = (values(outer, "host-header"), values(inner, "host-header"));
     if !outer_hosts.is_empty() && outer_hosts != inner_hosts {
         return false;
@@ -562,17 +555,21 @@ fn covers(outer: &Value, inner: &Value) -> bool {
 /// How specific a listener rule's match is: host conditions first, then
 /// the longest literal (wildcard-free) prefix of its path patterns.
 fn rule_specificity(rule: &Value) -> (bool, usize) {
-    let conditions = rule.get("conditions").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
-    let values = |field: &'static str| {
-        conditions
-            .iter()
-            .filter(move |c| c.get("field").and_then(Value::as_str) == Some(field))
-            .flat_map(|c| c.get("values").and_then(Value::as_array).into_iter().flatten())
-            .filter_map(Value::as_str)
-    };
+    let values = |field| condition_values(rule, field);
     let has_host = values("host-header").next().is_some();
     let literal = values("path-pattern").map(|p| p.find(['*', '?']).unwrap_or(p.len())).min().unwrap_or(0);
     (has_host, literal)
+}
+
+/// The values of a listener rule's conditions on `field` (`path-pattern`, `host-header`).
+fn condition_values<'a>(rule: &'a Value, field: &'static str) -> impl Iterator<Item = &'a str> {
+    rule.get("conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(move |c| c.get("field").and_then(Value::as_str) == Some(field))
+        .flat_map(|c| c.get("values").and_then(Value::as_array).into_iter().flatten())
+        .filter_map(Value::as_str)
 }
 
 /// The leaf paths where two normalized values differ. Lists of objects with

@@ -501,15 +501,7 @@ impl Provider for Sim {
             SimService {
                 arn: arn.clone(),
                 spec: svc.clone(),
-                deployments: vec![SimDeployment {
-                    id: id.clone(),
-                    task_definition: svc.task_definition.clone(),
-                    status: "PRIMARY".into(),
-                    rollout_state: "IN_PROGRESS".into(),
-                    rollout_state_reason: None,
-                    failed_tasks: 0,
-                    created_ms: now,
-                }],
+                deployments: vec![SimDeployment::started(id.clone(), svc.task_definition.clone(), now)],
                 tasks: Vec::new(),
                 events: Vec::new(),
                 stopped: Vec::new(),
@@ -535,15 +527,7 @@ impl Provider for Sim {
             for d in current.deployments.iter_mut().filter(|d| d.status == "PRIMARY") {
                 d.status = "ACTIVE".into();
             }
-            current.deployments.push(SimDeployment {
-                id: new_id,
-                task_definition: svc.task_definition.clone(),
-                status: "PRIMARY".into(),
-                rollout_state: "IN_PROGRESS".into(),
-                rollout_state_reason: None,
-                failed_tasks: 0,
-                created_ms: now,
-            });
+            current.deployments.push(SimDeployment::started(new_id, svc.task_definition.clone(), now));
         }
         Ok(current.deployments.last().map(|d| d.id.clone()).unwrap_or_default())
     }

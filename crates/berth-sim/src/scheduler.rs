@@ -212,13 +212,8 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
                         }
                     }
                     svc.deployments.push(SimDeployment {
-                        id: rid.clone(),
-                        task_definition: td.clone(),
-                        status: "PRIMARY".into(),
-                        rollout_state: "IN_PROGRESS".into(),
                         rollout_state_reason: Some(format!("rolling back to {td}")),
-                        failed_tasks: 0,
-                        created_ms: now,
+                        ..SimDeployment::started(rid.clone(), td.clone(), now)
                     });
                     event(state, svc, format!("(service {name}) rolling back to deployment {rid} ({td})"));
                 }

@@ -128,6 +128,21 @@ pub struct SimDeployment {
     pub created_ms: u64,
 }
 
+impl SimDeployment {
+    /// A deployment ECS just started: the service's primary, in progress.
+    pub fn started(id: String, task_definition: String, now_ms: u64) -> Self {
+        SimDeployment {
+            id,
+            task_definition,
+            status: "PRIMARY".into(),
+            rollout_state: "IN_PROGRESS".into(),
+            rollout_state_reason: None,
+            failed_tasks: 0,
+            created_ms: now_ms,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum TaskState {
