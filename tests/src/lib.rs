@@ -24,6 +24,44 @@ pub struct Berth {
     env: HashMap<String, String>,
 }
 
+/// Asserts that a run succeeded, showing what it printed when it did not.
+#[track_caller]
+pub fn ok(out: &Output) {
+    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
+}
+
+/// The JSON a run printed (`plan --format json`).
+#[track_caller]
+pub fn plan_json(out: &Output) -> serde_json::Value {
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("plan JSON: {e}\n{}\n{}", out.stdout, out.stderr))
+}
+
+/// `(address, action, changed paths)` of every change of a JSON plan.
+pub fn plan_changes(plan: &serde_json::Value) -> Vec<(String, String, Vec<String>)> {
+    plan["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            let changed =
+                c["changed"].as_array().map(|a| a.iter().map(|p| p.as_str().unwrap_or_default().to_string()).collect()).unwrap_or_default();
+            (c["address"].as_str().unwrap_or_default().to_string(), c["action"].as_str().unwrap_or_default().to_string(), changed)
+        })
+        .collect()
+}
+
+/// The changes an apply or destroy started, in order, as `(address, verb)`,
+/// from its event lines (`<time> <address>: <verb> started`).
+pub fn started_changes(out: &Output) -> Vec<(String, String)> {
+    out.stderr
+        .lines()
+        .filter_map(|l| {
+            let (address, what) = l.split_once(' ')?.1.split_once(": ")?;
+            Some((address.to_string(), what.strip_suffix(" started")?.to_string()))
+        })
+        .collect()
+}
+
 /// The repository root (examples/, templates/ live here).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()

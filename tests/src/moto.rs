@@ -35,6 +35,13 @@ pub struct Network {
     pub listener: String,
 }
 
+impl Network {
+    /// The `x-berth.network` value of a spec deployed into this network.
+    pub fn yaml(&self) -> String {
+        format!("{{ vpc_id: {}, subnets: [{}, {}], security_groups: [{}] }}", self.vpc, self.subnet_a, self.subnet_b, self.security_group)
+    }
+}
+
 fn tag(xml: &str, name: &str) -> Option<String> {
     let open = format!("<{name}>");
     let start = xml.find(&open)? + open.len();

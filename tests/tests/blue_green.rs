@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use berth_engine::{ApplyOptions, Collect};
 use berth_provider::Provider;
 use berth_sim::{Sim, TargetGroupSample};
-use berth_tests::{Output, SimAccount};
+use berth_tests::{ok, SimAccount};
 use proptest::prelude::*;
 
 #[allow(clippy::too_many_arguments)]
@@ -128,10 +128,6 @@ proptest! {
             prop_assert!(state.services["bg-web-blue"].deployments.last().is_some_and(|d| d.task_definition.ends_with(":1")));
         }
     }
-}
-
-fn ok(out: &Output) {
-    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
 }
 
 fn canary(account: &SimAccount, tag: &str) -> berth_tests::Berth {

@@ -1,12 +1,8 @@
 //! CI and GitOps: the templates `berth init` writes, `--images-from`,
 //! `berth images`, JSON event lines, markdown plans for pull requests.
 
-use berth_tests::{repo_root, shared_dir, Berth, Output, SimAccount};
+use berth_tests::{ok, repo_root, shared_dir, Berth, SimAccount};
 use clap::Parser;
-
-fn ok(out: &Output) {
-    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
-}
 
 /// The shell commands of a CI file: the strings under `commands` (CodeBuild)
 /// and `run` (GitHub Actions) keys.

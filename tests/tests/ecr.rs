@@ -4,13 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use berth_tests::{Berth, Output, SimAccount};
+use berth_tests::{ok, Berth, SimAccount};
 
 const DAY: u64 = 86_400_000;
-
-fn ok(out: &Output) {
-    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
-}
 
 /// The seeds' four lifecycle examples, in one policy.
 const SEEDS: &str = "

@@ -7,15 +7,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use berth_tests::moto::{block_on, moto, Moto, Network};
-use berth_tests::{Berth, Output};
-
-fn ok(out: &Output) {
-    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
-}
-
-fn plan_json(out: &Output) -> serde_json::Value {
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("plan JSON: {e}\n{}\n{}", out.stdout, out.stderr))
-}
+use berth_tests::{ok, plan_json, started_changes, Berth, Output};
 
 fn render(moto: &Moto, net: &Network, example: &str) -> serde_json::Value {
     let out = moto.berth(net, example).args(["render"]).run();
@@ -476,7 +468,7 @@ fn lifecycle_app(net: &Network, dir: &std::path::Path) -> std::path::PathBuf {
     let spec = format!(
         "name: lc
 x-berth:
-  network: {{ vpc_id: {vpc}, subnets: [{a}, {b}], security_groups: [{sg}] }}
+  network: {network}
   registry:
     tag_mutability: MUTABLE
     lifecycle:
@@ -489,10 +481,7 @@ services:
   api:
     build: .
 ",
-        vpc = net.vpc,
-        a = net.subnet_a,
-        b = net.subnet_b,
-        sg = net.security_group
+        network = net.yaml()
     );
     let path = dir.join("compose.yaml");
     std::fs::write(&path, spec).expect("write");
@@ -578,7 +567,7 @@ fn routes_app(net: &Network, dir: &std::path::Path, extra: &str) -> std::path::P
     let spec = format!(
         "name: routes
 x-berth:
-  network: {{ vpc_id: {vpc}, subnets: [{a}, {b}], security_groups: [{sg}] }}
+  network: {network}
   load_balancer: {{ listener: \"{listener}\", priority_range: [100, 199] }}
   discovery: {{ namespace: routes.local, ttl: 15 }}
 services:
@@ -594,10 +583,7 @@ services:
     image: redis:7
     expose: [\"6379\"]
 ",
-        vpc = net.vpc,
-        a = net.subnet_a,
-        b = net.subnet_b,
-        sg = net.security_group,
+        network = net.yaml(),
         listener = net.listener,
     );
     let path = dir.join("compose.yaml");
@@ -673,16 +659,12 @@ fn listener_rules_and_cloud_map_records_read_back() {
                 v.dedup();
                 v
             };
-            let action = &r.actions()[0];
-            let forward_to = match action.forward_config() {
-                Some(f) => f.target_groups()[0].target_group_arn().unwrap_or_default().to_string(),
-                None => action.target_group_arn().unwrap_or_default().to_string(),
-            };
+            let forward_to = forwarded_target_group(&r.actions()[0]).unwrap_or_default();
             seen.push((
                 r.priority().unwrap_or_default().to_string(),
                 field("path-pattern"),
                 field("host-header"),
-                tg_name(&forward_to).await,
+                tg_name(forward_to).await,
             ));
         }
         seen.sort();
@@ -696,12 +678,7 @@ fn listener_rules_and_cloud_map_records_read_back() {
             "the host-and-path rule before the catch-all, the other owner's rule where it was"
         );
         let other = rules.rules().iter().find(|r| r.rule_arn() == Some(other_rule.as_str())).expect("the other rule is still there");
-        assert_eq!(
-            other.actions()[0]
-                .target_group_arn()
-                .or_else(|| other.actions()[0].forward_config().and_then(|f| f.target_groups()[0].target_group_arn())),
-            Some(other_tg.as_str())
-        );
+        assert_eq!(forwarded_target_group(&other.actions()[0]), Some(other_tg.as_str()));
 
         // Cloud Map: front (a port) and back (an exposed port) get A + SRV
         // with the spec's TTL; admin opted out.
@@ -747,6 +724,36 @@ fn listener_rules_and_cloud_map_records_read_back() {
     });
 }
 
+/// An app `name` with one routed service behind a load balancer berth
+/// creates in `net`; `create` adds keys to `load_balancer.create`.
+fn created_load_balancer_app(net: &Network, dir: &std::path::Path, name: &str, create: &str) -> std::path::PathBuf {
+    let spec = format!(
+        "name: {name}
+x-berth:
+  network: {network}
+  load_balancer:
+    create: {{ subnets: [{a}, {b}], security_groups: [{sg}], {create} }}
+services:
+  web:
+    image: nginx:1.27
+    ports: [\"80\"]
+    x-berth: {{ route: {{ paths: [\"/*\"] }} }}
+",
+        network = net.yaml(),
+        a = net.subnet_a,
+        b = net.subnet_b,
+        sg = net.security_group,
+    );
+    let path = dir.join("compose.yaml");
+    std::fs::write(&path, spec).expect("write");
+    path
+}
+
+/// The target group a rule's first action forwards to, in either form AWS returns.
+fn forwarded_target_group(action: &aws_sdk_elasticloadbalancingv2::types::Action) -> Option<&str> {
+    action.forward_config().and_then(|f| f.target_groups()[0].target_group_arn()).or(action.target_group_arn())
+}
+
 /// Acceptance (optional load balancer): from an empty account to a
 /// listener forwarding to the app's target group, and `destroy` removes
 /// all of it.
@@ -756,25 +763,7 @@ fn a_created_load_balancer_forwards_to_the_app_and_destroy_removes_it() {
     let region = "ap-south-1";
     let net = moto.network(region);
     let dir = tempfile::tempdir().expect("tempdir");
-    let spec = format!(
-        "name: edge
-x-berth:
-  network: {{ vpc_id: {vpc}, subnets: [{a}, {b}], security_groups: [{sg}] }}
-  load_balancer:
-    create: {{ subnets: [{a}, {b}], security_groups: [{sg}], scheme: internet-facing }}
-services:
-  web:
-    image: nginx:1.27
-    ports: [\"80\"]
-    x-berth: {{ route: {{ paths: [\"/*\"] }} }}
-",
-        vpc = net.vpc,
-        a = net.subnet_a,
-        b = net.subnet_b,
-        sg = net.security_group,
-    );
-    let path = dir.path().join("compose.yaml");
-    std::fs::write(&path, spec).expect("write");
+    let path = created_load_balancer_app(&net, dir.path(), "edge", "scheme: internet-facing");
     ok(&lc(&moto, &net, &path, "1").args(["apply", "--yes", "--wait", "none"]).run());
     block_on(async {
         let sdk = moto.sdk(region).await;
@@ -787,9 +776,7 @@ services:
         assert_eq!((listener.protocol().map(|p| p.as_str()), listener.port()), (Some("HTTP"), Some(80)));
         let rules = sdk.elb.describe_rules().listener_arn(listener.listener_arn().expect("arn")).send().await.expect("rules");
         let rule = rules.rules().iter().find(|r| r.is_default() != Some(true)).expect("a rule for web");
-        let action = &rule.actions()[0];
-        let tg =
-            action.forward_config().and_then(|f| f.target_groups()[0].target_group_arn()).or(action.target_group_arn()).expect("forward");
+        let tg = forwarded_target_group(&rule.actions()[0]).expect("forward");
         let tgs = sdk.elb.describe_target_groups().target_group_arns(tg).send().await.expect("tg");
         assert_eq!(tgs.target_groups()[0].target_group_name(), Some("edge-web"));
         let svc = sdk.ecs.describe_services().cluster("edge").services("edge-web").send().await.expect("service");
@@ -828,10 +815,12 @@ fn a_target_group_port_change_replaces_it_on_moto() {
     std::fs::write(&path, yaml.replacen("ports: [\"80\"]", "ports: [\"8080\"]", 1)).expect("write");
     let out = lc(&moto, &net, &path, "1").args(["--stats", "apply", "--yes", "--wait", "none"]).run();
     ok(&out);
-    let order: Vec<&str> = out.stderr.lines().filter_map(|l| l.split_once(' ')?.1.strip_suffix(" started")).collect();
-    let pos = |what: &str| order.iter().position(|l| *l == what).unwrap_or_else(|| panic!("{what} in {order:?}"));
-    assert!(pos("tg.front: replace") < pos("rule.front/0: update"), "{order:?}");
-    assert!(pos("rule.front/0: update") < pos("tg.front~old: delete"), "{order:?}");
+    let order = started_changes(&out);
+    let pos = |address: &str, verb: &str| {
+        order.iter().position(|(a, v)| a == address && v == verb).unwrap_or_else(|| panic!("{address}: {verb} in {order:?}"))
+    };
+    assert!(pos("tg.front", "replace") < pos("rule.front/0", "update"), "{order:?}");
+    assert!(pos("rule.front/0", "update") < pos("tg.front~old", "delete"), "{order:?}");
     for call in ["CreateTargetGroup", "ModifyRule", "DeleteTargetGroup"] {
         assert!(out.stderr.lines().any(|l| l.contains(call)), "--stats lists {call}:\n{}", out.stderr);
     }
@@ -858,25 +847,7 @@ fn a_created_load_balancer_with_a_certificate_serves_https_and_redirects_http() 
     let dir = tempfile::tempdir().expect("tempdir");
     // An IAM server certificate: moto looks ACM certificates up, IAM ones not.
     let cert = "arn:aws:iam::123456789012:server-certificate/edge";
-    let spec = format!(
-        "name: tls
-x-berth:
-  network: {{ vpc_id: {vpc}, subnets: [{a}, {b}], security_groups: [{sg}] }}
-  load_balancer:
-    create: {{ subnets: [{a}, {b}], security_groups: [{sg}], certificate_arn: \"{cert}\" }}
-services:
-  web:
-    image: nginx:1.27
-    ports: [\"80\"]
-    x-berth: {{ route: {{ paths: [\"/*\"] }} }}
-",
-        vpc = net.vpc,
-        a = net.subnet_a,
-        b = net.subnet_b,
-        sg = net.security_group,
-    );
-    let path = dir.path().join("compose.yaml");
-    std::fs::write(&path, spec).expect("write");
+    let path = created_load_balancer_app(&net, dir.path(), "tls", &format!("certificate_arn: \"{cert}\""));
     ok(&lc(&moto, &net, &path, "1").args(["apply", "--yes", "--wait", "none"]).run());
     block_on(async {
         let sdk = moto.sdk(region).await;

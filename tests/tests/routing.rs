@@ -1,51 +1,24 @@
 //! Routing and discovery on the sim: listener rules, target group
 //! replacement, delete order, Cloud Map and Service Connect.
 
-use berth_tests::{repo_root, shared_dir, Berth, Output};
+use berth_tests::{ok, plan_changes, plan_json, repo_root, shared_dir, started_changes as started, Berth, Output, SimAccount};
 
-fn ok(out: &Output) {
-    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
-}
-
-/// `(address, action, changed paths)` of every change of a JSON plan.
+/// `(address, action, changed paths)` of a successful JSON plan.
 fn changes(out: &Output) -> Vec<(String, String, Vec<String>)> {
     ok(out);
-    let plan: serde_json::Value = serde_json::from_str(&out.stdout).expect("plan JSON");
-    plan["changes"]
-        .as_array()
-        .expect("changes")
-        .iter()
-        .map(|c| {
-            let changed =
-                c["changed"].as_array().map(|a| a.iter().map(|p| p.as_str().unwrap_or_default().to_string()).collect()).unwrap_or_default();
-            (c["address"].as_str().unwrap_or_default().to_string(), c["action"].as_str().unwrap_or_default().to_string(), changed)
-        })
-        .collect()
-}
-
-/// The order in which apply started its changes: `(address, verb)`.
-fn started(out: &Output) -> Vec<(String, String)> {
-    out.stderr
-        .lines()
-        .filter_map(|l| {
-            let rest = l.split_once(' ')?.1;
-            let (address, what) = rest.split_once(": ")?;
-            let verb = what.strip_suffix(" started")?;
-            Some((address.to_string(), verb.to_string()))
-        })
-        .collect()
+    plan_changes(&plan_json(out))
 }
 
 /// A sim account plus a spec file in a temporary directory that tests rewrite.
 struct App {
-    dir: tempfile::TempDir,
+    account: SimAccount,
 }
 
 const LISTENER: &str = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:listener/app/shared/50dc6c495c0c9188/f2f7dc8efc522ab2";
 
 impl App {
     fn new() -> Self {
-        App { dir: tempfile::tempdir().expect("tempdir") }
+        App { account: SimAccount::new() }
     }
 
     /// Writes the spec: `front` routed on `port` at `paths`, `back`
@@ -67,15 +40,19 @@ impl App {
         if with_admin {
             yaml.push_str("  admin:\n    image: nginx:1.27\n    ports: [\"8081\"]\n    x-berth: { route: { paths: [\"/admin/*\"] } }\n");
         }
-        std::fs::write(self.dir.path().join("compose.yaml"), yaml).expect("write spec");
+        std::fs::write(self.spec(), yaml).expect("write spec");
+    }
+
+    fn spec(&self) -> std::path::PathBuf {
+        self.account.dir().join("compose.yaml")
     }
 
     fn berth(&self) -> Berth {
         Berth::new(repo_root()).args([
             "--sim-state".to_string(),
-            self.dir.path().join("sim.json").display().to_string(),
+            self.account.state_path().display().to_string(),
             "-f".into(),
-            self.dir.path().join("compose.yaml").display().to_string(),
+            self.spec().display().to_string(),
         ])
     }
 
@@ -87,21 +64,9 @@ impl App {
         out
     }
 
-    fn read<T>(&self, f: impl FnOnce(&berth_sim::SimState) -> T) -> T {
-        let sim = berth_sim::Sim::open(&self.dir.path().join("sim.json")).expect("open sim");
-        let state = sim.state();
-        f(&state)
-    }
-
-    fn edit(&self, f: impl FnOnce(&mut berth_sim::SimState)) {
-        let sim = berth_sim::Sim::open(&self.dir.path().join("sim.json")).expect("open sim");
-        f(&mut sim.state());
-        sim.save().expect("save sim");
-    }
-
     /// `(priority, path patterns, forwarded target group names)` of every rule.
     fn rules(&self) -> Vec<(u32, Vec<String>, Vec<String>)> {
-        self.read(|s| {
+        self.account.read(|s| {
             let mut out: Vec<_> = s
                 .listeners
                 .values()
@@ -186,7 +151,7 @@ fn a_target_group_port_change_is_create_before_delete_with_the_rule_moved_first(
     assert!(pos("rule.front/0") < pos("tg.front~old"), "{order:?}");
     assert!(pos("service.front") < pos("tg.front~old"), "{order:?}");
     assert_eq!(app.rules(), vec![(200, vec!["/*".to_string()], vec!["routes-front-r1".to_string()])]);
-    app.read(|s| {
+    app.account.read(|s| {
         let tgs: Vec<(String, u16)> = s.target_groups.values().map(|t| (t.spec.name.clone(), t.spec.port)).collect();
         assert_eq!(tgs, vec![("routes-front-r1".to_string(), 8080)], "the old target group is gone");
     });
@@ -223,7 +188,7 @@ fn removing_a_discoverable_service_deletes_its_cloud_map_service_after_the_ecs_s
     app.apply();
     // A records for awsvpc and SRV with the exposed port, wired into the
     // ECS service's serviceRegistries.
-    app.read(|s| {
+    app.account.read(|s| {
         let cm = s.cloud_map_services.values().find(|c| c.spec.name == "back").expect("cloud map service back");
         let records: Vec<&str> = cm.spec.dns_config.dns_records.iter().map(|r| r.kind.as_str()).collect();
         assert_eq!(records, vec!["A", "SRV"]);
@@ -236,7 +201,7 @@ fn removing_a_discoverable_service_deletes_its_cloud_map_service_after_the_ecs_s
     let out = app.apply();
     let order: Vec<String> = started(&out).into_iter().map(|(a, _)| a).collect();
     assert_eq!(order, vec!["service.back", "cloudmap.back", "taskdef.back"]);
-    app.read(|s| assert!(s.cloud_map_services.values().all(|c| c.spec.name != "back")));
+    app.account.read(|s| assert!(s.cloud_map_services.values().all(|c| c.spec.name != "back")));
 }
 
 #[test]
@@ -246,7 +211,7 @@ fn a_priority_held_by_another_owner_is_never_taken() {
     app.apply();
     // Another team's rule sits at 200 on the shared listener; berth's rule
     // already there moves nowhere, and a new rule skips the taken priority.
-    app.edit(|s| {
+    app.account.edit(|s| {
         let listener = s.listeners.values_mut().next().expect("listener");
         let mut other = listener.rules[0].clone();
         other.arn.push_str("-other");
@@ -258,14 +223,14 @@ fn a_priority_held_by_another_owner_is_never_taken() {
     app.apply();
     let priorities: Vec<u32> = app.rules().iter().map(|r| r.0).collect();
     assert_eq!(priorities, vec![200, 201, 202], "admin takes 202, not the other owner's 201");
-    app.read(|s| {
+    app.account.read(|s| {
         let other = s.listeners.values().flat_map(|l| &l.rules).find(|r| r.arn.ends_with("-other")).expect("other rule");
         assert_eq!(other.priority, 201);
         assert_eq!(other.spec.tags[0].value, "platform-team");
     });
     // A spec that insists on the other owner's priority is a clear error,
     // and nothing changes.
-    let spec = app.dir.path().join("compose.yaml");
+    let spec = app.spec();
     let yaml = std::fs::read_to_string(&spec).expect("spec");
     std::fs::write(&spec, yaml.replace("health_path: / }", "health_path: /, priority: 201 }")).expect("write");
     let out = app.berth().args(["apply", "--yes"]).run();
@@ -280,8 +245,8 @@ fn a_priority_held_by_another_owner_is_never_taken() {
 /// plan shows the client aliases that make `WORDPRESS_DB_HOST=db` resolve.
 #[test]
 fn corpus_wordpress_deploys_with_service_connect_and_the_plan_shows_aliases() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let overlay = dir.path().join("berth.yaml");
+    let account = SimAccount::new();
+    let overlay = account.dir().join("berth.yaml");
     std::fs::write(
         &overlay,
         format!(
@@ -298,7 +263,7 @@ fn corpus_wordpress_deploys_with_service_connect_and_the_plan_shows_aliases() {
     let berth = || {
         Berth::new(repo_root()).args([
             "--sim-state".to_string(),
-            dir.path().join("sim.json").display().to_string(),
+            account.state_path().display().to_string(),
             "-f".into(),
             shared_dir().join("corpus/compose/wordpress-mysql/compose.yaml").display().to_string(),
             "-f".into(),
@@ -314,22 +279,22 @@ fn corpus_wordpress_deploys_with_service_connect_and_the_plan_shows_aliases() {
     assert!(db.contains("\"port\": 33060"), "{}", plan.stdout);
     ok(&berth().args(["apply", "--yes"]).run());
     assert_eq!(berth().args(["plan", "--detailed-exitcode"]).run().code, 0);
-    let sim = berth_sim::Sim::open(&dir.path().join("sim.json")).expect("open sim");
-    let s = sim.state();
-    let db = s.services.values().find(|v| v.spec.service_name == "wordpress-db").expect("db service");
-    let sc = db.spec.service_connect_configuration.as_ref().expect("service connect on db");
-    assert!(sc.enabled);
-    assert_eq!(sc.namespace, "wordpress.local");
-    // Both of mariadb's exposed ports, each under the compose name `db`.
-    let aliases: Vec<(&str, &str, u16)> = sc
-        .services
-        .iter()
-        .flat_map(|s| s.client_aliases.iter().map(move |a| (s.discovery_name.as_str(), a.dns_name.as_str(), a.port)))
-        .collect();
-    assert_eq!(aliases, vec![("db", "db", 3306), ("db-33060", "db", 33060)]);
-    let wp = s.services.values().find(|v| v.spec.service_name == "wordpress-wordpress").expect("wordpress service");
-    assert!(wp.spec.service_connect_configuration.as_ref().is_some_and(|c| c.enabled), "the client side joins the mesh too");
-    assert!(s.namespaces.values().any(|n| n.spec.name == "wordpress.local"));
+    account.read(|s| {
+        let db = s.services.values().find(|v| v.spec.service_name == "wordpress-db").expect("db service");
+        let sc = db.spec.service_connect_configuration.as_ref().expect("service connect on db");
+        assert!(sc.enabled);
+        assert_eq!(sc.namespace, "wordpress.local");
+        // Both of mariadb's exposed ports, each under the compose name `db`.
+        let aliases: Vec<(&str, &str, u16)> = sc
+            .services
+            .iter()
+            .flat_map(|s| s.client_aliases.iter().map(move |a| (s.discovery_name.as_str(), a.dns_name.as_str(), a.port)))
+            .collect();
+        assert_eq!(aliases, vec![("db", "db", 3306), ("db-33060", "db", 33060)]);
+        let wp = s.services.values().find(|v| v.spec.service_name == "wordpress-wordpress").expect("wordpress service");
+        assert!(wp.spec.service_connect_configuration.as_ref().is_some_and(|c| c.enabled), "the client side joins the mesh too");
+        assert!(s.namespaces.values().any(|n| n.spec.name == "wordpress.local"));
+    });
 }
 
 /// `validate` accepts a bare compose file, but `plan` needs to know where

@@ -1,29 +1,7 @@
 //! `berth plan` / `apply` / `destroy` / `status` end to end on the sim.
 
 use berth_model::resources::{Tag, TargetGroup};
-use berth_tests::{repo_root, Output, SimAccount};
-
-fn ok(out: &Output) {
-    assert_eq!(out.code, 0, "stdout:\n{}\nstderr:\n{}", out.stdout, out.stderr);
-}
-
-fn plan_json(out: &Output) -> serde_json::Value {
-    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("plan JSON: {e}\n{}\n{}", out.stdout, out.stderr))
-}
-
-/// `(address, action, changed paths)` of every change.
-fn changes(plan: &serde_json::Value) -> Vec<(String, String, Vec<String>)> {
-    plan["changes"]
-        .as_array()
-        .expect("changes")
-        .iter()
-        .map(|c| {
-            let changed =
-                c["changed"].as_array().map(|a| a.iter().map(|p| p.as_str().unwrap_or_default().to_string()).collect()).unwrap_or_default();
-            (c["address"].as_str().unwrap_or_default().to_string(), c["action"].as_str().unwrap_or_default().to_string(), changed)
-        })
-        .collect()
-}
+use berth_tests::{ok, plan_changes as changes, plan_json, repo_root, started_changes, Output, SimAccount};
 
 fn examples() -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(repo_root().join("examples"))
@@ -158,12 +136,7 @@ fn saved_plan_applies_exactly_its_changes() {
     let planned: Vec<String> = changes(&saved).into_iter().map(|(a, _, _)| a).collect();
     let out = account.berth("shop", "v2").args(["apply".to_string(), plan.display().to_string(), "--yes".into()]).run();
     ok(&out);
-    let applied: Vec<String> = out
-        .stderr
-        .lines()
-        .filter_map(|l| l.split_once(' ').map(|(_, rest)| rest))
-        .filter_map(|rest| rest.strip_suffix(" started").and_then(|r| r.rsplit_once(": ")).map(|(addr, _)| addr.to_string()))
-        .collect();
+    let applied: Vec<String> = started_changes(&out).into_iter().map(|(address, _)| address).collect();
     assert_eq!(applied, planned, "apply did exactly the saved plan's changes, in its order");
     assert_eq!(account.berth("shop", "v2").args(["plan", "--detailed-exitcode"]).run().code, 0);
 }
@@ -250,9 +223,8 @@ fn destroy_removes_only_owned_resources_in_reverse_order_and_twice_is_a_no_op() 
     });
     let out = account.berth("web", "1.27").args(["destroy", "--yes"]).run();
     ok(&out);
-    let order: Vec<&str> =
-        out.stderr.lines().filter(|l| l.ends_with(": delete started")).map(|l| l.split(' ').nth(1).unwrap_or_default()).collect();
-    assert_eq!(order, vec!["rule.web/0:", "tg.web:", "service.web:", "taskdef.web:", "cluster.hello:"]);
+    let order: Vec<String> = started_changes(&out).into_iter().filter(|(_, verb)| verb == "delete").map(|(address, _)| address).collect();
+    assert_eq!(order, vec!["rule.web/0", "tg.web", "service.web", "taskdef.web", "cluster.hello"]);
     account.read(|s| {
         assert!(s.services.is_empty());
         assert_eq!(s.target_groups.values().map(|t| t.spec.name.as_str()).collect::<Vec<_>>(), vec!["hello-legacy"]);
