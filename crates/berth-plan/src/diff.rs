@@ -490,7 +490,7 @@ fn allocate_priorities(wants: &mut [Want], observed: &Observed, index: &Index, c
     let mut new_rules: Vec<&mut Want> =
         wants.iter_mut().filter(|w| w.kind == Kind::ListenerRule && w.spec.get("priority").is_none()).collect();
     new_rules.sort_by_key(|w| std::cmp::Reverse(rule_specificity(&w.spec)));
-    let mut new_addresses = Vec::new();
+    let mut new_addresses = BTreeSet::new();
     for w in new_rules {
         let Some(p) = (next..=to).find(|p| !claimed.contains(p) && holder_of(*p).is_none()) else {
             return Err(PlanError::NoFreePriority { address: w.address.clone(), from, to });
@@ -498,7 +498,7 @@ fn allocate_priorities(wants: &mut [Want], observed: &Observed, index: &Index, c
         w.spec["priority"] = p.into();
         claimed.insert(p);
         next = p + 1;
-        new_addresses.push(w.address.clone());
+        new_addresses.insert(w.address.clone());
     }
     Ok(shadowed_rules(wants, &new_addresses))
 }
@@ -508,14 +508,17 @@ pub const ROUTE_WARNING: &str = "warning: route: ";
 
 /// ELB matches the lowest priority first: a new rule placed after a kept
 /// rule of the app that matches everything it matches never gets traffic.
-fn shadowed_rules(wants: &[Want], new_addresses: &[String]) -> Vec<String> {
-    let rules: Vec<&Want> = wants.iter().filter(|w| w.kind == Kind::ListenerRule).collect();
+fn shadowed_rules(wants: &[Want], new_addresses: &BTreeSet<String>) -> Vec<String> {
+    // Split once: a first plan of a big app has only new rules, and must
+    // not compare each with each.
+    let (new_rules, kept): (Vec<&Want>, Vec<&Want>) =
+        wants.iter().filter(|w| w.kind == Kind::ListenerRule).partition(|w| new_addresses.contains(&w.address));
     let priority = |w: &Want| w.spec.get("priority").and_then(Value::as_u64).unwrap_or(u64::MAX);
     let mut out = Vec::new();
-    for new in rules.iter().filter(|w| new_addresses.contains(&w.address)) {
-        let shadow = rules
+    for new in new_rules {
+        let shadow = kept
             .iter()
-            .filter(|old| !new_addresses.contains(&old.address) && priority(old) < priority(new))
+            .filter(|old| priority(old) < priority(new))
             .find(|old| old.spec.get("listenerArn") == new.spec.get("listenerArn") && covers(&old.spec, &new.spec));
         if let Some(old) = shadow {
             out.push(format!(
