@@ -2,6 +2,7 @@
 //! for (including its conflicts), after the injected faults have had their
 //! say the way the SDK's retries would see them.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -74,25 +75,31 @@ impl Sim {
                 push(Kind::EcrRepository, name, &r.arn, &r.spec.tags, spec);
             }
         }
+        // Per family, the revision a service runs: one with tasks wanted
+        // first (the live color of a blue/green pair), else the first found.
+        // Built once: looking it up per family would be families × services.
+        let mut running: HashMap<&str, (bool, &str)> = HashMap::new();
+        for s in state.services.values() {
+            let Some(d) = s.deployments.last() else { continue };
+            let Some(family) = d.task_definition.rsplit_once("task-definition/").and_then(|(_, r)| r.rsplit_once(':')).map(|(f, _)| f)
+            else {
+                continue;
+            };
+            let wanted = s.spec.desired_count.unwrap_or(0) > 0;
+            let entry = running.entry(family).or_insert((wanted, &d.task_definition));
+            if wanted && !entry.0 {
+                *entry = (wanted, &d.task_definition);
+            }
+        }
         for (family, revs) in &state.task_definitions {
             let ours = scope.task_families.contains(family) || revs.iter().any(|r| owned_by(&r.spec.tags, app));
             if !ours {
                 continue;
             }
-            // The revision a service runs (one with tasks wanted first: the
-            // live color of a blue/green pair), else the latest active one.
-            let family_of =
-                |arn: &str| arn.rsplit_once("task-definition/").and_then(|(_, r)| r.rsplit_once(':')).map(|(f, _)| f.to_string());
-            let mut users: Vec<(bool, String)> = state
-                .services
-                .values()
-                .filter_map(|s| s.deployments.last().map(|d| (s.spec.desired_count.unwrap_or(0) > 0, d.task_definition.clone())))
-                .filter(|(_, td)| family_of(td).as_deref() == Some(family.as_str()))
-                .collect();
-            users.sort_by_key(|(wanted, _)| !*wanted);
-            let running = users.into_iter().next().map(|(_, td)| td);
+            // The running revision, else the latest active one.
             let rev = running
-                .and_then(|arn| revs.iter().find(|r| r.arn == arn && r.status == "ACTIVE"))
+                .get(family.as_str())
+                .and_then(|(_, arn)| revs.iter().find(|r| r.arn == *arn && r.status == "ACTIVE"))
                 .or_else(|| revs.iter().rev().find(|r| r.status == "ACTIVE"));
             if let Some(r) = rev {
                 push(Kind::TaskDefinition, &format!("{family}:{}", r.revision), &r.arn, &r.spec.tags, to_json(&r.spec));
