@@ -285,6 +285,7 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
         fingerprints: fingerprints(observed),
         warnings,
         images: Vec::new(),
+        signature: None,
     })
 }
 

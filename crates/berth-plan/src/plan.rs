@@ -106,6 +106,10 @@ pub struct Plan {
     /// Images pinned from a tag to a digest.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<crate::images::Pin>,
+    /// `hmac-sha256:<hex>` of the saved plan file without this field, when
+    /// `BERTH_PLAN_KEY` was set at `berth plan -o`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
 }
 
 impl Plan {

@@ -4,7 +4,6 @@ use std::io::BufRead;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::Context;
 use berth_engine::{ApplyOptions, ApplyResult, Reporter, WaitMode};
 use berth_plan::{Action, Plan};
 
@@ -20,7 +19,7 @@ pub fn run(cli: &Cli, args: &ApplyArgs, io: &mut Io) -> anyhow::Result<ExitStatu
     let backend = rt.block_on(Backend::open(cli, io, &target))?;
     let status = rt.block_on(async {
         let plan = match &args.plan {
-            Some(path) => saved_plan(io, &target, &backend, path).await?,
+            Some(path) => saved_plan(io, &target, &backend, path, cli.global.allow_mutable_tags).await?,
             None => make_plan(&target, backend.provider(), cli.global.allow_mutable_tags).await?,
         };
         execute(cli, io, &backend, &plan, &args.deploy, Some(&target)).await
@@ -43,11 +42,21 @@ pub fn destroy(cli: &Cli, args: &DestroyArgs, io: &mut Io) -> anyhow::Result<Exi
     status
 }
 
-/// Reads a saved plan and checks it still applies: same berth, same
-/// backend, same spec, and every resource it read unchanged since.
-async fn saved_plan(io: &mut Io<'_>, target: &Target, backend: &Backend, path: &std::path::Path) -> anyhow::Result<Plan> {
-    let text = std::fs::read_to_string(io.cwd.join(path)).with_context(|| format!("reading the plan {}", path.display()))?;
-    let plan: Plan = serde_json::from_str(&text).with_context(|| format!("{} is not a berth plan", path.display()))?;
+/// Reads a saved plan and checks it may be applied: signed when
+/// `BERTH_PLAN_KEY` is set, same berth, same backend, same spec, every
+/// resource it read unchanged since — and the very plan that the spec and
+/// the live account give now. A file is never trusted as written: an edited
+/// action, value or ARN, or an added or removed change, is refused before
+/// anything is written.
+async fn saved_plan(
+    io: &mut Io<'_>,
+    target: &Target,
+    backend: &Backend,
+    path: &std::path::Path,
+    allow_mutable_tags: bool,
+) -> anyhow::Result<Plan> {
+    let key = io.env.get(super::plan_file::KEY_VAR).filter(|k| !k.is_empty()).cloned();
+    let plan = super::plan_file::read(&io.cwd.join(path), path, key.as_deref())?;
     let provider = backend.provider();
     let observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
     // What each image's tag points to now, next to what the plan pinned.
@@ -62,6 +71,13 @@ async fn saved_plan(io: &mut Io<'_>, target: &Target, backend: &Backend, path: &
     berth_plan::check_saved(&plan, VERSION, &provider.name(), &fresh_prints)?;
     if berth_plan::spec_digest(&target.desired) != plan.spec_digest {
         anyhow::bail!("the spec changed since {} was made; run `berth plan` again", path.display());
+    }
+    let fresh = make_plan(target, provider, allow_mutable_tags).await?;
+    if let Some(difference) = super::plan_file::first_difference(&plan, &fresh) {
+        anyhow::bail!(
+            "{} is not the plan the spec and the account give now (first difference: {difference}); the file was edited or is stale: nothing was changed; run `berth plan -o` again and review it",
+            path.display()
+        );
     }
     Ok(plan)
 }

@@ -5,6 +5,7 @@ mod iam_policy;
 mod images;
 mod init;
 mod plan;
+mod plan_file;
 mod render;
 mod schema;
 mod status;

@@ -1,5 +1,3 @@
-use anyhow::Context;
-
 use crate::cli::{Cli, PlanArgs, PlanFormat};
 use crate::commands::{backend, color, load_deploy_target, make_plan, Backend};
 use crate::{ExitStatus, Io};
@@ -19,9 +17,15 @@ pub fn run(cli: &Cli, args: &PlanArgs, io: &mut Io) -> anyhow::Result<ExitStatus
     };
     io.stdout.write_all(text.as_bytes())?;
     if let Some(out) = &args.out {
-        let path = io.cwd.join(out);
-        std::fs::write(&path, berth_render::json(&plan)).with_context(|| format!("writing the plan to {}", out.display()))?;
-        writeln!(io.stderr, "Saved the plan to {}; apply it with `berth apply {}`.", out.display(), out.display())?;
+        let key = io.env.get(super::plan_file::KEY_VAR).filter(|k| !k.is_empty());
+        super::plan_file::save(&io.cwd.join(out), &plan, key.map(String::as_str))?;
+        let signed = if key.is_some() { ", signed with BERTH_PLAN_KEY" } else { "" };
+        writeln!(
+            io.stderr,
+            "Saved the plan to {}{signed} (it holds the values apply sends: keep it private); apply it with `berth apply {}`.",
+            out.display(),
+            out.display()
+        )?;
     }
     Ok(if args.detailed_exitcode && plan.has_changes() { ExitStatus::Changes } else { ExitStatus::Success })
 }
