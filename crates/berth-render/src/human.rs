@@ -35,6 +35,7 @@ pub fn summary_line(plan: &Plan) -> String {
 }
 
 pub fn human(plan: &Plan, style: Style) -> String {
+    let plan = &crate::redact::redacted(plan);
     let mut out = String::new();
     if !plan.has_changes() {
         out.push_str(&format!(
@@ -117,5 +118,5 @@ pub fn event_line(e: &Event) -> String {
             )
         }
     };
-    format!("{} {body}", rfc3339(e.at_ms))
+    format!("{} {}", rfc3339(e.at_ms), crate::redact::text(&body))
 }

@@ -4,6 +4,7 @@
 
 mod human;
 mod markdown;
+pub mod redact;
 pub mod time;
 
 pub use human::{event_line, human, summary_line, Style};
@@ -11,39 +12,29 @@ pub use markdown::{markdown, MARKDOWN_LIMIT};
 
 use berth_plan::Plan;
 
-/// The plan as JSON (the versioned format of `Plan::json_schema`).
+/// The plan as JSON (the versioned format of `Plan::json_schema`), as a
+/// view: sensitive values masked (see [`redact`]). Not for saving: a plan
+/// to apply is written with [`saved_plan_json`].
 pub fn json(plan: &Plan) -> String {
+    serde_json::to_string_pretty(&redact::redacted(plan)).unwrap_or_default()
+}
+
+/// The plan as `plan -o` saves it: every real value, since apply sends
+/// them. The file is as sensitive as the secrets it holds.
+pub fn saved_plan_json(plan: &Plan) -> String {
     serde_json::to_string_pretty(plan).unwrap_or_default()
 }
 
-/// Replaces sensitive environment values with a short digest, so a changed
-/// value still shows as a change without showing the value.
-fn mask(v: &mut serde_json::Value) {
-    match v {
-        serde_json::Value::Object(m) => {
-            // A value that looks like a password or key never reaches a terminal, log or PR comment.
-            let sensitive =
-                m.get("name").and_then(|n| n.as_str()).is_some_and(berth_spec::resolve::looks_secret) && m.contains_key("value");
-            if sensitive {
-                if let Some(serde_json::Value::String(value)) = m.get("value") {
-                    let digest = berth_plan::fingerprint::sha256_hex(&serde_json::Value::String(value.clone()));
-                    m.insert("value".into(), serde_json::Value::String(format!("(sensitive, sha256 {})", &digest[..8])));
-                }
-            }
-            m.values_mut().for_each(mask);
-        }
-        serde_json::Value::Array(a) => a.iter_mut().for_each(mask),
-        _ => {}
-    }
+/// One apply event as one JSON line (`apply --format json`), masked.
+pub fn event_json(e: &berth_engine::Event) -> String {
+    serde_json::to_value(e).map(|v| redact::value(&v).to_string()).unwrap_or_default()
 }
 
-/// Pretty JSON of one side of a change, for diffing line by line.
+/// Pretty JSON of one side of a change (already redacted), for diffing line by line.
 pub(crate) fn pretty(v: Option<&serde_json::Value>) -> String {
     match v {
         Some(v) => {
-            let mut v = berth_plan::fingerprint::canonical(v);
-            mask(&mut v);
-            let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
+            let mut s = serde_json::to_string_pretty(&berth_plan::fingerprint::canonical(v)).unwrap_or_default();
             s.push('\n');
             s
         }
@@ -51,7 +42,7 @@ pub(crate) fn pretty(v: Option<&serde_json::Value>) -> String {
     }
 }
 
-/// A unified diff of one change's before and after, without file headers.
+/// A unified diff of one change's before and after (of a redacted plan), without file headers.
 pub(crate) fn unified(change: &berth_plan::Change) -> String {
     let before = pretty(change.before.as_ref());
     let after = pretty(change.after.as_ref());

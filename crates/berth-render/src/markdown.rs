@@ -8,6 +8,7 @@ use berth_plan::Plan;
 pub const MARKDOWN_LIMIT: usize = 60_000;
 
 pub fn markdown(plan: &Plan) -> String {
+    let plan = &crate::redact::redacted(plan);
     let mut out = format!("### berth plan: `{}` on `{}`\n\n", plan.app, plan.backend);
     if !plan.has_changes() {
         out.push_str(&format!("**No changes.** {} resources match the spec.\n", plan.summary.unchanged));
