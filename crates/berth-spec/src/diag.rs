@@ -13,6 +13,18 @@ pub struct Pos {
     pub col: usize,
 }
 
+impl Pos {
+    /// The place of byte `offset` of a file's `bytes` (its line and column
+    /// in characters; past the end, the end).
+    pub fn at_offset(file: &Arc<PathBuf>, bytes: &[u8], offset: usize) -> Pos {
+        let before = &bytes[..offset.min(bytes.len())];
+        let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let line = 1 + before.iter().filter(|&&b| b == b'\n').count();
+        let col = 1 + String::from_utf8_lossy(&before[line_start..]).chars().count();
+        Pos { file: file.clone(), line, col }
+    }
+}
+
 impl fmt::Display for Pos {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}:{}", self.file.display(), self.line, self.col)

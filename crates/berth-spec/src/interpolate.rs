@@ -28,13 +28,37 @@ impl Vars {
     }
 }
 
-/// Why a string could not be interpolated.
+/// The deepest `${...}` may nest in a default, alternative or message
+/// (`${A:-${B:-x}}` is two levels). Specs nest two or three.
+pub const MAX_NESTING: usize = 32;
+
+/// The most bytes a `.env` file may hold.
+pub const MAX_DOTENV_BYTES: usize = 1 << 20;
+
+/// Why a string could not be interpolated. No variant holds the value being
+/// interpolated or a variable's value (either may be a secret): the
+/// diagnostic names the key, and these name the variable or the character.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InterpolationError {
-    /// `${VAR:?msg}` or `${VAR?msg}` with the variable missing.
+    /// `${VAR:?msg}` or `${VAR?msg}` with the variable missing; `message`
+    /// is the spec's own text, as written (not interpolated).
     Required { name: String, message: String },
-    /// A `$` that starts nothing valid, or an unclosed `${`.
-    Invalid { template: String, reason: String },
+    /// A `$` that starts nothing valid, or an unclosed `${`, at character
+    /// `at` (1-based) of the value.
+    Invalid { at: usize, reason: String },
+}
+
+impl InterpolationError {
+    /// What to do about it.
+    pub fn hint(&self) -> String {
+        match self {
+            InterpolationError::Required { name, .. } => format!("pass --var {name}=..., export it, or add it to .env"),
+            InterpolationError::Invalid { .. } => {
+                "write `$$` for a literal `$`; a variable is `$NAME` or `${NAME}`, with `:-`, `-`, `:?`, `?`, `:+` or `+` and a closing `}`"
+                    .to_string()
+            }
+        }
+    }
 }
 
 impl std::fmt::Display for InterpolationError {
@@ -46,8 +70,8 @@ impl std::fmt::Display for InterpolationError {
             InterpolationError::Required { name, message } => {
                 write!(f, "required variable {name} is not set: {message}")
             }
-            InterpolationError::Invalid { template, reason } => {
-                write!(f, "invalid interpolation in {template:?}: {reason}")
+            InterpolationError::Invalid { at, reason } => {
+                write!(f, "invalid interpolation at character {at} of the value: {reason}")
             }
         }
     }
@@ -64,7 +88,7 @@ pub struct Interpolated {
 
 pub fn interpolate(template: &str, vars: &Vars) -> Result<Interpolated, InterpolationError> {
     let mut unset = Vec::new();
-    let value = Interp { template, vars, unset: &mut unset }.run(template)?;
+    let value = Interp { template, vars, unset: &mut unset }.run(template, 0)?;
     Ok(Interpolated { value, unset })
 }
 
@@ -83,15 +107,20 @@ fn is_name_char(c: char) -> bool {
 }
 
 impl Interp<'_> {
-    fn invalid(&self, reason: &str) -> InterpolationError {
-        InterpolationError::Invalid { template: self.template.to_string(), reason: reason.to_string() }
+    /// An error at the start of `at`, a slice of the template.
+    fn invalid(&self, at: &str, reason: &str) -> InterpolationError {
+        let offset = (at.as_ptr() as usize).saturating_sub(self.template.as_ptr() as usize).min(self.template.len());
+        let chars = self.template.get(..offset).map_or(0, |s| s.chars().count());
+        InterpolationError::Invalid { at: chars + 1, reason: reason.to_string() }
     }
 
-    fn run(&mut self, s: &str) -> Result<String, InterpolationError> {
+    /// Interpolates `s`, a slice of the template nested `depth` levels in `${...}`.
+    fn run(&mut self, s: &str, depth: usize) -> Result<String, InterpolationError> {
         let mut out = String::with_capacity(s.len());
         let mut rest = s;
         while let Some(i) = rest.find('$') {
             out.push_str(&rest[..i]);
+            let dollar = &rest[i..];
             let after = &rest[i + 1..];
             let next = after.chars().next();
             match next {
@@ -100,9 +129,12 @@ impl Interp<'_> {
                     rest = &after[1..];
                 }
                 Some('{') => {
+                    if depth >= MAX_NESTING {
+                        return Err(self.invalid(dollar, &format!("`${{...}}` nests deeper than {MAX_NESTING} levels")));
+                    }
                     let body_start = &after[1..];
-                    let end = matching_brace(body_start).ok_or_else(|| self.invalid("`${` is never closed with `}`"))?;
-                    out.push_str(&self.braced(&body_start[..end])?);
+                    let end = matching_brace(body_start).ok_or_else(|| self.invalid(dollar, "`${` is never closed with `}`"))?;
+                    out.push_str(&self.braced(&body_start[..end], depth + 1)?);
                     rest = &body_start[end + 1..];
                 }
                 Some(c) if is_name_start(c) => {
@@ -111,7 +143,7 @@ impl Interp<'_> {
                     out.push_str(&self.lookup_or_warn(name));
                     rest = &after[len..];
                 }
-                _ => return Err(self.invalid("a `$` must start a variable (`$NAME`, `${NAME}`); write `$$` for a literal `$`")),
+                _ => return Err(self.invalid(dollar, "a `$` must start a variable (`$NAME`, `${NAME}`); write `$$` for a literal `$`")),
             }
         }
         out.push_str(rest);
@@ -130,12 +162,12 @@ impl Interp<'_> {
         }
     }
 
-    /// The inside of `${...}`.
-    fn braced(&mut self, body: &str) -> Result<String, InterpolationError> {
+    /// The inside of `${...}`, at nesting `depth` (1 for the outermost).
+    fn braced(&mut self, body: &str, depth: usize) -> Result<String, InterpolationError> {
         let name_len = body.find(|c: char| !is_name_char(c)).unwrap_or(body.len());
         let name = &body[..name_len];
         if name.is_empty() || !name.starts_with(is_name_start) {
-            return Err(self.invalid("`${` must be followed by a variable name"));
+            return Err(self.invalid(body, "`${` must be followed by a variable name"));
         }
         let op = &body[name_len..];
         let value = self.vars.get(name);
@@ -147,21 +179,22 @@ impl Interp<'_> {
             .unwrap_or((None, op));
         match op {
             None if word.is_empty() => Ok(self.lookup_or_warn(name)),
-            None => Err(self.invalid(&format!("unexpected {word:?} after the name {name}; use :-, -, :?, ?, :+ or +"))),
+            None => Err(self.invalid(word, &format!("unexpected text after the name {name}; use :-, -, :?, ?, :+ or +"))),
             Some(":-") if set_nonempty => Ok(value.unwrap_or_default().to_string()),
             Some("-") if value.is_some() => Ok(value.unwrap_or_default().to_string()),
-            Some(":-" | "-") => self.run(word),
+            Some(":-" | "-") => self.run(word, depth),
             Some(":?") if set_nonempty => Ok(value.unwrap_or_default().to_string()),
             Some("?") if value.is_some() => Ok(value.unwrap_or_default().to_string()),
-            Some(":?" | "?") => Err(InterpolationError::Required { name: name.to_string(), message: self.run(word)? }),
-            Some(":+") if set_nonempty => self.run(word),
-            Some("+") if value.is_some() => self.run(word),
+            Some(":?" | "?") => Err(InterpolationError::Required { name: name.to_string(), message: word.to_string() }),
+            Some(":+") if set_nonempty => self.run(word, depth),
+            Some("+") if value.is_some() => self.run(word, depth),
             Some(_) => Ok(String::new()),
         }
     }
 }
 
-/// Index of the `}` closing a `${` whose body starts `s`, skipping nested `${...}`.
+/// Index of the `}` closing a `${` whose body starts `s`, skipping nested
+/// `${...}` (counted, not recursed into).
 fn matching_brace(s: &str) -> Option<usize> {
     let bytes = s.as_bytes();
     let mut depth = 0usize;
@@ -194,11 +227,11 @@ pub fn parse_dotenv(text: &str) -> Result<HashMap<String, String>, (usize, Strin
         }
         let line = line.strip_prefix("export ").unwrap_or(line);
         let Some((key, value)) = line.split_once('=') else {
-            return Err((i + 1, format!("expected KEY=VALUE, found {line:?}")));
+            return Err((i + 1, "expected KEY=VALUE: the line has no `=`".to_string()));
         };
         let key = key.trim();
         if key.is_empty() || !key.chars().all(is_name_char) {
-            return Err((i + 1, format!("{key:?} is not a valid variable name")));
+            return Err((i + 1, "the text before `=` is not a variable name (letters, digits and `_`)".to_string()));
         }
         let value = value.trim();
         let value = if let Some(v) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
@@ -276,7 +309,8 @@ mod tests {
             ("${UNSET:?set TAG}", "required variable UNSET is not set: set TAG"),
             ("${EMPTY:?cannot be empty}", "required variable EMPTY is not set: cannot be empty"),
             ("${UNSET?}", "required variable UNSET is not set"),
-            ("${UNSET?need ${TAG}}", "required variable UNSET is not set: need v1"),
+            // The message as written: an interpolated one could show a secret.
+            ("${UNSET?need ${TAG}}", "required variable UNSET is not set: need ${TAG}"),
         ];
         for (template, want) in cases {
             let err = interpolate(template, &vars()).expect_err(template);
@@ -289,6 +323,35 @@ mod tests {
         for template in ["${TAG", "cost $5", "trailing $", "${}", "${TAG!x}", "${-x}"] {
             let err = interpolate(template, &vars()).expect_err(template);
             assert!(matches!(err, InterpolationError::Invalid { .. }), "{template}: {err}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_character_never_the_value() {
+        let cases: &[(&str, usize)] = &[
+            ("pw-s3cret-${TAG", 11),
+            ("pw-s3cret $5", 11),
+            ("pw-s3cret ${TAG!s3cret}", 16),
+            ("pw-s3cret${}", 12),
+            ("${UNSET:-s3cret $}", 17),
+        ];
+        for (template, at) in cases {
+            let err = interpolate(template, &vars()).expect_err(template);
+            assert!(matches!(err, InterpolationError::Invalid { at: a, .. } if a == *at), "{template}: {err:?}");
+            assert!(!err.to_string().contains("s3cret"), "{template}: {err}");
+        }
+    }
+
+    #[test]
+    fn nesting_is_bounded_without_recursing_deeply() {
+        let ok = format!("{}x{}", "${UNSET:-".repeat(MAX_NESTING), "}".repeat(MAX_NESTING));
+        assert_eq!(interpolate(&ok, &vars()).expect("at the limit").value, "x");
+        for depth in [MAX_NESTING + 1, 20_000, 200_000] {
+            let deep = format!("{}x{}", "${A:-".repeat(depth), "}".repeat(depth));
+            let err = interpolate(&deep, &vars()).expect_err("too deep");
+            assert!(err.to_string().contains("nests deeper than 32 levels"), "{err}");
+            let unclosed = "${A:-".repeat(depth);
+            assert!(interpolate(&unclosed, &vars()).is_err());
         }
     }
 

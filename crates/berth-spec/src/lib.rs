@@ -20,7 +20,7 @@ pub mod units;
 pub use app::App;
 pub use deploy_checks::deploy_checks;
 pub use diag::{Diagnostic, Diagnostics, Pos, Severity};
-pub use load::{load, LoadOptions, Loaded};
+pub use load::{load, load_str, LoadOptions, Loaded};
 
 /// The JSON Schema of the spec, for editors' YAML language servers.
 pub fn schema() -> serde_json::Value {

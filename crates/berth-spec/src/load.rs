@@ -1,13 +1,13 @@
 //! Loading a spec: read the `-f` files, interpolate, merge, apply the
 //! `--env` overlay, type, name the app, and validate.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::app::App;
 use crate::diag::{Diagnostic, Diagnostics, Pos};
-use crate::interpolate::{interpolate, parse_dotenv, Vars};
+use crate::interpolate::{interpolate, parse_dotenv, Vars, MAX_DOTENV_BYTES};
 use crate::merge::merge;
 use crate::node::{self, path_string, Node, NodeValue, Seg};
 use crate::resolve;
@@ -50,17 +50,64 @@ pub struct Loaded {
 /// Loads and validates. On failure the diagnostics hold at least one error
 /// (and the warnings found before it).
 pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
-    let mut diags = Diagnostics::default();
     let (shown, files) = resolve_files(opts)?;
+    let texts = files.iter().zip(&shown).map(|(file, shown)| read_spec(file, shown)).collect::<Result<Vec<_>, _>>()?;
+    load_texts(opts, shown, files, texts)
+}
+
+/// Loads and validates a spec held in memory, as [`load`] does a file
+/// read from `path` (named so in diagnostics; the `.env` beside it is read
+/// if there is one, and `opts.files` is ignored). For tests and fuzzing,
+/// which feed it arbitrary text.
+pub fn load_str(path: &Path, text: &str, opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
+    let read = if path.is_absolute() { path.to_path_buf() } else { opts.dir.join(path) };
+    load_texts(opts, vec![path.to_path_buf()], vec![read], vec![text.to_string()])
+}
+
+/// Reads a spec file, refusing one over [`node::MAX_SPEC_BYTES`] without
+/// reading more than that.
+fn read_spec(file: &Path, shown: &Path) -> Result<String, Diagnostics> {
+    let cannot = |e: &dyn std::fmt::Display| {
+        Diagnostics(vec![Diagnostic::error("", format!("cannot read {}: {e}", shown.display())).hint("check the path given with -f")])
+    };
+    let bytes = read_at_most(file, node::MAX_SPEC_BYTES).map_err(|e| cannot(&e))?;
+    if bytes.len() > node::MAX_SPEC_BYTES {
+        return Err(Diagnostics(vec![node::too_large(&Arc::new(shown.to_path_buf()), &bytes, node::MAX_SPEC_BYTES)]));
+    }
+    String::from_utf8(bytes).map_err(|_| cannot(&"stream did not contain valid UTF-8"))
+}
+
+/// The first `limit + 1` bytes of a file (one more than allowed tells that
+/// it is too large).
+fn read_at_most(path: &Path, limit: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?.take(limit as u64 + 1).read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The `.env` beside the first file: absent or unreadable is no variables;
+/// over [`MAX_DOTENV_BYTES`] or malformed is an error.
+fn read_dotenv(path: &Path) -> Result<HashMap<String, String>, Diagnostics> {
+    let Ok(bytes) = read_at_most(path, MAX_DOTENV_BYTES) else { return Ok(HashMap::new()) };
+    let file = Arc::new(path.to_path_buf());
+    if bytes.len() > MAX_DOTENV_BYTES {
+        return Err(Diagnostics(vec![node::too_large(&file, &bytes, MAX_DOTENV_BYTES)]));
+    }
+    let Ok(text) = String::from_utf8(bytes) else { return Ok(HashMap::new()) };
+    parse_dotenv(&text).map_err(|(line, msg)| {
+        Diagnostics(vec![Diagnostic::error("", msg)
+            .at(Some(Pos { file, line, col: 1 }))
+            .hint("each line of .env is KEY=VALUE, `export KEY=VALUE` or a `#` comment")])
+    })
+}
+
+/// The steps after reading: interpolate, merge, overlay, type, name, validate.
+fn load_texts(opts: &LoadOptions, shown: Vec<PathBuf>, files: Vec<PathBuf>, texts: Vec<String>) -> Result<Loaded, Diagnostics> {
+    let mut diags = Diagnostics::default();
 
     // Variables: --var, then the environment, then .env beside the first file.
-    let dotenv_path = files[0].parent().unwrap_or(Path::new(".")).join(".env");
-    let dotenv = match std::fs::read_to_string(&dotenv_path) {
-        Ok(text) => parse_dotenv(&text).map_err(|(line, msg)| {
-            Diagnostics(vec![Diagnostic::error("", msg).at(Some(Pos { file: Arc::new(dotenv_path.clone()), line, col: 1 }))])
-        })?,
-        Err(_) => HashMap::new(),
-    };
+    let dotenv = read_dotenv(&files[0].parent().unwrap_or(Path::new(".")).join(".env"))?;
     let vars = Vars::new()
         .with_layer(opts.vars.clone())
         .with_layer(opts.process_env.clone())
@@ -68,18 +115,16 @@ pub fn load(opts: &LoadOptions) -> Result<Loaded, Diagnostics> {
         .with_layer(ci_vars(opts, &files[0]));
 
     let mut merged: Option<Node> = None;
-    for (file, shown) in files.iter().zip(&shown) {
-        let text = std::fs::read_to_string(file).map_err(|e| {
-            Diagnostics(vec![Diagnostic::error("", format!("cannot read {}: {e}", shown.display())).hint("check the path given with -f")])
-        })?;
-        let mut tree = node::parse(&Arc::new(shown.clone()), &text)?;
+    let mut warned = HashSet::new();
+    for (text, shown) in texts.iter().zip(&shown) {
+        let mut tree = node::parse(&Arc::new(shown.clone()), text)?;
         if !matches!(tree.value, NodeValue::Map(_)) {
             let what = if tree.as_str().is_some_and(str::is_empty) { "the file is empty" } else { "the top level must be a mapping" };
             return Err(Diagnostics(vec![
                 Diagnostic::error("", format!("{what}: expected a Compose file with `services:`")).at(Some(tree.pos.clone()))
             ]));
         }
-        interpolate_tree(&mut tree, &vars, &mut Vec::new(), &mut diags);
+        interpolate_tree(&mut tree, &vars, &mut Vec::new(), &mut warned, &mut diags);
         match &mut merged {
             None => merged = Some(tree),
             Some(base) => merge(base, tree),
@@ -146,8 +191,10 @@ fn resolve_files(opts: &LoadOptions) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Dia
     })
 }
 
-/// Interpolates every scalar value (not keys), as Compose does.
-fn interpolate_tree(node: &mut Node, vars: &Vars, path: &mut Vec<Seg>, diags: &mut Diagnostics) {
+/// Interpolates every scalar value (not keys), as Compose does. Recursion
+/// is bounded by the tree's depth ([`node::MAX_DEPTH`]); `warned` holds the
+/// unset variables already warned about (one warning each).
+fn interpolate_tree(node: &mut Node, vars: &Vars, path: &mut Vec<Seg>, warned: &mut HashSet<String>, diags: &mut Diagnostics) {
     match &mut node.value {
         NodeValue::Scalar { text, .. } => {
             if !text.contains('$') {
@@ -156,8 +203,7 @@ fn interpolate_tree(node: &mut Node, vars: &Vars, path: &mut Vec<Seg>, diags: &m
             match interpolate(text, vars) {
                 Ok(out) => {
                     for name in out.unset {
-                        let already = diags.iter().any(|d| !d.is_error() && d.message.starts_with(&format!("variable {name} ")));
-                        if !already {
+                        if warned.insert(name.clone()) {
                             diags.push(
                                 Diagnostic::warning(path_string(path), format!("variable {name} is not set; using an empty string"))
                                     .at(Some(node.pos.clone()))
@@ -167,20 +213,21 @@ fn interpolate_tree(node: &mut Node, vars: &Vars, path: &mut Vec<Seg>, diags: &m
                     }
                     *text = out.value;
                 }
-                Err(e) => diags.push(Diagnostic::error(path_string(path), e.to_string()).at(Some(node.pos.clone()))),
+                // The error names the key and the place, never the value.
+                Err(e) => diags.push(Diagnostic::error(path_string(path), e.to_string()).at(Some(node.pos.clone())).hint(e.hint())),
             }
         }
         NodeValue::Seq(items) => {
             for (i, item) in items.iter_mut().enumerate() {
                 path.push(Seg::Index(i));
-                interpolate_tree(item, vars, path, diags);
+                interpolate_tree(item, vars, path, warned, diags);
                 path.pop();
             }
         }
         NodeValue::Map(m) => {
             for (k, e) in m.iter_mut() {
                 path.push(Seg::Key(k.clone()));
-                interpolate_tree(&mut e.value, vars, path, diags);
+                interpolate_tree(&mut e.value, vars, path, warned, diags);
                 path.pop();
             }
         }

@@ -4,6 +4,8 @@
 //! keyed sequences (ports, volumes, secrets, environment, depends_on...)
 //! merge by their key so an override replaces instead of duplicating.
 
+use std::collections::HashMap;
+
 use indexmap::IndexMap;
 
 use crate::node::{Entry, Node, NodeValue};
@@ -35,7 +37,8 @@ fn rule_for(path: &[&str]) -> SeqRule {
     }
 }
 
-/// Merges `over` into `base` (the later file into the earlier).
+/// Merges `over` into `base` (the later file into the earlier). Recursion
+/// follows the trees, whose depth the parser bounds ([`crate::node::MAX_DEPTH`]).
 pub fn merge(base: &mut Node, over: Node) {
     let mut path = Vec::new();
     merge_at(base, over, &mut path);
@@ -64,10 +67,23 @@ fn merge_at(base: &mut Node, over: Node, path: &mut Vec<String>) {
             SeqRule::Replace => *b = o,
             SeqRule::Append | SeqRule::AsMap(_) => b.extend(o),
             SeqRule::Unique(key) => {
+                // The first entry of each key, found by index (not by a
+                // search per entry, which is quadratic in long lists).
+                let mut first: HashMap<String, usize> = HashMap::new();
+                for (i, x) in b.iter().enumerate() {
+                    if let Some(k) = key(x) {
+                        first.entry(k).or_insert(i);
+                    }
+                }
                 for item in o {
-                    let k = key(&item);
-                    match k.and_then(|k| b.iter().position(|x| key(x).as_deref() == Some(k.as_str()))) {
-                        Some(i) => b[i] = item,
+                    match key(&item) {
+                        Some(k) => match first.get(&k) {
+                            Some(&i) => b[i] = item,
+                            None => {
+                                first.insert(k, b.len());
+                                b.push(item);
+                            }
+                        },
                         None => b.push(item),
                     }
                 }

@@ -5,12 +5,13 @@
 //! quoting style of every node. Interpolation, merging and validation all
 //! work on this tree, so an error found late still names `file:line:col`.
 
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use indexmap::IndexMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::{Marker, TScalarStyle};
+use yaml_rust2::scanner::{Marker, ScanError, TScalarStyle};
 
 use crate::diag::{Diagnostic, Diagnostics, Pos};
 
@@ -134,7 +135,8 @@ impl Node {
         best
     }
 
-    /// Converts to a serde_yaml value for typed deserialization.
+    /// Converts to a serde_yaml value for typed deserialization. Recursion
+    /// follows the tree, whose depth `parse` bounds ([`MAX_DEPTH`]).
     pub fn to_yaml(&self) -> serde_yaml::Value {
         match &self.value {
             NodeValue::Scalar { text, plain } => {
@@ -213,34 +215,110 @@ fn is_core_float(s: &str) -> bool {
     mantissa_ok && exp_ok
 }
 
+/// The most bytes a spec file may hold. Compose files are a few KiB; the
+/// limit keeps a generated or hostile file from taking the memory of the
+/// machine that loads it.
+pub const MAX_SPEC_BYTES: usize = 4 << 20;
+
+/// The deepest lists and mappings may nest in one another, counting the
+/// copies aliases make: serde_yaml's own limit, so no pass of berth goes
+/// deeper than the parser of record (every recursive walk of the tree,
+/// and the drop of it, stays within it).
+pub const MAX_DEPTH: usize = 128;
+
+/// The most values (scalars, lists and mappings) a document may hold,
+/// counting each alias as the copy it expands to. A large Compose file
+/// holds a few thousand.
+pub const MAX_NODES: usize = 100_000;
+
+/// The most bytes of text aliases may copy (each alias of an anchored
+/// scalar or collection copies all the text in it).
+pub const MAX_ALIAS_BYTES: usize = 4 << 20;
+
 /// Parses one YAML document into a positioned tree.
+///
+/// Three passes, each only on what the one before accepted:
+/// 1. a check of the event stream of yaml-rust2 against the limits above
+///    (size, nesting, values and alias expansion, counted without copying
+///    anything) and of its mapping keys (duplicates, keys that are not plain
+///    values, which serde_yaml reports without a useful position);
+/// 2. serde_yaml, the parser of record, whose syntax errors read well (it
+///    is quadratic in flow nesting and expands aliases into a full value,
+///    so it only sees a document within the limits);
+/// 3. the position pass, which builds the tree (copying each alias), only
+///    for a document serde_yaml accepted.
 pub fn parse(file: &Arc<PathBuf>, text: &str) -> Result<Node, Diagnostics> {
-    // serde_yaml first: it is the parser of record and its syntax errors
-    // read well. Only a document it accepts goes on to the position pass
-    // (which also places the errors serde_yaml reports without a position,
-    // such as duplicate keys).
-    let syntax = serde_yaml::from_str::<serde_yaml::Value>(text).err().map(|err| {
-        let pos = err.location().map(|loc| Pos { file: file.clone(), line: loc.line(), col: loc.column() });
-        let message = strip_location(&err.to_string());
-        (pos, message)
-    });
-    let mut builder = Builder { file: file.clone(), stack: Vec::new(), anchors: Vec::new(), root: None, diags: Diagnostics::default() };
-    let mut parser = Parser::new_from_str(text);
-    let loaded = parser.load(&mut builder, false);
-    if builder.diags.has_errors() {
-        return Err(builder.diags);
+    if text.len() > MAX_SPEC_BYTES {
+        return Err(Diagnostics(vec![too_large(file, text.as_bytes(), MAX_SPEC_BYTES)]));
     }
-    if let Some((pos, message)) = syntax {
-        let pos = pos.unwrap_or(Pos { file: file.clone(), line: 1, col: 1 });
-        return Err(Diagnostics(vec![Diagnostic::error("", format!("invalid YAML: {message}"))
-            .at(Some(pos))
-            .hint("fix the YAML syntax at that place (indentation, quoting, a missing `:`)")]));
+
+    let mut checker = Checker::new(file);
+    let checked = drive(file, text, &mut |ev, mark| checker.event(ev, mark));
+    match checked {
+        Err(Stop::Limit(d)) => return Err(Diagnostics(vec![d])),
+        _ if checker.diags.has_errors() => return Err(checker.diags),
+        Err(Stop::Syntax(err)) => {
+            // yaml-rust2 checked the text up to its error, not beyond: give
+            // serde_yaml only that (and the rest of the line, capped) for
+            // its wording of the error.
+            let end = syntax_prefix_end(text, err.marker().index());
+            let diag = serde_error(file, &text[..end]).unwrap_or_else(|| yaml_rust_error(file, &err));
+            return Err(Diagnostics(vec![diag]));
+        }
+        Ok(()) => {}
     }
-    if let Err(err) = loaded {
-        let m = err.marker();
-        return Err(Diagnostics(vec![Diagnostic::error("", format!("invalid YAML: {}", err.info())).at(Some(builder.pos(m)))]));
+
+    if let Some(diag) = serde_error(file, text) {
+        return Err(Diagnostics(vec![diag]));
+    }
+
+    let mut builder = Builder { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), root: None };
+    match drive(file, text, &mut |ev, mark| {
+        builder.on_event(ev, mark);
+        Ok(())
+    }) {
+        Err(Stop::Limit(d)) => return Err(Diagnostics(vec![d])),
+        Err(Stop::Syntax(err)) => return Err(Diagnostics(vec![yaml_rust_error(file, &err)])),
+        Ok(()) => {}
     }
     Ok(builder.root.unwrap_or_else(|| Node::scalar("", true, Pos { file: file.clone(), line: 1, col: 1 })))
+}
+
+/// A file over the size limit, placed where the limit is passed.
+pub fn too_large(file: &Arc<PathBuf>, bytes: &[u8], limit: usize) -> Diagnostic {
+    Diagnostic::error("", format!("the file is larger than {} MiB, the most berth reads", limit >> 20))
+        .at(Some(Pos::at_offset(file, bytes, limit)))
+        .hint(
+            "a Compose file is a few KiB: check that this is the spec (not a generated or binary file), or split it into several -f files",
+        )
+}
+
+/// serde_yaml's verdict on `text`: `None` when it accepts it.
+fn serde_error(file: &Arc<PathBuf>, text: &str) -> Option<Diagnostic> {
+    let err = serde_yaml::from_str::<serde_yaml::Value>(text).err()?;
+    let pos = err.location().map(|loc| Pos { file: file.clone(), line: loc.line(), col: loc.column() });
+    let message = strip_location(&err.to_string());
+    Some(
+        Diagnostic::error("", format!("invalid YAML: {message}"))
+            .at(Some(pos.unwrap_or(Pos { file: file.clone(), line: 1, col: 1 })))
+            .hint("fix the YAML syntax at that place (indentation, quoting, a missing `:`)"),
+    )
+}
+
+fn yaml_rust_error(file: &Arc<PathBuf>, err: &ScanError) -> Diagnostic {
+    Diagnostic::error("", format!("invalid YAML: {}", err.info()))
+        .at(Some(mark_pos(file, err.marker())))
+        .hint("fix the YAML syntax at that place (indentation, quoting, a missing `:`)")
+}
+
+/// Where the text handed to serde_yaml after a yaml-rust2 error ends: the
+/// end of the error's line, at most 256 characters past the error.
+fn syntax_prefix_end(text: &str, char_index: usize) -> usize {
+    let mut chars = text.char_indices().skip(char_index);
+    let Some((at, _)) = chars.next() else { return text.len() };
+    let line_end = text[at..].find('\n').map_or(text.len(), |i| at + i + 1);
+    let cap = text[at..].char_indices().nth(256).map_or(text.len(), |(i, _)| at + i);
+    line_end.min(cap)
 }
 
 /// serde_yaml appends " at line L column C" to its messages; the position is
@@ -252,28 +330,217 @@ fn strip_location(message: &str) -> String {
     }
 }
 
+fn mark_pos(file: &Arc<PathBuf>, m: &Marker) -> Pos {
+    // yaml-rust2 lines are 1-based, columns 0-based.
+    Pos { file: file.clone(), line: m.line(), col: m.col() + 1 }
+}
+
+/// Why a pass over the event stream stopped early.
+enum Stop {
+    /// The document passes a limit (a located error).
+    Limit(Diagnostic),
+    /// yaml-rust2 found a syntax error.
+    Syntax(ScanError),
+}
+
+/// Feeds every event of `text` to `on`, stopping at the first error.
+fn drive(file: &Arc<PathBuf>, text: &str, on: &mut dyn FnMut(Event, Marker) -> Result<(), Diagnostic>) -> Result<(), Stop> {
+    let mut parser = Parser::new_from_str(text);
+    loop {
+        match parser.next_token() {
+            Ok((Event::StreamEnd, _)) => return Ok(()),
+            Ok((ev, mark)) => on(ev, mark).map_err(Stop::Limit)?,
+            // The scanner's own limit on flow nesting (255 levels of `[`/`{`).
+            Err(err) if err.info() == "recursion limit exceeded" => return Err(Stop::Limit(too_deep(mark_pos(file, err.marker())))),
+            Err(err) => return Err(Stop::Syntax(err)),
+        }
+    }
+}
+
+fn too_deep(pos: Pos) -> Diagnostic {
+    Diagnostic::error("", format!("lists and mappings nest deeper than {MAX_DEPTH} levels here"))
+        .at(Some(pos))
+        .hint("a Compose file nests a handful of levels: look for an unclosed `[` or `{` before this place")
+}
+
+fn excessive_aliasing(pos: Pos, what: String) -> Diagnostic {
+    Diagnostic::error("", format!("excessive aliasing: {what}")).at(Some(pos)).hint(
+        "each `*alias` is a full copy of its anchor: refer to large anchors fewer times, or share settings with `<<: *defaults` on small mappings",
+    )
+}
+
+/// How much a value holds: its values, the bytes of its scalars, and how
+/// many levels of lists and mappings it nests (0 for a scalar).
+#[derive(Debug, Clone, Copy, Default)]
+struct Size {
+    nodes: usize,
+    bytes: usize,
+    height: usize,
+}
+
+struct Anchored {
+    size: Size,
+    /// A scalar's text, for an alias used as a mapping key.
+    text: Option<String>,
+}
+
+/// A list or mapping the checker is inside.
+struct Open {
+    anchor: usize,
+    pos: Pos,
+    /// Its own node, its children's sizes, and the height of the highest child.
+    size: Size,
+    /// For a mapping: the keys seen, and the key waiting for its value.
+    keys: Option<Keys>,
+}
+
+#[derive(Default)]
+struct Keys {
+    seen: HashSet<String>,
+    pending: Option<(String, Pos)>,
+}
+
+/// The first pass: the document's shape against the limits, counted from
+/// the events alone (one entry per open collection and per anchor; an
+/// alias adds the size of its anchor, it is not copied), and its mapping
+/// keys.
+struct Checker {
+    file: Arc<PathBuf>,
+    stack: Vec<Open>,
+    anchors: HashMap<usize, Anchored>,
+    nodes: usize,
+    alias_bytes: usize,
+    diags: Diagnostics,
+}
+
+impl Checker {
+    fn new(file: &Arc<PathBuf>) -> Self {
+        Checker { file: file.clone(), stack: Vec::new(), anchors: HashMap::new(), nodes: 0, alias_bytes: 0, diags: Diagnostics::default() }
+    }
+
+    fn event(&mut self, ev: Event, mark: Marker) -> Result<(), Diagnostic> {
+        let pos = mark_pos(&self.file, &mark);
+        match ev {
+            Event::Scalar(text, _, anchor, _) => {
+                self.count(1, &pos)?;
+                let size = Size { nodes: 1, bytes: text.len(), height: 0 };
+                self.finish(size, Some(&text), pos);
+                if anchor > 0 {
+                    self.anchors.insert(anchor, Anchored { size, text: Some(text) });
+                }
+            }
+            Event::Alias(id) => {
+                // An anchor still open (an alias inside its own anchor) is
+                // an empty value, as in the position pass.
+                let (size, text) = match self.anchors.get(&id) {
+                    Some(a) => (a.size, a.text.clone()),
+                    None => (Size { nodes: 1, bytes: 0, height: 0 }, Some(String::new())),
+                };
+                self.nodes += size.nodes;
+                self.alias_bytes += size.bytes;
+                if self.nodes > MAX_NODES {
+                    return Err(excessive_aliasing(
+                        pos,
+                        format!("with the aliases up to here the document holds more than {MAX_NODES} values"),
+                    ));
+                }
+                if self.alias_bytes > MAX_ALIAS_BYTES {
+                    return Err(excessive_aliasing(
+                        pos,
+                        format!("the aliases up to here copy more than {} MiB of text", MAX_ALIAS_BYTES >> 20),
+                    ));
+                }
+                if self.stack.len() + size.height > MAX_DEPTH {
+                    return Err(too_deep(pos));
+                }
+                self.finish(size, text.as_deref(), pos);
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.stack.len() >= MAX_DEPTH {
+                    return Err(too_deep(pos));
+                }
+                self.count(1, &pos)?;
+                let keys = matches!(ev, Event::MappingStart(..)).then(Keys::default);
+                self.stack.push(Open { anchor, pos, size: Size { nodes: 1, bytes: 0, height: 0 }, keys });
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let Some(open) = self.stack.pop() else { return Ok(()) };
+                let size = Size { height: open.size.height + 1, ..open.size };
+                self.finish(size, None, open.pos);
+                if open.anchor > 0 {
+                    self.anchors.insert(open.anchor, Anchored { size, text: None });
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn count(&mut self, n: usize, pos: &Pos) -> Result<(), Diagnostic> {
+        self.nodes += n;
+        if self.nodes > MAX_NODES {
+            return Err(Diagnostic::error("", format!("the document holds more than {MAX_NODES} values"))
+                .at(Some(pos.clone()))
+                .hint("a Compose file holds a few thousand at most: check that this is the spec, or split it into several -f files"));
+        }
+        Ok(())
+    }
+
+    /// Adds a finished value to the collection it is in, and checks it as
+    /// a mapping key (`text` is a scalar's) or records the key's value.
+    fn finish(&mut self, size: Size, text: Option<&str>, pos: Pos) {
+        let Some(parent) = self.stack.last_mut() else { return };
+        parent.size.nodes += size.nodes;
+        parent.size.bytes += size.bytes;
+        parent.size.height = parent.size.height.max(size.height);
+        let Some(keys) = &mut parent.keys else { return };
+        match keys.pending.take() {
+            None => {
+                let key = match text {
+                    Some(t) => t.to_string(),
+                    None => {
+                        self.diags.push(
+                            Diagnostic::error("", "a mapping key must be a plain value, not a list or mapping").at(Some(pos.clone())),
+                        );
+                        String::new()
+                    }
+                };
+                keys.pending = Some((key, pos));
+            }
+            Some((key, key_pos)) => {
+                if key == "<<" {
+                    // Merge keys may repeat.
+                } else if keys.seen.contains(&key) {
+                    self.diags.push(
+                        Diagnostic::error(key, "duplicate key in the same mapping").at(Some(key_pos)).hint("remove one of the two entries"),
+                    );
+                } else {
+                    keys.seen.insert(key);
+                }
+            }
+        }
+    }
+}
+
 enum Frame {
     Seq { anchor: usize, pos: Pos, items: Vec<Node> },
     Map { anchor: usize, pos: Pos, entries: IndexMap<String, Entry>, pending_key: Option<(String, Pos)>, merges: Vec<Node> },
 }
 
+/// The position pass: builds the tree. It runs on a document the checker
+/// and serde_yaml accepted, so its copies of aliases and its nesting are
+/// within the limits, and its keys are known to be plain and distinct.
 struct Builder {
     file: Arc<PathBuf>,
     stack: Vec<Frame>,
-    anchors: Vec<(usize, Node)>,
+    anchors: HashMap<usize, Node>,
     root: Option<Node>,
-    diags: Diagnostics,
 }
 
 impl Builder {
-    fn pos(&self, m: &Marker) -> Pos {
-        // yaml-rust2 lines are 1-based, columns 0-based.
-        Pos { file: self.file.clone(), line: m.line(), col: m.col() + 1 }
-    }
-
     fn remember(&mut self, anchor: usize, node: &Node) {
         if anchor > 0 {
-            self.anchors.push((anchor, node.clone()));
+            self.anchors.insert(anchor, node.clone());
         }
     }
 
@@ -286,26 +553,14 @@ impl Builder {
                 None => {
                     let key = match &node.value {
                         NodeValue::Scalar { text, .. } => text.clone(),
-                        _ => {
-                            self.diags.push(
-                                Diagnostic::error("", "a mapping key must be a plain value, not a list or mapping")
-                                    .at(Some(node.pos.clone())),
-                            );
-                            String::new()
-                        }
+                        _ => String::new(),
                     };
                     *pending_key = Some((key, node.pos));
                 }
                 Some((key, key_pos)) => {
                     if key == "<<" {
                         merges.push(node);
-                    } else if entries.contains_key(&key) {
-                        self.diags.push(
-                            Diagnostic::error(key.clone(), "duplicate key in the same mapping")
-                                .at(Some(key_pos))
-                                .hint("remove one of the two entries"),
-                        );
-                    } else {
+                    } else if !entries.contains_key(&key) {
                         entries.insert(key, Entry { key_pos, value: node });
                     }
                 }
@@ -333,7 +588,7 @@ fn apply_merges(entries: &mut IndexMap<String, Entry>, merges: Vec<Node>) {
 
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
-        let pos = self.pos(&mark);
+        let pos = mark_pos(&self.file, &mark);
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let explicit_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
@@ -343,13 +598,7 @@ impl MarkedEventReceiver for Builder {
                 self.finish(node);
             }
             Event::Alias(id) => {
-                let node = self
-                    .anchors
-                    .iter()
-                    .rev()
-                    .find(|(a, _)| *a == id)
-                    .map(|(_, n)| n.clone())
-                    .unwrap_or_else(|| Node::scalar("", true, pos));
+                let node = self.anchors.get(&id).cloned().unwrap_or_else(|| Node::scalar("", true, pos));
                 self.finish(node);
             }
             Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq { anchor, pos, items: Vec::new() }),
@@ -426,5 +675,72 @@ mod tests {
         let text = err.to_string();
         assert!(text.contains("invalid YAML"), "{text}");
         assert!(text.contains("t.yaml:"), "{text}");
+    }
+
+    fn parse_err(text: &str) -> String {
+        parse(&Arc::new(PathBuf::from("t.yaml")), text).expect_err("refused").to_string()
+    }
+
+    fn laughs(levels: usize) -> String {
+        let mut s = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n".to_string();
+        for i in 1..levels {
+            let (name, prev) = ((b'a' + i as u8) as char, (b'a' + i as u8 - 1) as char);
+            let refs = vec![format!("*{prev}"); 9].join(",");
+            s.push_str(&format!("{name}: &{name} [{refs}]\n"));
+        }
+        s
+    }
+
+    #[test]
+    fn alias_bombs_are_refused_before_anything_is_copied() {
+        let err = parse_err(&laughs(9));
+        assert!(err.contains("t.yaml:6:") && err.contains("excessive aliasing"), "{err}");
+        // A few levels are fine: 9^4 values.
+        assert!(parse(&Arc::new(PathBuf::from("t.yaml")), &laughs(4)).is_ok());
+        // Long text copied many times.
+        let big = format!("a: &a \"{}\"\nb: [{}]\n", "x".repeat(100_000), vec!["*a"; 50].join(","));
+        assert!(parse_err(&big).contains("copy more than 4 MiB of text"));
+    }
+
+    #[test]
+    fn nesting_is_bounded_in_flow_block_and_through_aliases() {
+        let at_limit = format!("a: {}{}\n", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1));
+        let n = doc(&at_limit);
+        assert!(matches!(n.to_yaml(), serde_yaml::Value::Mapping(_)));
+        for text in [
+            format!("a: {}{}\n", "[".repeat(MAX_DEPTH), "]".repeat(MAX_DEPTH)),
+            format!("a: {}", "[".repeat(1_000_000)),
+            format!("a: {}1{}", "{a: ".repeat(200), "}".repeat(200)),
+            (0..300).map(|i| format!("{}k{i}:\n", " ".repeat(i))).collect::<String>(),
+            (0..300).map(|i| format!("{}-\n", " ".repeat(2 * i))).collect::<String>(),
+            format!("x: &x {}{}\ny: {}*x{}\n", "[".repeat(100), "]".repeat(100), "[".repeat(60), "]".repeat(60)),
+        ] {
+            let err = parse_err(&text);
+            assert!(err.contains("nest deeper than 128 levels"), "{err}");
+            assert!(err.contains("t.yaml:"), "{err}");
+        }
+    }
+
+    #[test]
+    fn size_and_value_count_are_bounded() {
+        let err = parse_err(&format!("a: \"{}\"\n", "x".repeat(MAX_SPEC_BYTES)));
+        assert!(err.contains("larger than 4 MiB") && err.contains("t.yaml:1:"), "{err}");
+        let err = parse_err(&format!("a: [{}]\n", "1,".repeat(MAX_NODES)));
+        assert!(err.contains("more than 100000 values"), "{err}");
+    }
+
+    #[test]
+    fn a_syntax_error_before_deep_nesting_is_reported_quickly() {
+        let text = format!("a: b: c\nd: {}", "[".repeat(1_000_000));
+        let start = std::time::Instant::now();
+        let err = parse_err(&text);
+        assert!(err.contains("invalid YAML") && err.contains("t.yaml:1:"), "{err}");
+        assert!(start.elapsed() < std::time::Duration::from_secs(2));
+    }
+
+    #[test]
+    fn non_scalar_keys_are_errors_with_position() {
+        let err = parse_err("a: 1\n? [x]\n: 2\n");
+        assert!(err.contains("t.yaml:2:3: a mapping key must be a plain value"), "{err}");
     }
 }
