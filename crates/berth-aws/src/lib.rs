@@ -6,6 +6,7 @@ mod config;
 mod convert;
 mod ecr;
 mod errors;
+mod lock;
 mod observe;
 pub mod policy;
 mod progress;
@@ -175,5 +176,23 @@ impl Provider for Aws {
 
     async fn sleep(&self, d: Duration) {
         tokio::time::sleep(d).await;
+    }
+
+    // The app lock: ECR repositories `berth_lock/<app>/g<n>` (lock.rs).
+
+    async fn lock_list(&self, app: &str) -> Result<Vec<berth_provider::LockRecord>> {
+        lock::list(self, app).await
+    }
+
+    async fn lock_create(&self, lock: &berth_provider::LockRecord) -> Result<bool> {
+        lock::create(self, lock).await
+    }
+
+    async fn lock_refresh(&self, lock: &berth_provider::LockRecord) -> Result<()> {
+        lock::refresh(self, lock).await
+    }
+
+    async fn lock_delete(&self, lock: &berth_provider::LockRecord) -> Result<()> {
+        lock::delete(self, lock).await
     }
 }

@@ -38,6 +38,11 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("ecr:ListImages", "arn:aws:ecr:{region}:*:repository/{app}/*"),
     ("ecr:StartLifecyclePolicyPreview", "arn:aws:ecr:{region}:*:repository/{app}/*"),
     ("ecr:GetLifecyclePolicyPreview", "arn:aws:ecr:{region}:*:repository/{app}/*"),
+    // The app's lock (berth_engine::lock): repositories berth_lock/<app>/g<n>.
+    ("ecr:CreateRepository", "arn:aws:ecr:{region}:*:repository/berth_lock/{app}/*"),
+    ("ecr:DeleteRepository", "arn:aws:ecr:{region}:*:repository/berth_lock/{app}/*"),
+    ("ecr:ListTagsForResource", "arn:aws:ecr:{region}:*:repository/berth_lock/{app}/*"),
+    ("ecr:TagResource", "arn:aws:ecr:{region}:*:repository/berth_lock/{app}/*"),
     // Digest pinning reads images of any repository the spec's images name.
     ("ecr:DescribeImages", "*"),
     ("elasticloadbalancing:DescribeTargetGroups", "*"),

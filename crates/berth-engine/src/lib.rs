@@ -5,6 +5,7 @@
 mod apply;
 pub mod blue_green;
 mod events;
+pub mod lock;
 mod rollback;
 pub mod wait;
 

@@ -3,6 +3,7 @@
 //! plain JSON in the AWS API shapes of `berth-model`; no SDK type crosses.
 
 mod live;
+mod lock;
 
 use std::time::Duration;
 
@@ -12,6 +13,7 @@ use berth_model::resources::{
 };
 
 pub use live::*;
+pub use lock::*;
 
 /// Why a provider call failed, in terms a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -179,6 +181,18 @@ pub trait Provider: Send + Sync {
     fn now_ms(&self) -> u64;
     /// Waits `d` (on the sim: advances the virtual clock by `d`).
     async fn sleep(&self, d: Duration);
+
+    // ---- The app lock (see `lock.rs`; the algorithm is `berth_engine::lock`) ----
+
+    /// Every generation of `app`'s lock there is, expired or not.
+    async fn lock_list(&self, app: &str) -> Result<Vec<LockRecord>>;
+    /// Creates generation `lock.generation` of `lock.app`'s lock, exclusively:
+    /// `Ok(false)` when that generation exists already (someone else made it).
+    async fn lock_create(&self, lock: &LockRecord) -> Result<bool>;
+    /// Moves a held lock's expiry to `lock.expires`; `NotFound` when it is gone.
+    async fn lock_refresh(&self, lock: &LockRecord) -> Result<()>;
+    /// Deletes one generation; `Ok` when it is gone already.
+    async fn lock_delete(&self, lock: &LockRecord) -> Result<()>;
 }
 
 /// An image a lifecycle policy would expire, and the rule that would.

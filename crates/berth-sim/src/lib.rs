@@ -9,6 +9,7 @@
 
 pub mod ecr;
 pub mod faults;
+mod lock;
 mod provider;
 pub mod scheduler;
 pub mod state;
@@ -38,12 +39,20 @@ pub struct Sim {
     history: Mutex<Option<Vec<Sample>>>,
     /// Samples of every target group after every tick, when recording.
     target_history: Mutex<Vec<TargetGroupSample>>,
+    /// App locks: files beside the state file (see `lock.rs`), never in it.
+    locks: lock::Locks,
 }
 
 impl Sim {
     /// An empty account that lives in memory only.
     pub fn new() -> Self {
-        Sim { state: Mutex::new(SimState::default()), path: None, history: Mutex::new(None), target_history: Mutex::new(Vec::new()) }
+        Sim {
+            state: Mutex::new(SimState::default()),
+            path: None,
+            history: Mutex::new(None),
+            target_history: Mutex::new(Vec::new()),
+            locks: lock::Locks::new(None),
+        }
     }
 
     /// The account stored at `path` (empty if the file does not exist yet).
@@ -58,6 +67,7 @@ impl Sim {
             path: Some(path.to_path_buf()),
             history: Mutex::new(None),
             target_history: Mutex::new(Vec::new()),
+            locks: lock::Locks::new(Some(path)),
         })
     }
 

@@ -612,6 +612,24 @@ impl Provider for Sim {
             YieldNow(false).await;
         }
     }
+
+    // The app lock: files beside the state file, outside the account (lock.rs).
+
+    async fn lock_list(&self, app: &str) -> Result<Vec<berth_provider::LockRecord>> {
+        self.locks.list(app)
+    }
+
+    async fn lock_create(&self, lock: &berth_provider::LockRecord) -> Result<bool> {
+        self.locks.create(lock)
+    }
+
+    async fn lock_refresh(&self, lock: &berth_provider::LockRecord) -> Result<()> {
+        self.locks.refresh(lock)
+    }
+
+    async fn lock_delete(&self, lock: &berth_provider::LockRecord) -> Result<()> {
+        self.locks.delete(lock)
+    }
 }
 
 fn check_task_definition(s: &SimState, arn: &str) -> Result<()> {

@@ -203,6 +203,10 @@ pub struct DeployArgs {
     /// Delete ECR repositories that still hold images (their images too).
     #[arg(long)]
     pub delete_images: bool,
+    /// When another apply, destroy or rollback of the app holds its lock,
+    /// wait this long for it (e.g. 5m) instead of refusing at once.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait_for_lock: Option<std::time::Duration>,
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

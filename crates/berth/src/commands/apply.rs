@@ -9,7 +9,7 @@ use berth_plan::{Action, Plan};
 
 use crate::cli::StatusFormat;
 use crate::cli::{ApplyArgs, Cli, DeployArgs, DestroyArgs, RollbackArgs, WaitArg};
-use crate::commands::{backend, load_deploy_target, load_target, make_plan, plan_context, Backend, Target, VERSION};
+use crate::commands::{backend, load_deploy_target, lock, load_target, make_plan, plan_context, Backend, Target, VERSION};
 use crate::progress::{Bars, JsonLines, Lines};
 use crate::{ExitStatus, Io};
 
@@ -17,29 +17,33 @@ pub fn run(cli: &Cli, args: &ApplyArgs, io: &mut Io) -> anyhow::Result<ExitStatu
     let Some(target) = load_deploy_target(cli, io)? else { return Ok(ExitStatus::Error) };
     let rt = backend::runtime()?;
     let backend = rt.block_on(Backend::open(cli, io, &target))?;
-    let status = rt.block_on(async {
+    let Some((backend, lock)) = rt.block_on(lock::acquire(cli, io, &target, backend, args.deploy.wait_for_lock))? else {
+        return Ok(ExitStatus::Error);
+    };
+    let status = rt.block_on(lock.hold(&backend, async {
         let plan = match &args.plan {
             Some(path) => saved_plan(io, &target, &backend, path, cli.global.allow_mutable_tags).await?,
             None => make_plan(&target, backend.provider(), cli.global.allow_mutable_tags).await?,
         };
         execute(cli, io, &backend, &plan, &args.deploy, Some(&target)).await
-    });
-    backend.finish(cli, io)?;
-    status
+    }));
+    lock.finish(&rt, &backend, cli, io, status)
 }
 
 pub fn destroy(cli: &Cli, args: &DestroyArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
     let Some(target) = load_target(cli, io)? else { return Ok(ExitStatus::Error) };
     let rt = backend::runtime()?;
     let backend = rt.block_on(Backend::open(cli, io, &target))?;
-    let status = rt.block_on(async {
+    let Some((backend, lock)) = rt.block_on(lock::acquire(cli, io, &target, backend, args.deploy.wait_for_lock))? else {
+        return Ok(ExitStatus::Error);
+    };
+    let status = rt.block_on(lock.hold(&backend, async {
         let provider = backend.provider();
         let observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
         let plan = berth_plan::diff_destroy(&target.desired.app, &observed, &plan_context(&target, provider))?;
         execute(cli, io, &backend, &plan, &args.deploy, None).await
-    });
-    backend.finish(cli, io)?;
-    status
+    }));
+    lock.finish(&rt, &backend, cli, io, status)
 }
 
 /// Reads a saved plan and checks it may be applied: signed when
@@ -206,7 +210,10 @@ pub fn rollback(cli: &Cli, args: &RollbackArgs, io: &mut Io) -> anyhow::Result<E
     }
     let rt = backend::runtime()?;
     let backend = rt.block_on(Backend::open(cli, io, &target))?;
-    let status = rt.block_on(async {
+    let Some((backend, lock)) = rt.block_on(lock::acquire(cli, io, &target, backend, args.deploy.wait_for_lock))? else {
+        return Ok(ExitStatus::Error);
+    };
+    let status = rt.block_on(lock.hold(&backend, async {
         let provider = backend.provider();
         let observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
         let opts = options(&args.deploy, io);
@@ -229,9 +236,8 @@ pub fn rollback(cli: &Cli, args: &RollbackArgs, io: &mut Io) -> anyhow::Result<E
                 Ok(if f.deployment { ExitStatus::DeployFailed } else { ExitStatus::Error })
             }
         }
-    });
-    backend.finish(cli, io)?;
-    status
+    }));
+    lock.finish(&rt, &backend, cli, io, status)
 }
 
 fn report(io: &mut Io, plan: &Plan, result: &ApplyResult) -> anyhow::Result<()> {

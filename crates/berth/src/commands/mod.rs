@@ -4,6 +4,7 @@ mod ecr;
 mod iam_policy;
 mod images;
 mod init;
+mod lock;
 mod plan;
 mod plan_file;
 mod render;
