@@ -28,7 +28,7 @@ impl Reporter for Lines<'_> {
 }
 
 /// One JSON object per event on stdout (JSON lines), shaped as
-/// `berth schema --events` documents.
+/// `berth schema --events` documents, sensitive values masked.
 pub struct JsonLines<'a> {
     out: Mutex<&'a mut (dyn Write + Send)>,
 }
@@ -42,9 +42,7 @@ impl<'a> JsonLines<'a> {
 impl Reporter for JsonLines<'_> {
     fn event(&self, e: &Event) {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        if let Ok(line) = serde_json::to_string(e) {
-            let _ = writeln!(out, "{line}");
-        }
+        let _ = writeln!(out, "{}", berth_render::event_json(e));
     }
 }
 

@@ -84,45 +84,57 @@ pub fn run(cli: &Cli, args: &StatusArgs, io: &mut Io) -> anyhow::Result<ExitStat
     });
     backend.finish(cli, io)?;
     let statuses = statuses?;
+    // Service events and stopped reasons are free text from the account:
+    // credentials in a URL there are masked like everywhere else.
     match args.format {
         StatusFormat::Json => {
-            serde_json::to_writer_pretty(&mut *io.stdout, &statuses)?;
+            let shown = berth_render::redact::value(&serde_json::to_value(&statuses)?);
+            serde_json::to_writer_pretty(&mut *io.stdout, &shown)?;
             writeln!(io.stdout)?;
         }
         StatusFormat::Human => {
-            if statuses.is_empty() {
-                writeln!(io.stdout, "No services of app {} are deployed.", target.desired.app)?;
-            }
-            for s in &statuses {
-                writeln!(io.stdout, "{} ({}): desired {}, running {}", s.address, s.service, s.desired.unwrap_or(0), s.task_definition)?;
-                for image in &s.images {
-                    writeln!(io.stdout, "  image       {image}")?;
-                }
-                for d in &s.progress.deployments {
-                    writeln!(
-                        io.stdout,
-                        "  deployment  {} {} {}: {}/{} running, {} pending, {} failed tasks ({})",
-                        d.id,
-                        d.status,
-                        d.rollout_state,
-                        d.running,
-                        d.desired,
-                        d.pending,
-                        d.failed_tasks,
-                        berth_engine::wait::short(&d.task_definition)
-                    )?;
-                }
-                if let Some(t) = &s.progress.targets {
-                    writeln!(io.stdout, "  targets     {} healthy, {} unhealthy, {} other", t.healthy, t.unhealthy, t.other)?;
-                }
-                for (tg, w) in &s.weights {
-                    writeln!(io.stdout, "  traffic     {tg}: {w}%")?;
-                }
-                for e in &s.progress.events {
-                    writeln!(io.stdout, "  event       {} {}", berth_render::time::rfc3339(e.at_ms), e.message)?;
-                }
-            }
+            let mut text = Vec::new();
+            human(&mut text, &target.desired.app, &statuses)?;
+            io.stdout.write_all(berth_render::redact::text(&String::from_utf8_lossy(&text)).as_bytes())?;
         }
     }
     Ok(ExitStatus::Success)
+}
+
+/// The human status: per service, its revision, images, deployments, targets, traffic and last events.
+fn human(out: &mut Vec<u8>, app: &str, statuses: &[ServiceStatus]) -> std::io::Result<()> {
+    use std::io::Write;
+    if statuses.is_empty() {
+        writeln!(out, "No services of app {app} are deployed.")?;
+    }
+    for s in statuses {
+        writeln!(out, "{} ({}): desired {}, running {}", s.address, s.service, s.desired.unwrap_or(0), s.task_definition)?;
+        for image in &s.images {
+            writeln!(out, "  image       {image}")?;
+        }
+        for d in &s.progress.deployments {
+            writeln!(
+                out,
+                "  deployment  {} {} {}: {}/{} running, {} pending, {} failed tasks ({})",
+                d.id,
+                d.status,
+                d.rollout_state,
+                d.running,
+                d.desired,
+                d.pending,
+                d.failed_tasks,
+                berth_engine::wait::short(&d.task_definition)
+            )?;
+        }
+        if let Some(t) = &s.progress.targets {
+            writeln!(out, "  targets     {} healthy, {} unhealthy, {} other", t.healthy, t.unhealthy, t.other)?;
+        }
+        for (tg, w) in &s.weights {
+            writeln!(out, "  traffic     {tg}: {w}%")?;
+        }
+        for e in &s.progress.events {
+            writeln!(out, "  event       {} {}", berth_render::time::rfc3339(e.at_ms), e.message)?;
+        }
+    }
+    Ok(())
 }
