@@ -234,6 +234,12 @@ fn errors_do_not_show_a_secret() {
     for args in [&["validate"][..], &["render"], &["plan", "--format", "json"], &["apply", "--yes"]] {
         assert_eq!(v.run("broken.yaml", Some(DB_PASSWORD_1), args).code, 1, "{args:?}");
     }
+    // An interpolation error in a URL with a password: the error quotes the URL, masked.
+    std::fs::write(v.path("url.yaml"), SPEC.replace("postgres://app:s3cr3tpw@db/app", "postgres://app:s3cr3tpw@db/${DB_NAME"))
+        .expect("write");
+    let out = v.run("url.yaml", Some(DB_PASSWORD_1), &["validate"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("url.yaml:") && out.stderr.contains("DATABASE_URL"), "located: {}", out.stderr);
     // A saved plan that is not a plan, one for another spec, and throttling that runs out.
     std::fs::write(v.path("garbage.json"), format!("{{\"app\": \"{API_TOKEN}\", \"spec_digest\": {AWS_SECRET}}}")).expect("write");
     assert_eq!(v.run("compose.yaml", Some(DB_PASSWORD_1), &["apply", "garbage.json", "--yes"]).code, 1);
@@ -243,20 +249,15 @@ fn errors_do_not_show_a_secret() {
     v.assert_nothing_leaked();
 }
 
-/// A `$` in a secret value (a password written without `$$`) is an
-/// interpolation error, or a variable reference: the error or the warning
-/// names where it is, never the value or a piece of it.
-#[test]
-#[ignore = "still leaks: the interpolation error quotes the raw template and the unset-variable warning names the variable (crates/berth-spec, being reworked)"]
-fn an_interpolation_error_in_a_secret_value_does_not_show_it() {
+/// The outputs of `validate` and `plan --format json` of the spec with
+/// API_TOKEN's value replaced, and any that shows a piece of that value.
+fn leaks_of_token(file: &str, token: &str) -> Vec<String> {
     let mut v = Vault::new();
-    // `$-` starts nothing valid (an error); `$Wz3cVb` reads an unset variable (a warning).
-    for (file, token) in [("invalid.yaml", "tok_5Jm9$-Wz3cVb!"), ("unset.yaml", "tok_5Jm9$Wz3cVb!")] {
-        std::fs::write(v.path(file), SPEC.replace("API_TOKEN: tok_5Jm9Wz3cVb", &format!("API_TOKEN: {token}"))).expect("write");
-        let out = v.run(file, Some(DB_PASSWORD_1), &["validate"]);
-        assert!(out.stderr.contains(&format!("{file}:")), "located: {}", out.stderr);
-        v.run(file, Some(DB_PASSWORD_1), &["plan", "--format", "json"]);
-    }
+    std::fs::write(v.path(file), SPEC.replace("API_TOKEN: tok_5Jm9Wz3cVb", &format!("API_TOKEN: {token}"))).expect("write");
+    let out = v.run(file, Some(DB_PASSWORD_1), &["validate"]);
+    assert!(out.stderr.contains(&format!("{file}:")), "located: {}", out.stderr);
+    v.run(file, Some(DB_PASSWORD_1), &["plan", "--format", "json"]);
+    v.assert_nothing_leaked();
     let mut leaks = Vec::new();
     for (label, out) in &v.seen {
         for part in ["tok_5Jm9", "Wz3cVb"] {
@@ -265,6 +266,22 @@ fn an_interpolation_error_in_a_secret_value_does_not_show_it() {
             }
         }
     }
+    leaks
+}
+
+/// A `$` in a secret value (a password written without `$$`) that starts
+/// nothing valid is an error: it names where, never the value.
+#[test]
+fn an_interpolation_error_in_a_secret_value_does_not_show_it() {
+    let leaks = leaks_of_token("invalid.yaml", "tok_5Jm9$-Wz3cVb!");
     assert!(leaks.is_empty(), "{}", leaks.join("\n"));
-    v.assert_nothing_leaked();
+}
+
+/// `$Wz3cVb` in a secret value reads an unset variable: the warning should
+/// not name it, since the name is a piece of the password.
+#[test]
+#[ignore = "still leaks: the unset-variable warning (crates/berth-spec/src/load.rs) names the variable, a piece of the value"]
+fn an_unset_variable_in_a_secret_value_is_not_named() {
+    let leaks = leaks_of_token("unset.yaml", "tok_5Jm9$Wz3cVb!");
+    assert!(leaks.is_empty(), "{}", leaks.join("\n"));
 }

@@ -4,9 +4,10 @@ use std::io::Write;
 
 use berth_spec::Diagnostics;
 
+/// Each diagnostic as berth prints it: credentials in a URL it quotes are masked.
 pub fn diagnostics(out: &mut (dyn Write + Send), diags: &Diagnostics) -> std::io::Result<()> {
     for d in diags.iter() {
-        writeln!(out, "{d}")?;
+        writeln!(out, "{}", berth_render::redact::text(&d.to_string()))?;
     }
     Ok(())
 }
