@@ -8,6 +8,7 @@ mod ecr;
 mod errors;
 mod lock;
 mod observe;
+mod ownership;
 pub mod policy;
 mod progress;
 pub mod replay;
@@ -96,6 +97,14 @@ impl Provider for Aws {
 
     async fn previous_task_definition(&self, arn: &str) -> Result<Option<String>> {
         write::previous_task_definition(self, arn).await
+    }
+
+    async fn latest_task_definition(&self, family: &str) -> Result<Option<(String, TaskDefinition)>> {
+        ownership::latest_task_definition(self, family).await
+    }
+
+    async fn live_tags(&self, kind: berth_provider::Kind, arn: &str) -> Result<Option<Vec<berth_model::resources::Tag>>> {
+        ownership::live_tags(self, kind, arn).await
     }
 
     async fn create_load_balancer(&self, lb: &LoadBalancer) -> Result<LoadBalancerArns> {

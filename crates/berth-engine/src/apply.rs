@@ -10,8 +10,10 @@ use std::time::Duration;
 use berth_model::resources::{
     CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition,
 };
+use berth_model::resources::{TAG_APP, TAG_MANAGED};
+use berth_plan::normalize::normalize;
 use berth_plan::{Action, Change, Plan};
-use berth_provider::{Provider, ProviderError};
+use berth_provider::{Kind, Provider, ProviderError};
 use futures::future::join_all;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -86,6 +88,8 @@ pub(crate) struct Ctx<'a> {
     arns: Mutex<HashMap<String, String>>,
     /// The cluster of the services being deployed (one per app).
     pub cluster_of_service: String,
+    /// The app whose ownership tags every resource apply changes must carry.
+    pub app: String,
 }
 
 impl Ctx<'_> {
@@ -139,7 +143,7 @@ pub async fn apply(plan: &Plan, provider: &dyn Provider, opts: &ApplyOptions, re
             c.after.as_ref().or(c.before.as_ref()).filter(|_| c.kind == "service").and_then(|v| v["cluster"].as_str().map(str::to_string))
         })
         .unwrap_or_default();
-    let cx = Ctx { provider, reporter, opts, arns: Mutex::new(arns), cluster_of_service };
+    let cx = Ctx { provider, reporter, opts, arns: Mutex::new(arns), cluster_of_service, app: plan.app.clone() };
     let mut result = ApplyResult::default();
     let mut i = 0;
     while i < plan.changes.len() {
@@ -214,7 +218,13 @@ fn parse<T: DeserializeOwned>(c: &Change, v: Value) -> Result<T, Failure> {
 
 async fn run_change(cx: &Ctx<'_>, c: &Change) -> Result<(), Failure> {
     cx.emit(EventKind::ChangeStarted { address: c.address.clone(), action: c.action.verb().into() });
+    let live = match c.arn.as_deref().filter(|_| writes_by_arn(c)) {
+        Some(arn) => check_owned(cx, c, arn).await?,
+        None => Live::Owned,
+    };
     match c.action {
+        // Gone already (an interrupted run deleted it): nothing left to do.
+        Action::Delete if live == Live::Gone => {}
         Action::Delete => delete(cx, c).await?,
         // A target group is replaced create-before-delete: its old self is a
         // separate delete, after the rules and services have moved.
@@ -228,6 +238,54 @@ async fn run_change(cx: &Ctx<'_>, c: &Change) -> Result<(), Failure> {
     }
     cx.emit(EventKind::ChangeDone { address: c.address.clone(), action: c.action.verb().into() });
     Ok(())
+}
+
+/// Whether a change writes to the live resource its ARN names (a task
+/// definition "update" registers a new revision and leaves the live one be).
+fn writes_by_arn(c: &Change) -> bool {
+    !(c.action == Action::Create || (c.kind == "task_definition" && c.action == Action::Update))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Live {
+    Owned,
+    Gone,
+}
+
+/// Reads the resource's tags right before writing to it: an ARN in a plan
+/// is data from a file, and berth changes or deletes only what carries this
+/// app's ownership tags.
+async fn check_owned(cx: &Ctx<'_>, c: &Change, arn: &str) -> Result<Live, Failure> {
+    let a = c.address.as_str();
+    let kind = Kind::parse(&c.kind).ok_or_else(|| fail(a, format!("unknown resource kind {}", c.kind)))?;
+    let tags = cx.provider.live_tags(kind, arn).await.map_err(|e| fail(a, e))?;
+    let Some(tags) = tags else {
+        if c.action == Action::Delete {
+            return Ok(Live::Gone);
+        }
+        return Err(fail(a, format!("{arn} no longer exists; run `berth plan` again")));
+    };
+    let has = |k: &str, v: &str| tags.iter().any(|t| t.key == k && t.value == v);
+    if has(TAG_MANAGED, "true") && has(TAG_APP, &cx.app) {
+        return Ok(Live::Owned);
+    }
+    Err(fail(
+        a,
+        format!(
+            "refusing to {} {arn}: it does not carry the tags berth:app={} and berth:managed=true, so it is not this app's; berth changes only what it owns, whatever a plan says",
+            c.action.verb(),
+            cx.app
+        ),
+    ))
+}
+
+/// An ACTIVE revision identical to the one to register (left by a run that
+/// was interrupted after registering it) is reused instead of duplicated.
+async fn reusable_revision(cx: &Ctx<'_>, td: &TaskDefinition) -> Result<Option<String>, ProviderError> {
+    let Some((arn, live)) = cx.provider.latest_task_definition(&td.family).await? else { return Ok(None) };
+    let no_arns = berth_plan::normalize::ArnMap::new();
+    let same = |t: &TaskDefinition| normalize(Kind::TaskDefinition, &serde_json::to_value(t).unwrap_or_default(), &no_arns);
+    Ok((same(&live) == same(td)).then_some(arn))
 }
 
 async fn create_or_update(cx: &Ctx<'_>, c: &Change, update: bool) -> Result<(), Failure> {
@@ -245,7 +303,11 @@ async fn create_or_update(cx: &Ctx<'_>, c: &Change, update: bool) -> Result<(), 
             cx.set_arn(a, arn);
         }
         "task_definition" => {
-            let arn = p.register_task_definition(&parse::<TaskDefinition>(c, spec)?).await.map_err(|e| fail(a, e))?;
+            let td = parse::<TaskDefinition>(c, spec)?;
+            let arn = match reusable_revision(cx, &td).await.map_err(|e| fail(a, e))? {
+                Some(arn) => arn,
+                None => p.register_task_definition(&td).await.map_err(|e| fail(a, e))?,
+            };
             cx.set_arn(a, arn);
         }
         "load_balancer" => {

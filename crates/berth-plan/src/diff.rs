@@ -85,6 +85,8 @@ impl<'a> Index<'a> {
 }
 
 fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &str, spec_digest: String) -> Result<Plan, PlanError> {
+    let raw = observed;
+    let observed = &one_per_address(observed, wants, app);
     let index = Index::new(observed);
     let mut arns: ArnMap = observed.resources.iter().map(|r| (r.arn.clone(), r.address.clone())).collect();
     // The listener of a load balancer berth made is `listener.http` in the spec.
@@ -282,11 +284,64 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
         summary,
         changes,
         unchanged,
-        fingerprints: fingerprints(observed),
+        fingerprints: fingerprints(raw),
         warnings,
         images: Vec::new(),
         signature: None,
     })
+}
+
+/// The suffix of the address of an extra live resource at one address.
+pub const DUPLICATE_SUFFIX: &str = "~dup";
+
+/// Several owned live resources with one address (a target group replace
+/// that was interrupted leaves the old one and its replacement, both with
+/// the address) must all be seen: one keeps the address — the one that
+/// matches the spec, else the one the app's services and rules use, else
+/// the first by name — and the others become `<address>~dupN`, which the
+/// plan deletes after the rules and services that use them have moved.
+fn one_per_address(observed: &Observed, wants: &[Want], app: &str) -> Observed {
+    let mut by_address: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    for (i, r) in observed.resources.iter().enumerate().filter(|(_, r)| r.owned_by(app)) {
+        by_address.entry(r.address.as_str()).or_default().push(i);
+    }
+    let shared: Vec<(String, Vec<usize>)> = by_address.into_iter().filter(|(_, v)| v.len() > 1).map(|(a, v)| (a.to_string(), v)).collect();
+    if shared.is_empty() {
+        return observed.clone();
+    }
+    let mut out = observed.clone();
+    let arns: ArnMap = observed.resources.iter().map(|r| (r.arn.clone(), r.address.clone())).collect();
+    let without_name = |kind: Kind, spec: &Value| {
+        let mut v = comparable(kind, &normalize(kind, spec, &arns));
+        if let Some(m) = v.as_object_mut() {
+            m.remove("name");
+        }
+        v
+    };
+    let used = |arn: &str| {
+        observed
+            .resources
+            .iter()
+            .any(|r| matches!(r.kind, Kind::Service | Kind::ListenerRule) && r.owned_by(app) && references(&r.spec, arn))
+    };
+    for (address, mut members) in shared {
+        members.sort_by(|a, b| observed.resources[*a].name.cmp(&observed.resources[*b].name));
+        let want = wants.iter().find(|w| w.address == address);
+        let matches_spec = |i: &usize| {
+            let r = &observed.resources[*i];
+            want.is_some_and(|w| without_name(r.kind, &r.spec) == without_name(w.kind, &w.spec))
+        };
+        let primary = members
+            .iter()
+            .copied()
+            .find(matches_spec)
+            .or_else(|| members.iter().copied().find(|i| used(&observed.resources[*i].arn)))
+            .unwrap_or(members[0]);
+        for (n, i) in members.into_iter().filter(|i| *i != primary).enumerate() {
+            out.resources[i].address = format!("{address}{DUPLICATE_SUFFIX}{}", n + 1);
+        }
+    }
+    out
 }
 
 /// A task definition revision registered by hand (no tags) that our own
@@ -409,7 +464,13 @@ fn blue_green_live_colors(wants: &mut [Want], index: &Index, arns: &ArnMap) -> H
 fn delete_change(live: &LiveResource, arns: &ArnMap) -> Change {
     debug_assert!(DELETE_ORDER.contains(&live.kind));
     let images = live.spec["imageCount"].as_u64().unwrap_or(0);
-    let reason = if live.kind == Kind::EcrRepository && images > 0 {
+    let reason = if let Some((address, _)) = live.address.split_once(DUPLICATE_SUFFIX) {
+        format!(
+            "a second live {} at {address} ({}), left by an interrupted run; deleted once nothing uses it",
+            live.kind.as_str(),
+            live.name
+        )
+    } else if live.kind == Kind::EcrRepository && images > 0 {
         format!("no longer in the spec; it holds {images} images, which apply deletes only with --delete-images")
     } else {
         "no longer in the spec".to_string()

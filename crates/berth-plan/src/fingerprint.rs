@@ -25,7 +25,24 @@ pub fn sha256_hex(v: &Value) -> String {
     Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// One digest per observed resource, by address.
+/// One digest per observed resource, by address. Several resources at one
+/// address (an interrupted replace) each count: the digest is of them all,
+/// in ARN order, so none can appear or change unnoticed.
 pub fn fingerprints(observed: &Observed) -> BTreeMap<String, String> {
-    observed.resources.iter().map(|r| (r.address.clone(), sha256_hex(&serde_json::to_value(r).unwrap_or_default()))).collect()
+    let mut by_address: BTreeMap<String, Vec<&berth_provider::LiveResource>> = BTreeMap::new();
+    for r in &observed.resources {
+        by_address.entry(r.address.clone()).or_default().push(r);
+    }
+    by_address
+        .into_iter()
+        .map(|(address, mut rs)| {
+            let value = if rs.len() == 1 {
+                serde_json::to_value(rs[0]).unwrap_or_default()
+            } else {
+                rs.sort_by(|a, b| a.arn.cmp(&b.arn));
+                serde_json::to_value(rs).unwrap_or_default()
+            };
+            (address, sha256_hex(&value))
+        })
+        .collect()
 }

@@ -2,6 +2,7 @@
 //! simulated one). Everything crossing it is berth's own model types or
 //! plain JSON in the AWS API shapes of `berth-model`; no SDK type crosses.
 
+pub mod crash;
 mod live;
 mod lock;
 
@@ -9,7 +10,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use berth_model::resources::{
-    CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition,
+    CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, Tag, TargetGroup, TaskDefinition,
 };
 
 pub use live::*;
@@ -145,6 +146,15 @@ pub trait Provider: Send + Sync {
     async fn deregister_task_definitions(&self, family: &str) -> Result<()>;
     /// The latest active revision of the same family older than `arn`.
     async fn previous_task_definition(&self, arn: &str) -> Result<Option<String>>;
+    /// The family's latest ACTIVE revision (ARN and definition), if any: an
+    /// identical one registered by an interrupted run is reused, not
+    /// registered again. INACTIVE revisions are never returned.
+    async fn latest_task_definition(&self, family: &str) -> Result<Option<(String, TaskDefinition)>>;
+
+    /// The tags a live resource carries now (`None` when it is gone): apply
+    /// checks, right before it changes or deletes a resource by ARN, that
+    /// the resource is this app's, whatever a plan file says.
+    async fn live_tags(&self, kind: Kind, arn: &str) -> Result<Option<Vec<Tag>>>;
 
     async fn create_load_balancer(&self, lb: &LoadBalancer) -> Result<LoadBalancerArns>;
     async fn delete_load_balancer(&self, arn: &str) -> Result<()>;

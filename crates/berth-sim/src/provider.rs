@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use berth_model::resources::{
-    CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition,
+    CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, Tag, TargetGroup, TaskDefinition,
 };
 use berth_provider::{
     address_for, DeploymentStatus, Kind, LiveResource, LoadBalancerArns, Observed, Provider, ProviderError, Result, Scope, ServiceProgress,
@@ -34,6 +34,11 @@ impl Sim {
     /// and 5xx are retried with backoff (on the virtual clock); only when
     /// every attempt fails does the caller see the error.
     fn api(&self, operation: &str) -> Result<()> {
+        if berth_provider::crash::due(operation) {
+            // What the account holds survives the crash.
+            let _ = self.save();
+            berth_provider::crash::die(operation);
+        }
         let mut state = self.state();
         for attempt in 0..MAX_ATTEMPTS {
             if state.faults.throttle_next > 0 {
@@ -305,6 +310,32 @@ impl Provider for Sim {
             .get(family)
             .and_then(|revs| revs.iter().rev().find(|r| r.revision < rev && r.status == "ACTIVE"))
             .map(|r| r.arn.clone()))
+    }
+
+    async fn latest_task_definition(&self, family: &str) -> Result<Option<(String, TaskDefinition)>> {
+        self.api("DescribeTaskDefinition")?;
+        let s = self.state();
+        let latest = s.task_definitions.get(family).and_then(|revs| revs.iter().rev().find(|r| r.status == "ACTIVE"));
+        Ok(latest.map(|r| (r.arn.clone(), r.spec.clone())))
+    }
+
+    async fn live_tags(&self, kind: Kind, arn: &str) -> Result<Option<Vec<Tag>>> {
+        self.api("ListTagsForResource")?;
+        let s = self.state();
+        let tags = match kind {
+            Kind::Cluster => s.clusters.values().find(|c| c.arn == arn).map(|c| c.tags.clone()),
+            Kind::EcrRepository => s.repositories.values().find(|r| r.arn == arn).map(|r| r.spec.tags.clone()),
+            Kind::TaskDefinition => {
+                s.task_definitions.values().flatten().find(|r| r.arn == arn && r.status == "ACTIVE").map(|r| r.spec.tags.clone())
+            }
+            Kind::LoadBalancer => s.load_balancers.values().find(|lb| lb.arn == arn).map(|lb| lb.spec.tags.clone()),
+            Kind::TargetGroup => s.target_groups.get(arn).map(|tg| tg.spec.tags.clone()),
+            Kind::ListenerRule => s.listeners.values().flat_map(|l| &l.rules).find(|r| r.arn == arn).map(|r| r.spec.tags.clone()),
+            Kind::Namespace => s.namespaces.get(arn).map(|n| n.spec.tags.clone()),
+            Kind::CloudMapService => s.cloud_map_services.get(arn).map(|c| c.spec.tags.clone()),
+            Kind::Service => s.services.values().find(|svc| svc.arn == arn).map(|svc| svc.spec.tags.clone()),
+        };
+        Ok(tags)
     }
 
     async fn create_load_balancer(&self, lb: &LoadBalancer) -> Result<LoadBalancerArns> {

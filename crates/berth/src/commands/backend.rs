@@ -21,6 +21,7 @@ pub enum Backend {
 
 impl Backend {
     pub async fn open(cli: &Cli, io: &Io<'_>, target: &Target) -> anyhow::Result<Backend> {
+        berth_provider::crash::arm(io.env.get(berth_provider::crash::CRASH_AT_VAR).map(String::as_str));
         match cli.global.backend {
             BackendKind::Sim => {
                 let path = io.cwd.join(&cli.global.sim_state);
@@ -43,7 +44,7 @@ impl Backend {
                     region: cli.global.region.clone().or_else(|| target.loaded.app.region.clone()),
                     profile: cli.global.profile.clone(),
                     endpoint_url: cli.global.endpoint_url.clone(),
-                    max_attempts: io.env.get("BERTH_AWS_MAX_ATTEMPTS").and_then(|v| v.parse().ok()).unwrap_or(5),
+                    max_attempts: io.env.get("BERTH_AWS_MAX_ATTEMPTS").and_then(|v| v.parse().ok()),
                     env: io.env.clone(),
                 };
                 Ok(Backend::Aws(Box::new(berth_aws::connect(&opts).await?)))
@@ -70,7 +71,8 @@ impl Backend {
             Backend::Aws(aws) => {
                 if cli.global.stats {
                     let stats = aws.stats().snapshot();
-                    writeln!(io.stderr, "AWS API calls: {}", stats.values().sum::<u64>())?;
+                    let (attempts, retries) = (aws.stats().attempts(), aws.stats().retries());
+                    writeln!(io.stderr, "AWS API calls: {} ({attempts} attempts, {retries} retries)", stats.values().sum::<u64>())?;
                     for (op, n) in stats {
                         writeln!(io.stderr, "  {n:>5}  {op}")?;
                     }

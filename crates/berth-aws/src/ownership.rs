@@ -1,0 +1,63 @@
+//! What apply re-reads right before it writes: the tags a resource carries
+//! now (ownership is checked against them, never taken from a plan file),
+//! and a family's latest ACTIVE task definition revision (an identical one
+//! left by an interrupted run is reused).
+
+use berth_model::resources::{self as m};
+use berth_provider::{Kind, Result};
+
+use crate::convert;
+use crate::errors::{code, Context};
+use crate::Aws;
+
+/// Error codes that mean "this resource is gone" for the tag reads.
+fn gone(code: Option<&str>) -> bool {
+    code.is_some_and(|c| c.contains("NotFound") || c == "InvalidParameterException" || c == "ClientException")
+}
+
+pub async fn live_tags(aws: &Aws, kind: Kind, arn: &str) -> Result<Option<Vec<m::Tag>>> {
+    match kind {
+        Kind::Cluster | Kind::Service | Kind::TaskDefinition => match aws.ecs.list_tags_for_resource().resource_arn(arn).send().await {
+            Ok(o) => Ok(Some(convert::from_ecs_tags(o.tags()))),
+            Err(e) if gone(code(&e).as_deref()) => Ok(None),
+            Err(e) => Err(crate::errors::map("ecs:ListTagsForResource", arn, e)),
+        },
+        Kind::LoadBalancer | Kind::TargetGroup | Kind::ListenerRule => match aws.elb.describe_tags().resource_arns(arn).send().await {
+            Ok(o) => Ok(o.tag_descriptions().iter().find(|d| d.resource_arn() == Some(arn)).map(|d| convert::from_elb_tags(d.tags()))),
+            Err(e) if gone(code(&e).as_deref()) => Ok(None),
+            Err(e) => Err(crate::errors::map("elasticloadbalancing:DescribeTags", arn, e)),
+        },
+        Kind::Namespace | Kind::CloudMapService => match aws.sd.list_tags_for_resource().resource_arn(arn).send().await {
+            Ok(o) => Ok(Some(convert::from_sd_tags(o.tags()))),
+            Err(e) if gone(code(&e).as_deref()) => Ok(None),
+            Err(e) => Err(crate::errors::map("servicediscovery:ListTagsForResource", arn, e)),
+        },
+        Kind::EcrRepository => match aws.ecr.list_tags_for_resource().resource_arn(arn).send().await {
+            Ok(o) => Ok(Some(convert::from_ecr_tags(o.tags()))),
+            Err(e) if gone(code(&e).as_deref()) => Ok(None),
+            Err(e) => Err(crate::errors::map("ecr:ListTagsForResource", arn, e)),
+        },
+    }
+}
+
+pub async fn latest_task_definition(aws: &Aws, family: &str) -> Result<Option<(String, m::TaskDefinition)>> {
+    let out = match aws
+        .ecs
+        .describe_task_definition()
+        .task_definition(family)
+        .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
+        .send()
+        .await
+    {
+        Ok(o) => o,
+        Err(e) if code(&e).as_deref() == Some("ClientException") => return Ok(None),
+        Err(e) => return Err(e).ctx("ecs:DescribeTaskDefinition", family),
+    };
+    let Some(td) = out.task_definition() else { return Ok(None) };
+    // AWS answers a family name with its latest ACTIVE revision; moto may
+    // answer with an INACTIVE one, which must never be reused.
+    if td.status() != Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Active) {
+        return Ok(None);
+    }
+    Ok(Some((td.task_definition_arn().unwrap_or_default().to_string(), convert::from_task_definition(td, out.tags()))))
+}
