@@ -12,6 +12,7 @@
 use aws_sdk_ecr::types::Tag;
 use berth_provider::{
     parse_lock_name, LockRecord, ProviderError, Result, LOCK_PREFIX, TAG_LOCK, TAG_LOCK_EXPIRES, TAG_LOCK_HOLDER, TAG_LOCK_SINCE,
+    TAG_LOCK_TOKEN,
 };
 
 use crate::errors::{build_error, code, map, Context};
@@ -35,6 +36,7 @@ fn tags(lock: &LockRecord) -> Result<Vec<Tag>> {
         tag(TAG_LOCK_HOLDER, &lock.holder)?,
         tag(TAG_LOCK_SINCE, &lock.since.to_string())?,
         tag(TAG_LOCK_EXPIRES, &lock.expires.to_string())?,
+        tag(TAG_LOCK_TOKEN, &lock.token)?,
     ])
 }
 
@@ -68,6 +70,7 @@ pub async fn list(aws: &Aws, app: &str) -> Result<Vec<LockRecord>> {
             holder: get(TAG_LOCK_HOLDER).unwrap_or_else(|| format!("unknown (untagged repository {LOCK_PREFIX}/{app}/g{generation})")),
             since: number(TAG_LOCK_SINCE).unwrap_or(created),
             expires: number(TAG_LOCK_EXPIRES).unwrap_or(created + UNTAGGED_TTL_SECS),
+            token: get(TAG_LOCK_TOKEN).unwrap_or_default(),
         });
     }
     out.sort_by_key(|r| r.generation);

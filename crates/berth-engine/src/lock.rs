@@ -18,7 +18,9 @@
 //! Acquire: list the app's generations; if any is unexpired, someone holds
 //! the lock (refuse, or poll until `wait` runs out). Otherwise create
 //! generation `max + 1`. Losing that create means someone else won the same
-//! generation at the same moment: they hold it. Winning it, list again: if
+//! generation at the same moment: they hold it (unless the record carries
+//! this run's random token: a retried create whose first attempt had
+//! succeeded, which ECR answers "already exists"). Winning it, list again: if
 //! another unexpired generation exists besides ours (a racer that listed
 //! before ours existed and created a different generation), delete ours and
 //! treat the lock as held — both may back off, never both proceed. Then
@@ -112,6 +114,15 @@ fn holder(records: &[LockRecord], now: u64, except: Option<u64>) -> Option<LockR
     records.iter().filter(|r| r.live_at(now) && Some(r.generation) != except).min_by_key(|r| r.generation).cloned()
 }
 
+/// A value no other run picks (std's hasher keys are random per process and per instance).
+fn token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    format!("{:016x}", h.finish())
+}
+
 fn secs(d: Duration) -> u64 {
     d.as_secs() + u64::from(d.subsec_nanos() > 0)
 }
@@ -129,18 +140,35 @@ pub async fn try_acquire(provider: &dyn Provider, clock: &dyn Clock, app: &str, 
 
 /// Creates `generation` and keeps it if no other unexpired generation exists.
 async fn claim(provider: &dyn Provider, clock: &dyn Clock, app: &str, opts: &LockOptions, generation: u64) -> Result<Lock, LockError> {
+    claim_as(provider, clock, app, opts, generation, token()).await
+}
+
+async fn claim_as(
+    provider: &dyn Provider,
+    clock: &dyn Clock,
+    app: &str,
+    opts: &LockOptions,
+    generation: u64,
+    token: String,
+) -> Result<Lock, LockError> {
     let now = clock.now_secs();
-    let mine = LockRecord { app: app.to_string(), generation, holder: opts.holder.clone(), since: now, expires: now + secs(opts.ttl) };
+    let mine =
+        LockRecord { app: app.to_string(), generation, holder: opts.holder.clone(), since: now, expires: now + secs(opts.ttl), token };
     if !provider.lock_create(&mine).await? {
-        // Someone created this very generation first: theirs.
         let now = clock.now_secs();
         let records = provider.lock_list(app).await?;
-        let h = records.iter().find(|r| r.generation == generation).cloned().or_else(|| holder(&records, now, None));
-        return Err(LockError::Held {
-            // Released already: still theirs at the moment we tried.
-            holder: h.unwrap_or(LockRecord { holder: "another run (released since)".into(), ..mine }),
-            now,
-        });
+        let found = records.iter().find(|r| r.generation == generation).cloned();
+        // Ours after all: an earlier attempt of a retried create had made it.
+        let ours = found.as_ref().is_some_and(|r| r.token == mine.token);
+        if !ours {
+            // Someone created this very generation first: theirs.
+            let h = found.or_else(|| holder(&records, now, None));
+            return Err(LockError::Held {
+                // Released already: still theirs at the moment we tried.
+                holder: h.unwrap_or(LockRecord { holder: "another run (released since)".into(), ..mine }),
+                now,
+            });
+        }
     }
     let now = clock.now_secs();
     let records = match provider.lock_list(app).await {
@@ -325,7 +353,14 @@ mod tests {
         // Generation 5 was created by a racer after our first listing (which
         // saw only expired generations up to 6, so we claim 7).
         let now = clock.now_secs();
-        let theirs = LockRecord { app: "shop".into(), generation: 5, holder: "carol pid 3".into(), since: now, expires: now + 100 };
+        let theirs = LockRecord {
+            app: "shop".into(),
+            generation: 5,
+            holder: "carol pid 3".into(),
+            since: now,
+            expires: now + 100,
+            token: "carol".into(),
+        };
         assert!(sim.lock_create(&theirs).await.expect("create"));
         let h = held(claim(&sim, &clock, "shop", &opts("bob pid 2"), 7).await);
         assert_eq!(h.generation, 5);
@@ -334,6 +369,31 @@ mod tests {
         // And a claim that loses the create reports the winner.
         let h = held(claim(&sim, &clock, "shop", &opts("bob pid 2"), 5).await);
         assert_eq!(h.holder, "carol pid 3");
+    }
+
+    #[tokio::test]
+    async fn a_create_that_succeeded_before_its_retry_is_ours() {
+        let sim = Sim::new();
+        let clock = FakeClock::default();
+        // A retried CreateRepository whose first attempt had made it: the
+        // retry says "already exists", and the token tells it is ours.
+        let now = clock.now_secs();
+        let first = LockRecord {
+            app: "shop".into(),
+            generation: 1,
+            holder: "alice pid 1".into(),
+            since: now,
+            expires: now + 120,
+            token: "t1".into(),
+        };
+        assert!(sim.lock_create(&first).await.expect("create"));
+        let a = claim_as(&sim, &clock, "shop", &opts("alice pid 1"), 1, "t1".into()).await.expect("ours after all");
+        assert_eq!(a.record().generation, 1);
+        // Someone else's token: theirs.
+        let h = held(claim_as(&sim, &clock, "shop", &opts("bob pid 2"), 1, "t2".into()).await);
+        assert_eq!(h.holder, "alice pid 1");
+        a.release(&sim).await.expect("release");
+        assert!(sim.lock_list("shop").await.expect("list").is_empty());
     }
 
     #[tokio::test]

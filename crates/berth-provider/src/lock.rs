@@ -15,6 +15,7 @@ pub const TAG_LOCK: &str = "berth:lock";
 pub const TAG_LOCK_HOLDER: &str = "berth:lock-holder";
 pub const TAG_LOCK_SINCE: &str = "berth:lock-since";
 pub const TAG_LOCK_EXPIRES: &str = "berth:lock-expires";
+pub const TAG_LOCK_TOKEN: &str = "berth:lock-token";
 
 /// One generation of an app's lock: who holds it, since when, until when
 /// (wall-clock seconds since the epoch, on every backend).
@@ -27,6 +28,11 @@ pub struct LockRecord {
     pub holder: String,
     pub since: u64,
     pub expires: u64,
+    /// Unique to the run that made it: tells a run its own lock from
+    /// another's when a create was retried after it had succeeded (a
+    /// timeout or 5xx on the way back), which ECR answers "already exists".
+    #[serde(default)]
+    pub token: String,
 }
 
 impl LockRecord {

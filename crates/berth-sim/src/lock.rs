@@ -89,6 +89,7 @@ impl Locks {
                         holder: format!("unknown (unreadable lock file {})", path.display()),
                         since: written,
                         expires: written + UNREADABLE_TTL_SECS,
+                        token: String::new(),
                     });
                 }
             }
@@ -170,7 +171,7 @@ mod tests {
     use super::*;
 
     fn record(app: &str, generation: u64, holder: &str) -> LockRecord {
-        LockRecord { app: app.into(), generation, holder: holder.into(), since: 100, expires: 200 }
+        LockRecord { app: app.into(), generation, holder: holder.into(), since: 100, expires: 200, token: holder.into() }
     }
 
     fn scratch(name: &str) -> PathBuf {
