@@ -177,8 +177,11 @@ fn url_passwords(s: &str) -> Vec<Range<usize>> {
         let start = sep + 3;
         let scheme = s[..sep].chars().next_back().is_some_and(|c| c.is_ascii_alphanumeric());
         let rest = &s[start..];
-        let end = rest.find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`' | '<' | '>')).unwrap_or(rest.len());
-        let end = rest[..end].find("://").unwrap_or(end);
+        // One pass to the first end, so the whole scan stays linear in `s`.
+        let b = rest.as_bytes();
+        let end = (0..b.len())
+            .find(|&j| b[j].is_ascii_whitespace() || matches!(b[j], b'"' | b'\'' | b'`' | b'<' | b'>') || b[j..].starts_with(b"://"))
+            .unwrap_or(b.len());
         let url = &rest[..end];
         if scheme {
             if let Some(at) = url.rfind('@') {
@@ -219,6 +222,14 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(text(input), want, "{input}");
         }
+    }
+
+    #[test]
+    fn a_hostile_string_is_scanned_in_linear_time() {
+        let hostile = "a://".repeat(250_000) + &"b:c@".repeat(250_000);
+        let started = std::time::Instant::now();
+        let _ = text(&hostile);
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
     }
 
     #[test]
