@@ -134,6 +134,7 @@ async fn services_and_task_definitions(aws: &Aws, scope: &Scope) -> Result<Vec<L
     let tds: Vec<Option<LiveResource>> = stream::iter(families)
         .map(|family| {
             let which = running.get(&family).map(|(_, td)| td.clone()).unwrap_or_else(|| family.clone());
+            let by_family = !running.contains_key(&family);
             async move {
                 match aws
                     .ecs
@@ -145,6 +146,12 @@ async fn services_and_task_definitions(aws: &Aws, scope: &Scope) -> Result<Vec<L
                 {
                     Ok(o) => {
                         let Some(td) = o.task_definition() else { return Ok(None) };
+                        // A family with no ACTIVE revision is gone (AWS answers its
+                        // name with the latest ACTIVE one; moto may answer with an
+                        // INACTIVE one). A revision a service runs counts whatever its status.
+                        if by_family && td.status() != Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Active) {
+                            return Ok(None);
+                        }
                         let model = convert::from_task_definition(td, o.tags());
                         if !(scope.task_families.contains(&family) || tagged_for(&model.tags, &scope.app)) {
                             return Ok(None);
