@@ -336,7 +336,7 @@ mod tests {
         let clock = FakeClock::default();
         let crashed = try_acquire(&sim, &clock, "shop", &opts("alice pid 1")).await.expect("a");
         std::mem::forget(crashed); // never released, never refreshed
-        clock.sleep(DEFAULT_TTL - Duration::from_secs(1)).await;
+        clock.sleep(DEFAULT_TTL).await;
         held(try_acquire(&sim, &clock, "shop", &opts("bob pid 2")).await);
         clock.sleep(Duration::from_secs(1)).await;
         let b = try_acquire(&sim, &clock, "shop", &opts("bob pid 2")).await.expect("expired");

@@ -42,8 +42,11 @@ impl LockRecord {
     }
 
     /// Whether the lock still holds at `now` (seconds since the epoch).
+    /// Inclusive: with whole seconds, a lock made at 100.9 s with a 1 s TTL
+    /// (`expires` 101) still holds at 101.5 s, so it never lasts less than
+    /// its TTL (up to a second more).
     pub fn live_at(&self, now: u64) -> bool {
-        self.expires > now
+        self.expires >= now
     }
 }
 
