@@ -18,6 +18,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("ecs:UpdateService", "arn:aws:ecs:{region}:*:service/{cluster}/{app}-*"),
     ("ecs:DeleteService", "arn:aws:ecs:{region}:*:service/{cluster}/{app}-*"),
     ("ecs:TagResource", "*"),
+    // Ownership re-checks read a live resource's tags right before changing it.
+    ("ecs:ListTagsForResource", "*"),
     ("ecs:ListTasks", "*"),
     ("ecs:DescribeTasks", "arn:aws:ecs:{region}:*:task/{cluster}/*"),
     ("ecs:RegisterTaskDefinition", "*"),
