@@ -203,6 +203,7 @@ fn no_command_or_format_shows_a_secret() {
     std::fs::write(v.path("shown.json"), &shown.stdout).expect("write");
     let shown = v.run("compose.yaml", Some(DB_PASSWORD_1), &["apply", "shown.json", "--yes"]);
     assert_eq!(shown.code, 1, "a redacted plan is refused:\n{}", shown.stderr);
+    assert!(shown.stderr.contains("is a plan printed for display, with its sensitive values masked"), "{}", shown.stderr);
 
     // Apply with JSON events, a failing deployment, a rollback, then destroy.
     v.ok(&["apply", "--yes", "--format", "json"]);

@@ -80,7 +80,7 @@ where
     match commands::dispatch(&cli, io) {
         Ok(status) => status,
         Err(err) => {
-            let _ = writeln!(io.stderr, "error: {err:#}");
+            let _ = writeln!(io.stderr, "error: {}", berth_render::redact::text(&format!("{err:#}")));
             ExitStatus::Error
         }
     }

@@ -9,7 +9,7 @@ use berth_plan::{Action, Plan};
 
 use crate::cli::StatusFormat;
 use crate::cli::{ApplyArgs, Cli, DeployArgs, DestroyArgs, RollbackArgs, WaitArg};
-use crate::commands::{backend, load_deploy_target, lock, load_target, make_plan, plan_context, Backend, Target, VERSION};
+use crate::commands::{backend, load_deploy_target, load_target, lock, make_plan, plan_context, Backend, Target, VERSION};
 use crate::progress::{Bars, JsonLines, Lines};
 use crate::{ExitStatus, Io};
 
@@ -255,7 +255,7 @@ fn report(io: &mut Io, plan: &Plan, result: &ApplyResult) -> anyhow::Result<()> 
     }
     writeln!(io.stderr, "\nApply FAILED.")?;
     for f in &result.failed {
-        writeln!(io.stderr, "  failed:   {}: {}", f.address, f.message)?;
+        writeln!(io.stderr, "  failed:   {}: {}", f.address, berth_render::redact::text(&f.message))?;
     }
     if !result.done.is_empty() {
         writeln!(io.stderr, "  done:     {}", result.done.join(", "))?;

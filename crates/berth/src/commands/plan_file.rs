@@ -63,7 +63,21 @@ pub fn read(path: &Path, shown: &Path, key: Option<&str>) -> anyhow::Result<Plan
         anyhow::bail!("{} is {size} bytes, more than any berth plan ({LIMIT} bytes); it is not a berth plan", shown.display());
     }
     let raw = std::fs::read_to_string(path).with_context(|| format!("reading the plan {}", shown.display()))?;
-    let plan: Plan = serde_json::from_str(&raw).with_context(|| format!("{} is not a berth plan", shown.display()))?;
+    // serde's message may quote a value of the file: name the place only.
+    let plan: Plan = serde_json::from_str(&raw).map_err(|e| {
+        anyhow::anyhow!(
+            "{} is not a berth plan (at line {}, column {}); save plans with `berth plan -o FILE`",
+            shown.display(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    if berth_render::redact::is_redacted(&plan) {
+        anyhow::bail!(
+            "{} is a plan printed for display, with its sensitive values masked: apply cannot send them; save plans with `berth plan -o FILE`",
+            shown.display()
+        );
+    }
     let Some(key) = key else { return Ok(plan) };
     let Some(signature) = plan.signature.clone() else {
         anyhow::bail!(
