@@ -17,6 +17,10 @@ use crate::types::ComposeFile;
 /// writes, then Compose's own, in Compose's order.
 pub const DEFAULT_FILES: &[&str] = &["compose.berth.yaml", "compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml"];
 
+/// The most services one spec may define: ECS's default quota per cluster
+/// (an app is one cluster), and a bound on the work of resolving them.
+pub const MAX_SERVICES: usize = 5000;
+
 /// What a load needs from the command line and the process.
 #[derive(Debug, Clone, Default)]
 pub struct LoadOptions {
@@ -139,6 +143,16 @@ fn load_texts(opts: &LoadOptions, shown: Vec<PathBuf>, files: Vec<PathBuf>, text
         apply_environment(&mut tree, env)?;
     }
 
+    // Before typing: a typed service is a few KiB.
+    let services = tree.get("services").and_then(Node::as_map).map_or(0, |m| m.len());
+    if services > MAX_SERVICES {
+        diags.push(
+            Diagnostic::error("services", format!("the spec defines {services} services; berth deploys at most {MAX_SERVICES} in one app"))
+                .at(Some(tree.pos_of(&[Seg::Key("services".into())])))
+                .hint("ECS's default quota is 5000 services per cluster: split the app into several specs, each deployed as its own app"),
+        );
+        return Err(diags);
+    }
     let spec = deserialize(&tree, &mut diags)?;
     let app_name = app_name(&spec, &tree, &files[0], &mut diags);
     let (mut app, rdiags) = resolve::resolve(&spec, &tree, &app_name, &vars);

@@ -218,7 +218,7 @@ fn is_core_float(s: &str) -> bool {
 /// The most bytes a spec file may hold. Compose files are a few KiB; the
 /// limit keeps a generated or hostile file from taking the memory of the
 /// machine that loads it.
-pub const MAX_SPEC_BYTES: usize = 4 << 20;
+pub const MAX_SPEC_BYTES: usize = 1 << 20;
 
 /// The deepest lists and mappings may nest in one another, counting the
 /// copies aliases make: serde_yaml's own limit, so no pass of berth goes
@@ -233,7 +233,7 @@ pub const MAX_NODES: usize = 100_000;
 
 /// The most bytes of text aliases may copy (each alias of an anchored
 /// scalar or collection copies all the text in it).
-pub const MAX_ALIAS_BYTES: usize = 4 << 20;
+pub const MAX_ALIAS_BYTES: usize = 1 << 20;
 
 /// Parses one YAML document into a positioned tree.
 ///
@@ -699,7 +699,7 @@ mod tests {
         assert!(parse(&Arc::new(PathBuf::from("t.yaml")), &laughs(4)).is_ok());
         // Long text copied many times.
         let big = format!("a: &a \"{}\"\nb: [{}]\n", "x".repeat(100_000), vec!["*a"; 50].join(","));
-        assert!(parse_err(&big).contains("copy more than 4 MiB of text"));
+        assert!(parse_err(&big).contains(&format!("copy more than {} MiB of text", MAX_ALIAS_BYTES >> 20)));
     }
 
     #[test]
@@ -724,7 +724,7 @@ mod tests {
     #[test]
     fn size_and_value_count_are_bounded() {
         let err = parse_err(&format!("a: \"{}\"\n", "x".repeat(MAX_SPEC_BYTES)));
-        assert!(err.contains("larger than 4 MiB") && err.contains("t.yaml:1:"), "{err}");
+        assert!(err.contains(&format!("larger than {} MiB", MAX_SPEC_BYTES >> 20)) && err.contains("t.yaml:1:"), "{err}");
         let err = parse_err(&format!("a: [{}]\n", "1,".repeat(MAX_NODES)));
         assert!(err.contains("more than 100000 values"), "{err}");
     }

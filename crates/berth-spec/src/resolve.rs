@@ -126,14 +126,19 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
 
     check_depends_on(cx, spec);
 
+    // Each task's members (its service, then its sidecars), in spec order,
+    // found in one pass (not one pass over all services per task).
+    let mut members_of: HashMap<&str, Vec<(&String, &types::Service)>> = HashMap::new();
+    for (n, s) in &spec.services {
+        members_of.entry(leader_of.get(n.as_str()).copied().unwrap_or(n.as_str())).or_default().push((n, s));
+    }
     let mut tasks = Vec::new();
     for (name, svc) in &spec.services {
         if leader_of.contains_key(name.as_str()) {
             continue;
         }
         validate_service_name(cx, name);
-        let members: Vec<(&String, &types::Service)> =
-            spec.services.iter().filter(|(n, _)| n.as_str() == name || leader_of.get(n.as_str()) == Some(&name.as_str())).collect();
+        let members = members_of.remove(name.as_str()).unwrap_or_default();
         let containers: Vec<Container> =
             members.iter().map(|(n, s)| resolve_container(cx, spec, app_name, n, s, &registry, vars, launch_type, &task_of)).collect();
         if containers.len() > 10 {
@@ -459,8 +464,7 @@ fn check_depends_on(cx: &mut Ctx, spec: &ComposeFile) {
                 _ => p(&["services", name, "depends_on", dep]),
             };
             if !spec.services.contains_key(dep) {
-                let known: Vec<&str> = spec.services.keys().map(String::as_str).collect();
-                cx.error(&path, format!("depends on unknown service {dep:?}"), Some(&format!("known services: {}", known.join(", "))));
+                cx.error(&path, format!("depends on unknown service {dep:?}"), Some(&known_services(spec)));
                 continue;
             }
             match cond.as_str() {
@@ -484,11 +488,10 @@ fn check_depends_on(cx: &mut Ctx, spec: &ComposeFile) {
         }
     }
     // Depth-first search for a cycle; report each cycle once, at its first service.
-    let mut state: HashMap<&str, u8> = HashMap::new(); // 1 = on stack, 2 = done
+    let mut state: HashMap<&str, u8> = HashMap::new(); // 1 = on the path, 2 = done
     let mut reported = false;
     for start in spec.services.keys() {
-        let mut stack: Vec<&str> = Vec::new();
-        if let Some(cycle) = find_cycle(start, &graph, &mut state, &mut stack) {
+        if let Some(cycle) = find_cycle(start, &graph, &mut state) {
             if !reported {
                 let first = cycle[0].clone();
                 cx.error(
@@ -502,31 +505,48 @@ fn check_depends_on(cx: &mut Ctx, spec: &ComposeFile) {
     }
 }
 
-fn find_cycle<'a>(
-    node: &'a str,
-    graph: &'a BTreeMap<&'a str, Vec<String>>,
-    state: &mut HashMap<&'a str, u8>,
-    stack: &mut Vec<&'a str>,
-) -> Option<Vec<String>> {
-    match state.get(node) {
-        Some(2) => return None,
-        Some(1) => {
-            let from = stack.iter().position(|n| *n == node).unwrap_or(0);
-            let mut cycle: Vec<String> = stack[from..].iter().map(|s| s.to_string()).collect();
-            cycle.push(node.to_string());
-            return Some(cycle);
-        }
-        _ => {}
+/// The services a hint lists, at most 20 (a spec with thousands would make
+/// each message, and all of them together, huge).
+fn known_services(spec: &ComposeFile) -> String {
+    const SHOWN: usize = 20;
+    let known: Vec<&str> = spec.services.keys().map(String::as_str).take(SHOWN).collect();
+    let more = spec.services.len().saturating_sub(SHOWN);
+    let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+    format!("known services: {}{more}", known.join(", "))
+}
+
+/// A cycle reachable from `start` through services not yet searched.
+/// Iterative: a chain of thousands of depends_on must not overflow the stack.
+fn find_cycle<'a>(start: &'a str, graph: &'a BTreeMap<&'a str, Vec<String>>, state: &mut HashMap<&'a str, u8>) -> Option<Vec<String>> {
+    if state.contains_key(start) {
+        return None;
     }
-    state.insert(node, 1);
-    stack.push(node);
-    for dep in graph.get(node).into_iter().flatten() {
-        if let Some(c) = find_cycle(dep.as_str(), graph, state, stack) {
-            return Some(c);
+    state.insert(start, 1);
+    // Each service on the path, with the index of its next dependency.
+    let mut path: Vec<(&'a str, usize)> = vec![(start, 0)];
+    while let Some(&(node, next)) = path.last() {
+        let Some(dep) = graph.get(node).and_then(|deps| deps.get(next)) else {
+            state.insert(node, 2);
+            path.pop();
+            continue;
+        };
+        if let Some(top) = path.last_mut() {
+            top.1 += 1;
+        }
+        match state.get(dep.as_str()) {
+            Some(2) => {}
+            Some(_) => {
+                let from = path.iter().position(|(n, _)| *n == dep.as_str()).unwrap_or(0);
+                let mut cycle: Vec<String> = path[from..].iter().map(|(n, _)| n.to_string()).collect();
+                cycle.push(dep.clone());
+                return Some(cycle);
+            }
+            None => {
+                state.insert(dep.as_str(), 1);
+                path.push((dep.as_str(), 0));
+            }
         }
     }
-    stack.pop();
-    state.insert(node, 2);
     None
 }
 
