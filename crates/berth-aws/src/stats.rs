@@ -1,30 +1,50 @@
-//! API call statistics: an SDK interceptor counts every operation attempt
-//! by `service:Operation` (IAM action names), for `--stats` and for tests.
+//! API call statistics: an SDK interceptor counts every operation (a call,
+//! however many attempts it took) by `service:Operation` (IAM action
+//! names), and every attempt sent, for `--stats` and for tests.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 
-/// Counts of API calls, shared by every client of one connection.
+/// Counts of API calls and attempts, shared by every client of one connection.
 #[derive(Debug, Clone, Default)]
-pub struct ApiStats(Arc<Mutex<BTreeMap<String, u64>>>);
+pub struct ApiStats {
+    calls: Arc<Mutex<BTreeMap<String, u64>>>,
+    attempts: Arc<AtomicU64>,
+}
 
 impl ApiStats {
+    /// Calls per `service:Operation`.
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Calls (operations), each counted once however often it was retried.
     pub fn total(&self) -> u64 {
         self.snapshot().values().sum()
     }
 
+    /// Requests sent: every call's first attempt and each retry.
+    pub fn attempts(&self) -> u64 {
+        self.attempts.load(Ordering::Relaxed)
+    }
+
+    /// Retries of throttled, 5xx or transient failures: attempts beyond each call's first.
+    pub fn retries(&self) -> u64 {
+        self.attempts().saturating_sub(self.total())
+    }
+
     fn add(&self, key: String) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default() += 1;
+        *self.calls.lock().unwrap_or_else(|e| e.into_inner()).entry(key).or_default() += 1;
     }
 }
 
@@ -46,7 +66,21 @@ impl Intercept for CountCalls {
             // Else from the input's type: `Input(TypeErasedBox[..]:<Operation>Input { .. })`.
             None => operation_from_input(&format!("{:?}", context.input())),
         };
+        // The crash-safety tests' kill point (BERTH_CRASH_AT, debug builds).
+        if berth_provider::crash::due(&operation) {
+            berth_provider::crash::die(&operation);
+        }
         self.stats.add(format!("{}:{operation}", self.service));
+        Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.stats.attempts.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 }
