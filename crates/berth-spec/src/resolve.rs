@@ -496,13 +496,22 @@ fn check_depends_on(cx: &mut Ctx, spec: &ComposeFile) {
                 let first = cycle[0].clone();
                 cx.error(
                     &p(&["services", &first, "depends_on"]),
-                    format!("dependency cycle: {}", cycle.join(" -> ")),
+                    format!("dependency cycle: {}", cycle_text(&cycle)),
                     Some("remove one of these depends_on entries"),
                 );
                 reported = true;
             }
         }
     }
+}
+
+/// A cycle as `a -> b -> a`; a long one with its middle left out.
+fn cycle_text(cycle: &[String]) -> String {
+    if cycle.len() <= 12 {
+        return cycle.join(" -> ");
+    }
+    let (head, tail) = (&cycle[..8], &cycle[cycle.len() - 3..]);
+    format!("{} -> ({} more) -> {}", head.join(" -> "), cycle.len() - 11, tail.join(" -> "))
 }
 
 /// The services a hint lists, at most 20 (a spec with thousands would make
