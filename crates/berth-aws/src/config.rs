@@ -175,7 +175,12 @@ async fn connect_with(opts: &AwsOptions, http: aws_smithy_runtime_api::client::h
         .interceptor(CountCalls { stats: stats.clone(), service: "servicediscovery" })
         .retry_partition(retry_partition("berth-servicediscovery"))
         .build();
+    let logs = aws_sdk_cloudwatchlogs::config::Builder::from(&shared)
+        .interceptor(CountCalls { stats: stats.clone(), service: "logs" })
+        .retry_partition(retry_partition("berth-logs"))
+        .build();
     Ok(Aws {
+        logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs),
         ecs: aws_sdk_ecs::Client::from_conf(ecs),
         ecr: aws_sdk_ecr::Client::from_conf(ecr),
         elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(elb),

@@ -7,6 +7,7 @@ mod convert;
 mod ecr;
 mod errors;
 mod lock;
+mod logs;
 mod observe;
 mod ownership;
 pub mod policy;
@@ -32,6 +33,7 @@ pub struct Aws {
     pub(crate) ecr: aws_sdk_ecr::Client,
     pub(crate) elb: aws_sdk_elasticloadbalancingv2::Client,
     pub(crate) sd: aws_sdk_servicediscovery::Client,
+    pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
     pub(crate) region: String,
     stats: ApiStats,
     /// Wall-clock time at connect and the monotonic instant it corresponds
@@ -177,6 +179,10 @@ impl Provider for Aws {
 
     async fn service_progress(&self, cluster: &str, service: &str, cursor_ms: u64) -> Result<ServiceProgress> {
         progress::service_progress(self, cluster, service, cursor_ms).await
+    }
+
+    async fn log_lines(&self, filter: &berth_provider::LogFilter) -> Result<Vec<berth_provider::LogLine>> {
+        logs::log_lines(self, filter).await
     }
 
     fn now_ms(&self) -> u64 {

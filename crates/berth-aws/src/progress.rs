@@ -67,6 +67,7 @@ pub async fn service_progress(aws: &Aws, cluster: &str, service: &str, cursor_ms
                     task_definition: t.task_definition_arn().unwrap_or_default().into(),
                     stopped_reason: t.stopped_reason().unwrap_or_default().into(),
                     at_ms,
+                    containers: crate::logs::container_exits(t),
                 });
             }
         }

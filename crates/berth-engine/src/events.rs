@@ -50,6 +50,18 @@ pub enum EventKind {
         task: String,
         reason: String,
     },
+    /// A task stopped unexpectedly: why, how its essential container
+    /// exited, and the last lines of that container's log (once per
+    /// distinct failure).
+    TaskFailed {
+        service: String,
+        task: String,
+        task_definition: String,
+        reason: String,
+        container: Option<String>,
+        exit_code: Option<i32>,
+        log_tail: Vec<String>,
+    },
     DeploymentCompleted {
         service: String,
         deployment: String,

@@ -4,6 +4,7 @@
 
 mod apply;
 pub mod blue_green;
+pub mod diagnose;
 mod events;
 pub mod lock;
 mod rollback;

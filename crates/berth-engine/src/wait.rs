@@ -107,6 +107,7 @@ impl<'a> Wait<'a> {
         let mut last_progress = None;
         let mut watching = deployment.to_string();
         let mut failure: Option<(String, String)> = None; // (failed deployment, reason)
+        let mut failures_seen = std::collections::HashSet::new();
         loop {
             let progress = self.provider.service_progress(self.cluster, self.service, cursor).await?;
             let from = *since.get_or_insert_with(|| {
@@ -123,6 +124,9 @@ impl<'a> Wait<'a> {
                     let kind =
                         EventKind::TaskStopped { service: self.service.into(), task: t.task_id.clone(), reason: t.stopped_reason.clone() };
                     self.emit_at(t.at_ms, kind);
+                    if let Some(k) = crate::diagnose::task_failure(self.provider, self.service, t, &mut failures_seen).await {
+                        self.emit_at(t.at_ms, k);
+                    }
                 }
                 cursor = cursor.max(t.at_ms);
             }

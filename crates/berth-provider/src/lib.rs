@@ -5,6 +5,7 @@
 pub mod crash;
 mod live;
 mod lock;
+pub mod logs;
 
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use berth_model::resources::{
 
 pub use live::*;
 pub use lock::*;
+pub use logs::{ContainerExit, LogFilter, LogLine};
 
 /// Why a provider call failed, in terms a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,6 +104,9 @@ pub struct StoppedTask {
     pub task_definition: String,
     pub stopped_reason: String,
     pub at_ms: u64,
+    /// How each container ended (exit codes, log streams), when known.
+    #[serde(default)]
+    pub containers: Vec<ContainerExit>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
@@ -186,6 +191,9 @@ pub trait Provider: Send + Sync {
 
     /// The deployments, new events and stopped tasks of a service since `cursor_ms`.
     async fn service_progress(&self, cluster: &str, service: &str, cursor_ms: u64) -> Result<ServiceProgress>;
+
+    /// Container log lines of one log group (CloudWatch Logs FilterLogEvents), oldest first.
+    async fn log_lines(&self, filter: &LogFilter) -> Result<Vec<LogLine>>;
 
     /// The provider's clock, in milliseconds since the epoch (virtual on the sim).
     fn now_ms(&self) -> u64;

@@ -92,6 +92,23 @@ pub fn event_line(e: &Event) -> String {
         }
         EventKind::ServiceEvent { service, message } => format!("{service}: event: {message}"),
         EventKind::TaskStopped { service, task, reason } => format!("{service}: task {task} stopped: {reason}"),
+        EventKind::TaskFailed { service, task, task_definition, reason, container, exit_code, log_tail } => {
+            let mut s = format!("{service}: task {task} ({}) failed: {reason}", berth_engine::wait::short(task_definition));
+            match (container, exit_code) {
+                (Some(c), Some(code)) => s.push_str(&format!("; container {c} exited with code {code}")),
+                (Some(c), None) => s.push_str(&format!("; container {c} did not exit")),
+                _ => {}
+            }
+            if log_tail.is_empty() {
+                s.push_str("; no log lines");
+            } else {
+                s.push_str(&format!("; its last {} log lines:", log_tail.len()));
+                for line in log_tail {
+                    s.push_str(&format!("\n    | {line}"));
+                }
+            }
+            s
+        }
         EventKind::DeploymentCompleted { service, deployment } => format!("{service}: deployment {deployment} completed"),
         EventKind::DeploymentFailed { service, deployment, reason } => format!("{service}: deployment {deployment} FAILED: {reason}"),
         EventKind::RollbackStarted { service, deployment, task_definition } if deployment.is_empty() => {

@@ -258,7 +258,7 @@ impl Provider for Sim {
     ) -> Result<berth_provider::ImageLookup> {
         use berth_provider::ImageLookup;
         self.api("DescribeImages")?;
-        let s = self.state();
+        let mut s = self.state();
         let synthetic = || {
             // Deterministic, so a plan made before the repository exists pins
             // to the digest the sim "pushes" later.
@@ -270,7 +270,7 @@ impl Provider for Sim {
         };
         let host = registry.map_or_else(SimState::registry, |r| format!("{r}.dkr.ecr.{}.amazonaws.com", _region.unwrap_or(REGION)));
         let auto_push = s.auto_push;
-        match s.repositories.get(repository) {
+        let found = match s.repositories.get(repository) {
             Some(repo) => match repo.images.iter().find(|i| i.tags.iter().any(|t| t == tag)) {
                 Some(img) => Ok(ImageLookup::Found { digest: img.digest.clone(), registry: host }),
                 // Answered as if CI had pushed it; the account is not changed by a read.
@@ -279,7 +279,13 @@ impl Provider for Sim {
             },
             None if auto_push => Ok(ImageLookup::Found { digest: synthetic(), registry: host }),
             None => Ok(ImageLookup::NoRepository),
+        };
+        // The sim's own bookkeeping (not account state): the tag a digest
+        // came from, so fault markers in tags survive digest pinning.
+        if let Ok(ImageLookup::Found { digest, .. }) = &found {
+            s.resolved_tags.insert(digest.clone(), format!("{repository}:{tag}"));
         }
+        found
     }
 
     async fn register_task_definition(&self, td: &TaskDefinition) -> Result<String> {
@@ -623,6 +629,20 @@ impl Provider for Sim {
             stopped_tasks: svc.stopped.iter().filter(|t| t.at_ms > cursor_ms).cloned().collect(),
             targets,
         })
+    }
+
+    async fn log_lines(&self, filter: &berth_provider::LogFilter) -> Result<Vec<berth_provider::LogLine>> {
+        self.api("FilterLogEvents")?;
+        let s = self.state();
+        let lines = s
+            .log_events
+            .get(&filter.group)
+            .into_iter()
+            .flatten()
+            .map(|e| berth_provider::LogLine { at_ms: e.at_ms, stream: e.stream.clone(), message: e.message.clone() })
+            .filter(|l| filter.matches(l))
+            .collect();
+        Ok(berth_provider::logs::keep_last(lines, filter.last))
     }
 
     fn now_ms(&self) -> u64 {

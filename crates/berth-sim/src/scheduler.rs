@@ -145,11 +145,13 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
 
     // 1. Task lifecycles.
     let mut stopped_now: Vec<(String, String, String)> = Vec::new(); // (task, deployment, reason)
+    let mut logs: Vec<(String, String, String)> = Vec::new(); // (task definition, task, what happened)
     for t in svc.tasks.iter_mut().filter(|t| t.state != TaskState::Stopped) {
         let image = image_of(state, &t.task_definition);
         let behaviour = faults.behaviour(&image);
         if t.state == TaskState::Pending && t.running_at_ms.is_some_and(|at| now >= at) && behaviour != Behaviour::Hang {
             t.state = TaskState::Running;
+            logs.push((t.task_definition.clone(), t.id.clone(), "start".into()));
             match behaviour {
                 Behaviour::Healthy => t.healthy_at_ms = Some(now + HEALTHY_MS),
                 Behaviour::CrashLoop => {
@@ -176,15 +178,22 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
         if t.stop_at_ms.is_some_and(|at| now >= at) {
             t.state = TaskState::Stopped;
             t.healthy = false;
+            let what = if behaviour == Behaviour::CrashLoop { "crash" } else { "unhealthy" };
+            logs.push((t.task_definition.clone(), t.id.clone(), what.into()));
             stopped_now.push((t.id.clone(), t.deployment_id.clone(), t.stop_reason.clone().unwrap_or_default()));
         }
+    }
+    for (td, task, what) in logs {
+        write_task_logs(state, &td, &task, &what);
     }
     for (task, deployment, reason) in stopped_now {
         if let Some(d) = svc.deployments.iter_mut().find(|d| d.id == deployment) {
             d.failed_tasks += 1;
         }
         let td = svc.tasks.iter().find(|t| t.id == task).map(|t| t.task_definition.clone()).unwrap_or_default();
-        svc.stopped.push(StoppedTask { task_id: task, task_definition: td, stopped_reason: reason, at_ms: now });
+        let exit_code = if reason.contains("exit code 1") { 1 } else { 137 };
+        let containers = container_exits(state, &td, &task, |essential| Some(if essential { exit_code } else { 0 }));
+        svc.stopped.push(StoppedTask { task_id: task, task_definition: td, stopped_reason: reason, at_ms: now, containers });
     }
 
     let desired = svc.spec.desired_count.unwrap_or(0);
@@ -314,15 +323,105 @@ pub fn breaker_threshold(desired: u32) -> u32 {
     desired.div_ceil(2).clamp(3, 200)
 }
 
-fn image_of(state: &SimState, task_definition_arn: &str) -> String {
+/// A task definition revision by ARN.
+pub(crate) fn task_definition<'a>(state: &'a SimState, arn: &str) -> Option<&'a berth_model::resources::TaskDefinition> {
+    let (family, rev) = arn.rsplit_once("task-definition/").map(|(_, r)| r).and_then(|r| r.split_once(':')).unwrap_or(("", ""));
+    state.task_definitions.get(family).and_then(|revs| revs.iter().find(|r| r.revision.to_string() == rev)).map(|r| &r.spec)
+}
+
+/// The awslogs group and stream of each container of a task (`None` for a
+/// container without an awslogs configuration).
+pub(crate) fn log_streams(state: &SimState, td: &str, task: &str) -> Vec<(String, bool, Option<(String, String)>)> {
+    let Some(spec) = task_definition(state, td) else { return Vec::new() };
+    spec.container_definitions
+        .iter()
+        .map(|c| {
+            let log = c.log_configuration.as_ref().filter(|l| l.log_driver == "awslogs").and_then(|l| {
+                let group = l.options.get("awslogs-group")?.clone();
+                let prefix = l.options.get("awslogs-stream-prefix").cloned().unwrap_or_default();
+                Some((group, berth_provider::logs::stream_name(&prefix, &c.name, task)))
+            });
+            (c.name.clone(), c.essential, log)
+        })
+        .collect()
+}
+
+/// How each container of a stopped task ended.
+pub(crate) fn container_exits(
+    state: &SimState,
+    td: &str,
+    task: &str,
+    exit_code: impl Fn(bool) -> Option<i32>,
+) -> Vec<berth_provider::ContainerExit> {
+    log_streams(state, td, task)
+        .into_iter()
+        .map(|(name, essential, log)| berth_provider::ContainerExit {
+            name,
+            essential,
+            exit_code: exit_code(essential),
+            reason: None,
+            log_group: log.as_ref().map(|(g, _)| g.clone()),
+            log_stream: log.map(|(_, s)| s),
+        })
+        .collect()
+}
+
+/// Appends a line to a container's log stream.
+pub(crate) fn write_log(state: &mut SimState, group: &str, stream: &str, message: String) {
+    let at_ms = state.now_ms;
+    state.log_events.entry(group.to_string()).or_default().push(crate::state::SimLogEvent { stream: stream.to_string(), at_ms, message });
+}
+
+/// What a service task's containers print: when it starts, and before a
+/// crash-looping one exits or an unhealthy one is killed.
+fn write_task_logs(state: &mut SimState, td: &str, task: &str, what: &str) {
+    let images: Vec<(String, String)> = task_definition(state, td)
+        .map(|t| t.container_definitions.iter().map(|c| (c.name.clone(), image_names(state, &c.image))).collect())
+        .unwrap_or_default();
+    for (name, essential, log) in log_streams(state, td, task) {
+        let Some((group, stream)) = log else { continue };
+        let image = images.iter().find(|(n, _)| *n == name).map(|(_, i)| i.split(' ').next().unwrap_or_default().to_string());
+        let lines: Vec<String> = match what {
+            "start" => vec![format!("{name}: starting {}", image.unwrap_or_default())],
+            "crash" if essential => vec![
+                format!("{name}: loading configuration"),
+                format!("{name}: fatal: the process crashed during startup (the sim's crashloop fault)"),
+                format!("{name}: exiting with code 1"),
+            ],
+            "unhealthy" if essential => vec![format!("{name}: health check failed: connection refused (the sim's unhealthy fault)")],
+            _ => Vec::new(),
+        };
+        for line in lines {
+            write_log(state, &group, &stream, line);
+        }
+    }
+}
+
+/// The images of a task definition as fault markers are looked for in them:
+/// each reference, and for one pinned by digest, every tag that digest had
+/// (pushed, or resolved by a plan).
+pub(crate) fn image_of(state: &SimState, task_definition_arn: &str) -> String {
     let (family, rev) =
         task_definition_arn.rsplit_once("task-definition/").map(|(_, r)| r).and_then(|r| r.split_once(':')).unwrap_or(("", ""));
     state
         .task_definitions
         .get(family)
         .and_then(|revs| revs.iter().find(|r| r.revision.to_string() == rev))
-        .map(|r| r.spec.container_definitions.iter().map(|c| c.image.as_str()).collect::<Vec<_>>().join(" "))
+        .map(|r| r.spec.container_definitions.iter().map(|c| image_names(state, &c.image)).collect::<Vec<_>>().join(" "))
         .unwrap_or_default()
+}
+
+/// `image`, followed by the tags its digest is known by.
+pub(crate) fn image_names(state: &SimState, image: &str) -> String {
+    let Some((_, digest)) = image.split_once('@') else { return image.to_string() };
+    let mut names = vec![image.to_string()];
+    names.extend(state.resolved_tags.get(digest).cloned());
+    for repo in state.repositories.values() {
+        for img in repo.images.iter().filter(|i| i.digest == digest) {
+            names.extend(img.tags.iter().map(|t| format!("{}:{t}", repo.spec.repository_name)));
+        }
+    }
+    names.join(" ")
 }
 
 /// Target groups and Cloud Map follow the tasks of the services using them.

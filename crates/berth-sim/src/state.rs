@@ -46,6 +46,22 @@ pub struct SimState {
     /// of the missing-image error.
     #[serde(default = "yes")]
     pub auto_push: bool,
+    /// digest → `repository:tag` of every tag the sim resolved to a digest,
+    /// so a task definition pinned by digest still shows the tag its fault
+    /// markers (`crashloop`, ...) were written in.
+    #[serde(default)]
+    pub resolved_tags: BTreeMap<String, String>,
+    /// Container log lines by log group, oldest first: the sim's tasks write
+    /// to the awslogs group and stream their container definitions name.
+    #[serde(default)]
+    pub log_events: BTreeMap<String, Vec<SimLogEvent>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimLogEvent {
+    pub stream: String,
+    pub at_ms: u64,
+    pub message: String,
 }
 
 fn yes() -> bool {
@@ -68,6 +84,8 @@ impl Default for SimState {
             repositories: BTreeMap::new(),
             faults: Faults::default(),
             auto_push: true,
+            resolved_tags: BTreeMap::new(),
+            log_events: BTreeMap::new(),
         }
     }
 }
