@@ -4,15 +4,12 @@
 //! key and its `file:line:col`.
 
 pub mod app;
+// The Compose layer, from berth-compose (these paths are kept for users of berth-spec).
+pub use berth_compose::{diag, interpolate, merge, node, ports};
 pub mod deploy_checks;
-pub mod diag;
 pub mod fargate;
 pub mod images;
-pub mod interpolate;
 pub mod load;
-pub mod merge;
-pub mod node;
-pub mod ports;
 pub mod resolve;
 pub mod types;
 pub mod units;

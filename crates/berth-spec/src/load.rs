@@ -1,13 +1,15 @@
 //! Loading a spec: read the `-f` files, interpolate, merge, apply the
 //! `--env` overlay, type, name the app, and validate.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use berth_compose::project::{self, Cast, SourceFile};
+
 use crate::app::App;
-use crate::diag::{Diagnostic, Diagnostics, Pos};
-use crate::interpolate::{interpolate, parse_dotenv, Vars, MAX_DOTENV_BYTES};
+use crate::diag::{Diagnostic, Diagnostics};
+use crate::interpolate::Vars;
 use crate::merge::merge;
 use crate::node::{self, path_string, Node, NodeValue, Seg};
 use crate::resolve;
@@ -36,6 +38,10 @@ pub struct LoadOptions {
     pub process_env: HashMap<String, String>,
     /// `--images-from FILE`: CodePipeline's `imagedefinitions.json` or `imageDetail.json`.
     pub images_from: Option<PathBuf>,
+    /// `--env-file FILE` (repeatable): read instead of the `.env` beside the first file.
+    pub env_files: Vec<PathBuf>,
+    /// Compose profiles to activate (COMPOSE_PROFILES adds to them).
+    pub profiles: Vec<String>,
 }
 
 /// A loaded, validated spec.
@@ -49,6 +55,9 @@ pub struct Loaded {
     pub warnings: Diagnostics,
     /// The variables the spec was interpolated with.
     pub vars: Vars,
+    /// Services of profiles that are not active: not deployed, and their
+    /// live resources are left alone (as `docker compose up` leaves them).
+    pub disabled_services: Vec<String>,
 }
 
 /// Loads and validates. On failure the diagnostics hold at least one error
@@ -84,60 +93,46 @@ fn read_spec(file: &Path, shown: &Path) -> Result<String, Diagnostics> {
 /// The first `limit + 1` bytes of a file (one more than allowed tells that
 /// it is too large).
 fn read_at_most(path: &Path, limit: usize) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let mut bytes = Vec::new();
-    std::fs::File::open(path)?.take(limit as u64 + 1).read_to_end(&mut bytes)?;
-    Ok(bytes)
+    project::read_at_most(path, limit)
 }
 
-/// The `.env` beside the first file: absent or unreadable is no variables;
-/// over [`MAX_DOTENV_BYTES`] or malformed is an error.
-fn read_dotenv(path: &Path) -> Result<HashMap<String, String>, Diagnostics> {
-    let Ok(bytes) = read_at_most(path, MAX_DOTENV_BYTES) else { return Ok(HashMap::new()) };
-    let file = Arc::new(path.to_path_buf());
-    if bytes.len() > MAX_DOTENV_BYTES {
-        return Err(Diagnostics(vec![node::too_large(&file, &bytes, MAX_DOTENV_BYTES)]));
-    }
-    let Ok(text) = String::from_utf8(bytes) else { return Ok(HashMap::new()) };
-    parse_dotenv(&text).map_err(|(line, msg)| {
-        Diagnostics(vec![Diagnostic::error("", msg)
-            .at(Some(Pos { file, line, col: 1 }))
-            .hint("each line of .env is KEY=VALUE, `export KEY=VALUE` or a `#` comment")])
-    })
+/// The casts of x-berth's own keys: a value there is read by YAML's rules
+/// after interpolation (`${REPLICAS}` may be a number), as before Compose's
+/// rules were followed for Compose's keys.
+fn x_berth_cast(path: &[Seg]) -> Option<Cast> {
+    let in_x_berth = match path {
+        [Seg::Key(k), ..] if k == "x-berth" => true,
+        [Seg::Key(s), Seg::Key(_), Seg::Key(k), ..] if s == "services" && k == "x-berth" => true,
+        _ => false,
+    };
+    in_x_berth.then_some(Cast::Yaml)
 }
 
-/// The steps after reading: interpolate, merge, overlay, type, name, validate.
+/// The steps after reading: the Compose project (interpolate, include,
+/// extends, merge, profiles, env_file), then overlay, type, name, validate.
 fn load_texts(opts: &LoadOptions, shown: Vec<PathBuf>, files: Vec<PathBuf>, texts: Vec<String>) -> Result<Loaded, Diagnostics> {
     let mut diags = Diagnostics::default();
-
-    // Variables: --var, then the environment, then .env beside the first file.
-    let dotenv = read_dotenv(&files[0].parent().unwrap_or(Path::new(".")).join(".env"))?;
-    let vars = Vars::new()
-        .with_layer(opts.vars.clone())
-        .with_layer(opts.process_env.clone())
-        .with_layer(dotenv)
-        .with_layer(ci_vars(opts, &files[0]));
-
-    let mut merged: Option<Node> = None;
-    let mut warned = HashSet::new();
-    for (text, shown) in texts.iter().zip(&shown) {
-        let mut tree = node::parse(&Arc::new(shown.clone()), text)?;
-        if !matches!(tree.value, NodeValue::Map(_)) {
-            let what = if tree.as_str().is_some_and(str::is_empty) { "the file is empty" } else { "the top level must be a mapping" };
-            return Err(Diagnostics(vec![
-                Diagnostic::error("", format!("{what}: expected a Compose file with `services:`")).at(Some(tree.pos.clone()))
-            ]));
-        }
-        interpolate_tree(&mut tree, &vars, &mut Vec::new(), &mut warned, &mut diags);
-        match &mut merged {
-            None => merged = Some(tree),
-            Some(base) => merge(base, tree),
-        }
-    }
-    let Some(mut tree) = merged else { unreachable!("resolve_files returns at least one file") };
-    if diags.has_errors() {
-        return Err(diags);
-    }
+    let folder = files[0]
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.parent().and_then(|d| d.file_name()).map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    let popts = project::Options {
+        files: shown.iter().zip(&files).zip(texts).map(|((s, r), text)| SourceFile { shown: s.clone(), read: r.clone(), text }).collect(),
+        dir: opts.dir.clone(),
+        env_files: opts.env_files.clone(),
+        vars: opts.vars.clone(),
+        process_env: opts.process_env.clone(),
+        fallback_vars: ci_vars(opts, &files[0]),
+        profiles: opts.profiles.clone(),
+        default_name: folder,
+        is_secret_key: resolve::looks_secret,
+        extension_cast: x_berth_cast,
+    };
+    let project = project::load(&popts)?;
+    diags.extend(project.warnings.clone());
+    let vars = project.vars.clone();
+    let mut tree = project.tree;
 
     if let Some(env) = &opts.env {
         apply_environment(&mut tree, env)?;
@@ -154,7 +149,7 @@ fn load_texts(opts: &LoadOptions, shown: Vec<PathBuf>, files: Vec<PathBuf>, text
         return Err(diags);
     }
     let spec = deserialize(&tree, &mut diags)?;
-    let app_name = app_name(&spec, &tree, &files[0], &mut diags);
+    let app_name = app_name(&project.name, project.name_from_key, &tree, &mut diags);
     let (mut app, rdiags) = resolve::resolve(&spec, &tree, &app_name, &vars);
     diags.extend(rdiags);
     if let (Some(app), Some(path)) = (app.as_mut(), &opts.images_from) {
@@ -162,7 +157,14 @@ fn load_texts(opts: &LoadOptions, shown: Vec<PathBuf>, files: Vec<PathBuf>, text
     }
     sort_by_position(&mut diags, &shown);
     match app {
-        Some(app) if !diags.has_errors() => Ok(Loaded { app, tree, files, warnings: diags, vars }),
+        Some(app) if !diags.has_errors() => Ok(Loaded {
+            app,
+            tree,
+            files,
+            warnings: diags,
+            vars,
+            disabled_services: project.disabled_services.into_iter().map(|(n, _)| n).collect(),
+        }),
         _ => Err(diags),
     }
 }
@@ -203,49 +205,6 @@ fn resolve_files(opts: &LoadOptions) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Dia
         Diagnostics(vec![Diagnostic::error("", format!("no spec file found in {}", opts.dir.display()))
             .hint(format!("pass one with -f, or create {}", DEFAULT_FILES[0]))])
     })
-}
-
-/// Interpolates every scalar value (not keys), as Compose does. Recursion
-/// is bounded by the tree's depth ([`node::MAX_DEPTH`]); `warned` holds the
-/// unset variables already warned about (one warning each).
-fn interpolate_tree(node: &mut Node, vars: &Vars, path: &mut Vec<Seg>, warned: &mut HashSet<String>, diags: &mut Diagnostics) {
-    match &mut node.value {
-        NodeValue::Scalar { text, .. } => {
-            if !text.contains('$') {
-                return;
-            }
-            match interpolate(text, vars) {
-                Ok(out) => {
-                    for name in out.unset {
-                        if warned.insert(name.clone()) {
-                            diags.push(
-                                Diagnostic::warning(path_string(path), format!("variable {name} is not set; using an empty string"))
-                                    .at(Some(node.pos.clone()))
-                                    .hint(format!("pass --var {name}=..., export it, or add it to .env")),
-                            );
-                        }
-                    }
-                    *text = out.value;
-                }
-                // The error names the key and the place, never the value.
-                Err(e) => diags.push(Diagnostic::error(path_string(path), e.to_string()).at(Some(node.pos.clone())).hint(e.hint())),
-            }
-        }
-        NodeValue::Seq(items) => {
-            for (i, item) in items.iter_mut().enumerate() {
-                path.push(Seg::Index(i));
-                interpolate_tree(item, vars, path, warned, diags);
-                path.pop();
-            }
-        }
-        NodeValue::Map(m) => {
-            for (k, e) in m.iter_mut() {
-                path.push(Seg::Key(k.clone()));
-                interpolate_tree(&mut e.value, vars, path, warned, diags);
-                path.pop();
-            }
-        }
-    }
 }
 
 fn apply_environment(tree: &mut Node, env: &str) -> Result<(), Diagnostics> {
@@ -343,25 +302,11 @@ fn friendly_type_error(message: &str) -> String {
         .replace("expected a sequence", "expected a list")
 }
 
-/// The app name: `name:`, else the first file's folder (normalized as
-/// Compose normalizes project names). Checked against AWS's naming rules.
-fn app_name(spec: &ComposeFile, tree: &Node, first_file: &Path, diags: &mut Diagnostics) -> String {
-    let (name, from_key) = match &spec.name {
-        Some(n) => (n.clone(), true),
-        None => {
-            let folder = first_file
-                .canonicalize()
-                .ok()
-                .and_then(|p| p.parent().and_then(|d| d.file_name()).map(|s| s.to_string_lossy().into_owned()))
-                .unwrap_or_default();
-            let normalized: String = folder
-                .to_ascii_lowercase()
-                .chars()
-                .filter(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_')
-                .collect();
-            (normalized.trim_start_matches(['-', '_']).to_string(), false)
-        }
-    };
+/// The app name: the Compose project name (`name:`, else the first file's
+/// folder, normalized as Compose normalizes project names), checked against
+/// AWS's naming rules.
+fn app_name(name: &str, from_key: bool, tree: &Node, diags: &mut Diagnostics) -> String {
+    let name = name.to_string();
     let path = [Seg::Key("name".into())];
     let pos = if from_key { Some(tree.pos_of(&path)) } else { Some(tree.pos.clone()) };
     let valid = !name.is_empty()

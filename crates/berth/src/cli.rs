@@ -34,6 +34,12 @@ pub struct GlobalArgs {
     /// Set an interpolation variable (wins over the environment and .env).
     #[arg(long = "var", global = true, value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
+    /// Read variables from this env file instead of the `.env` beside the first spec file; repeat for several (later files win).
+    #[arg(long = "env-file", global = true, value_name = "FILE")]
+    pub env_files: Vec<PathBuf>,
+    /// Activate a Compose profile (repeatable; COMPOSE_PROFILES works too). `--profile` is the AWS profile.
+    #[arg(long = "compose-profile", global = true, value_name = "NAME")]
+    pub compose_profiles: Vec<String>,
     /// Where the app is deployed: `aws` (your account), or `sim`, a simulated account kept in --sim-state.
     #[arg(long, global = true, value_enum, default_value_t = BackendKind::Sim, env = "BERTH_BACKEND")]
     pub backend: BackendKind,

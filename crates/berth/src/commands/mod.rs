@@ -51,6 +51,8 @@ pub fn load_spec(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Loaded>> {
         vars: cli.global.vars.iter().cloned().collect(),
         process_env: io.env.clone(),
         images_from: cli.global.images_from.clone(),
+        env_files: cli.global.env_files.clone(),
+        profiles: cli.global.compose_profiles.clone(),
     };
     match berth_spec::load(&opts) {
         Ok(loaded) => {

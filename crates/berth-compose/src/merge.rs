@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use indexmap::IndexMap;
 
-use crate::node::{Entry, Node, NodeValue};
+use crate::node::{Entry, Node, NodeValue, Tag};
 use crate::ports;
 
 /// How a sequence under a given key merges.
@@ -29,8 +29,12 @@ fn rule_for(path: &[&str]) -> SeqRule {
         ["services", _, "healthcheck", "test"] => SeqRule::Replace,
         ["services", _, "ports"] => SeqRule::Unique(port_key),
         ["services", _, "volumes"] => SeqRule::Unique(volume_key),
-        ["services", _, "secrets" | "configs"] => SeqRule::Unique(source_key),
-        ["services", _, "environment" | "labels"] | ["services", _, "build", "args"] => SeqRule::AsMap(key_value_entry),
+        ["services", _, "secrets"] => SeqRule::Unique(secret_key),
+        ["services", _, "configs"] => SeqRule::Unique(config_key),
+        ["services", _, "env_file"] => SeqRule::Unique(env_file_key),
+        ["services", _, "profiles"] => SeqRule::Unique(scalar_key),
+        ["services", _, "environment"] | ["services", _, "build", "args"] => SeqRule::AsMap(key_value_entry),
+        ["services", _, "labels" | "annotations"] | ["services", _, "deploy" | "build", "labels"] => SeqRule::AsMap(label_entry),
         ["services", _, "depends_on"] => SeqRule::AsMap(depends_on_entry),
         ["services", _, "expose" | "dns" | "cap_add" | "cap_drop"] => SeqRule::Unique(scalar_key),
         _ => SeqRule::Append,
@@ -98,6 +102,25 @@ fn merge_at(base: &mut Node, over: Node, path: &mut Vec<String>) {
 
 fn merge_maps(base: &mut IndexMap<String, Entry>, over: IndexMap<String, Entry>, path: &mut Vec<String>) {
     for (key, entry) in over {
+        match entry.value.tag {
+            // Compose Specification, merge: "Reset value": `!reset` removes
+            // the value of the files before.
+            Tag::Reset => {
+                base.shift_remove(&key);
+                continue;
+            }
+            // "Replace value": `!override` replaces instead of merging.
+            Tag::Override => {
+                match base.get_mut(&key) {
+                    Some(existing) => *existing = entry,
+                    None => {
+                        base.insert(key, entry);
+                    }
+                }
+                continue;
+            }
+            Tag::None => {}
+        }
         match base.get_mut(&key) {
             Some(existing) => {
                 path.push(key);
@@ -130,6 +153,13 @@ fn key_value_entry(item: &Node) -> Option<(String, Node)> {
     })
 }
 
+/// A label given as `KEY` alone has the value `""` (compose-go's `Labels`).
+fn label_entry(item: &Node) -> Option<(String, Node)> {
+    let text = item.as_str()?;
+    let (k, v) = text.split_once('=').unwrap_or((text, ""));
+    Some((k.to_string(), Node::scalar(v, false, item.pos.clone())))
+}
+
 /// `depends_on: [db]` is `depends_on: {db: {condition: service_started}}`.
 fn depends_on_entry(item: &Node) -> Option<(String, Node)> {
     let name = item.as_str()?;
@@ -138,7 +168,7 @@ fn depends_on_entry(item: &Node) -> Option<(String, Node)> {
         "condition".to_string(),
         Entry { key_pos: item.pos.clone(), value: Node::scalar("service_started", false, item.pos.clone()) },
     );
-    Some((name.to_string(), Node { value: NodeValue::Map(cond), pos: item.pos.clone() }))
+    Some((name.to_string(), Node::new(NodeValue::Map(cond), item.pos.clone())))
 }
 
 fn scalar_key(item: &Node) -> Option<String> {
@@ -177,12 +207,144 @@ fn volume_key(item: &Node) -> Option<String> {
     }
 }
 
-/// Secrets and configs are keyed by their source name.
-fn source_key(item: &Node) -> Option<String> {
+/// Secrets and configs are keyed by where they are mounted (compose-go's
+/// `mountIndexer`): `target`, else `/run/secrets/<source>` for a secret and
+/// `/<source>` for a config.
+fn mount_key(item: &Node, default_dir: &str) -> Option<String> {
+    match &item.value {
+        NodeValue::Scalar { text, .. } => Some(format!("{default_dir}/{text}")),
+        NodeValue::Map(_) => match item.get("target").and_then(Node::as_str) {
+            Some(t) => Some(t.to_string()),
+            None => Some(format!("{default_dir}/{}", item.get("source")?.as_str()?)),
+        },
+        NodeValue::Seq(_) => None,
+    }
+}
+
+fn secret_key(item: &Node) -> Option<String> {
+    mount_key(item, "/run/secrets")
+}
+
+fn config_key(item: &Node) -> Option<String> {
+    mount_key(item, "")
+}
+
+/// `env_file` entries are keyed by their path.
+fn env_file_key(item: &Node) -> Option<String> {
     match &item.value {
         NodeValue::Scalar { text, .. } => Some(text.clone()),
-        NodeValue::Map(_) => item.get("source")?.as_str().map(str::to_string),
+        NodeValue::Map(_) => item.get("path")?.as_str().map(str::to_string),
         NodeValue::Seq(_) => None,
+    }
+}
+
+/// Uniqueness within one file, as compose-go's `EnforceUnicity` does after
+/// loading every file: in a keyed list, a later entry with the key of an
+/// earlier one replaces it in its place (`environment: [FOO=a, FOO=b]` is
+/// `FOO=b`); `KEY=VALUE` lists become mappings.
+pub fn enforce_unique(root: &mut Node) {
+    let Some(services) = root.as_map_mut().and_then(|m| m.get_mut("services")).and_then(|e| e.value.as_map_mut()) else { return };
+    for (name, svc) in services.iter_mut() {
+        let Some(keys) = svc.value.as_map_mut() else { continue };
+        let names: Vec<String> = keys.keys().cloned().collect();
+        for key in names {
+            let path = ["services", name.as_str(), key.as_str()];
+            if let Some(e) = keys.get_mut(&key) {
+                unique_at(&mut e.value, &path);
+            }
+            for sub in ["build", "deploy"] {
+                if key == sub {
+                    if let Some(inner) = keys.get_mut(&key).and_then(|e| e.value.as_map_mut()) {
+                        for (k2, e2) in inner.iter_mut() {
+                            unique_at(&mut e2.value, &["services", name.as_str(), sub, k2.as_str()]);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn unique_at(node: &mut Node, path: &[&str]) {
+    match rule_for(path) {
+        SeqRule::AsMap(entry) => {
+            if let NodeValue::Seq(_) = &node.value {
+                let value = std::mem::replace(&mut node.value, NodeValue::Seq(Vec::new()));
+                let mut map = IndexMap::new();
+                if let NodeValue::Seq(items) = value {
+                    for item in items {
+                        if let Some((k, v)) = entry(&item) {
+                            let key_pos = item.pos.clone();
+                            match map.get_mut(&k) {
+                                Some(Entry { value, .. }) => *value = v,
+                                None => {
+                                    map.insert(k, Entry { key_pos, value: v });
+                                }
+                            }
+                        }
+                    }
+                }
+                node.value = NodeValue::Map(map);
+            }
+        }
+        SeqRule::Unique(key) => {
+            if let NodeValue::Seq(items) = &mut node.value {
+                let mut first: HashMap<String, usize> = HashMap::new();
+                let mut out: Vec<Node> = Vec::with_capacity(items.len());
+                for item in items.drain(..) {
+                    match key(&item) {
+                        Some(k) => match first.get(&k) {
+                            Some(&i) => out[i] = item,
+                            None => {
+                                first.insert(k, out.len());
+                                out.push(item);
+                            }
+                        },
+                        None => out.push(item),
+                    }
+                }
+                *items = out;
+            }
+        }
+        SeqRule::Append | SeqRule::Replace => {}
+    }
+}
+
+/// After the last merge: values tagged `!reset` that had nothing to reset
+/// are dropped (as compose-go drops them), tags are cleared, and a label's
+/// `null` value is `""` (labels are text).
+pub fn finish(node: &mut Node, path: &mut Vec<String>) {
+    node.tag = Tag::None;
+    let is_labels = matches!(
+        path.iter().map(String::as_str).collect::<Vec<_>>().as_slice(),
+        ["services", _, "labels" | "annotations"] | ["services", _, "deploy" | "build", "labels"]
+    );
+    match &mut node.value {
+        NodeValue::Map(m) => {
+            m.retain(|_, e| e.value.tag != Tag::Reset);
+            for (k, e) in m.iter_mut() {
+                if is_labels {
+                    if let NodeValue::Scalar { text, plain } = &mut e.value.value {
+                        if *plain && matches!(text.as_str(), "" | "~" | "null" | "Null" | "NULL") {
+                            text.clear();
+                            *plain = false;
+                        }
+                    }
+                }
+                path.push(k.clone());
+                finish(&mut e.value, path);
+                path.pop();
+            }
+        }
+        NodeValue::Seq(items) => {
+            items.retain(|n| n.tag != Tag::Reset);
+            for item in items.iter_mut() {
+                path.push(String::new());
+                finish(item, path);
+                path.pop();
+            }
+        }
+        NodeValue::Scalar { .. } => {}
     }
 }
 
@@ -280,9 +442,9 @@ mod tests {
                 "services: {web: {volumes: [\"c:/data\", \"b:/logs\"]}}",
             ),
             (
-                "secrets keyed by source",
-                &["services: {web: {secrets: [a, {source: b, target: X}]}}", "services: {web: {secrets: [{source: b, target: Y}]}}"],
-                "services: {web: {secrets: [a, {source: b, target: Y}]}}",
+                "secrets keyed by mount target (compose-go mountIndexer)",
+                &["services: {web: {secrets: [a, {source: b, target: X}]}}", "services: {web: {secrets: [{source: c, target: X}, b]}}"],
+                "services: {web: {secrets: [a, {source: c, target: X}, b]}}",
             ),
             (
                 "three-file overlay: each file wins over the ones before",

@@ -23,8 +23,31 @@ impl Vars {
         self
     }
 
+    /// Adds a layer consulted before the ones already added.
+    pub fn with_first_layer(mut self, layer: HashMap<String, String>) -> Self {
+        self.layers.insert(0, layer);
+        self
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.layers.iter().find_map(|l| l.get(name)).map(String::as_str)
+    }
+}
+
+/// Where interpolation finds a variable's value.
+pub trait Lookup {
+    fn lookup(&self, name: &str) -> Option<&str>;
+}
+
+impl Lookup for Vars {
+    fn lookup(&self, name: &str) -> Option<&str> {
+        self.get(name)
+    }
+}
+
+impl Lookup for HashMap<String, String> {
+    fn lookup(&self, name: &str) -> Option<&str> {
+        self.get(name).map(String::as_str)
     }
 }
 
@@ -87,6 +110,11 @@ pub struct Interpolated {
 }
 
 pub fn interpolate(template: &str, vars: &Vars) -> Result<Interpolated, InterpolationError> {
+    interpolate_with(template, vars)
+}
+
+/// [`interpolate`] with variables from any [`Lookup`].
+pub fn interpolate_with(template: &str, vars: &dyn Lookup) -> Result<Interpolated, InterpolationError> {
     let mut unset = Vec::new();
     let value = Interp { template, vars, unset: &mut unset }.run(template, 0)?;
     Ok(Interpolated { value, unset })
@@ -94,7 +122,7 @@ pub fn interpolate(template: &str, vars: &Vars) -> Result<Interpolated, Interpol
 
 struct Interp<'a> {
     template: &'a str,
-    vars: &'a Vars,
+    vars: &'a dyn Lookup,
     unset: &'a mut Vec<String>,
 }
 
@@ -143,7 +171,12 @@ impl Interp<'_> {
                     out.push_str(&self.lookup_or_warn(name));
                     rest = &after[len..];
                 }
-                _ => return Err(self.invalid(dollar, "a `$` must start a variable (`$NAME`, `${NAME}`); write `$$` for a literal `$`")),
+                // compose-go's pattern matches `$$`, `$NAME` and `${...}` only: any
+                // other `$` is text (`cost $5`, a trailing `$`).
+                _ => {
+                    out.push('$');
+                    rest = after;
+                }
             }
         }
         out.push_str(rest);
@@ -151,7 +184,7 @@ impl Interp<'_> {
     }
 
     fn lookup_or_warn(&mut self, name: &str) -> String {
-        match self.vars.get(name) {
+        match self.vars.lookup(name) {
             Some(v) => v.to_string(),
             None => {
                 if !self.unset.iter().any(|n| n == name) {
@@ -170,7 +203,7 @@ impl Interp<'_> {
             return Err(self.invalid(body, "`${` must be followed by a variable name"));
         }
         let op = &body[name_len..];
-        let value = self.vars.get(name);
+        let value = self.vars.lookup(name);
         let set_nonempty = value.is_some_and(|v| !v.is_empty());
         let (op, word) = [":-", ":?", ":+", "-", "?", "+"]
             .iter()
@@ -193,60 +226,20 @@ impl Interp<'_> {
     }
 }
 
-/// Index of the `}` closing a `${` whose body starts `s`, skipping nested
-/// `${...}` (counted, not recursed into).
+/// Index of the `}` closing a `${` whose body starts `s`. As compose-go
+/// (`getFirstBraceClosingIndex`), every `{` inside opens a level and every
+/// `}` closes one, so a default may hold braces: `${JSON:-{"a":1}}`.
 fn matching_brace(s: &str) -> Option<usize> {
-    let bytes = s.as_bytes();
     let mut depth = 0usize;
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'$' if bytes.get(i + 1) == Some(&b'$') => i += 1,
-            b'$' if bytes.get(i + 1) == Some(&b'{') => {
-                depth += 1;
-                i += 1;
-            }
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            b'{' => depth += 1,
             b'}' if depth == 0 => return Some(i),
             b'}' => depth -= 1,
             _ => {}
         }
-        i += 1;
     }
     None
-}
-
-/// Parses a `.env` file the way Compose does: `KEY=VALUE` lines, `#`
-/// comments, optional `export `, single quotes literal, double quotes with
-/// `\n` escapes, inline ` #` comments on unquoted values.
-pub fn parse_dotenv(text: &str) -> Result<HashMap<String, String>, (usize, String)> {
-    let mut out = HashMap::new();
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let line = line.strip_prefix("export ").unwrap_or(line);
-        let Some((key, value)) = line.split_once('=') else {
-            return Err((i + 1, "expected KEY=VALUE: the line has no `=`".to_string()));
-        };
-        let key = key.trim();
-        if key.is_empty() || !key.chars().all(is_name_char) {
-            return Err((i + 1, "the text before `=` is not a variable name (letters, digits and `_`)".to_string()));
-        }
-        let value = value.trim();
-        let value = if let Some(v) = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')) {
-            v.to_string()
-        } else if let Some(v) = value.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
-            v.replace("\\n", "\n").replace("\\\"", "\"")
-        } else {
-            match value.find(" #") {
-                Some(j) => value[..j].trim_end().to_string(),
-                None => value.to_string(),
-            }
-        };
-        out.insert(key.to_string(), value);
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -320,7 +313,7 @@ mod tests {
 
     #[test]
     fn invalid_templates() {
-        for template in ["${TAG", "cost $5", "trailing $", "${}", "${TAG!x}", "${-x}"] {
+        for template in ["${TAG", "${}", "${TAG!x}", "${-x}"] {
             let err = interpolate(template, &vars()).expect_err(template);
             assert!(matches!(err, InterpolationError::Invalid { .. }), "{template}: {err}");
         }
@@ -328,13 +321,8 @@ mod tests {
 
     #[test]
     fn errors_name_the_character_never_the_value() {
-        let cases: &[(&str, usize)] = &[
-            ("pw-s3cret-${TAG", 11),
-            ("pw-s3cret $5", 11),
-            ("pw-s3cret ${TAG!s3cret}", 16),
-            ("pw-s3cret${}", 12),
-            ("${UNSET:-s3cret $}", 17),
-        ];
+        let cases: &[(&str, usize)] =
+            &[("pw-s3cret-${TAG", 11), ("pw-s3cret ${TAG!s3cret}", 16), ("pw-s3cret${}", 12), ("${UNSET:-s3cret ${!}}", 19)];
         for (template, at) in cases {
             let err = interpolate(template, &vars()).expect_err(template);
             assert!(matches!(err, InterpolationError::Invalid { at: a, .. } if a == *at), "{template}: {err:?}");
@@ -361,16 +349,5 @@ mod tests {
         let second: HashMap<_, _> = [("A".to_string(), "env".to_string()), ("B".to_string(), "env".to_string())].into();
         let v = Vars::new().with_layer(first).with_layer(second);
         assert_eq!(interpolate("$A-$B", &v).expect("ok").value, "cli-env");
-    }
-
-    #[test]
-    fn dotenv() {
-        let env = parse_dotenv("# c\nA=1\nexport B='x y'\nC=\"q\\nr\"\nD=val # note\nE=\n").expect("ok");
-        assert_eq!(env["A"], "1");
-        assert_eq!(env["B"], "x y");
-        assert_eq!(env["C"], "q\nr");
-        assert_eq!(env["D"], "val");
-        assert_eq!(env["E"], "");
-        assert_eq!(parse_dotenv("A=1\nnot a pair\n").expect_err("bad").0, 2);
     }
 }

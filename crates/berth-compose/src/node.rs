@@ -19,6 +19,20 @@ use crate::diag::{Diagnostic, Diagnostics, Pos};
 pub struct Node {
     pub value: NodeValue,
     pub pos: Pos,
+    /// Compose's merge tags on this value (`!reset`, `!override`).
+    pub tag: Tag,
+}
+
+/// The YAML tags Compose gives a meaning in merges (Compose Specification,
+/// "Merge and override": "Reset value" and "Replace value").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Tag {
+    #[default]
+    None,
+    /// `!reset`: the value of the earlier files is removed.
+    Reset,
+    /// `!override`: the value replaces the earlier one instead of merging into it.
+    Override,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,8 +78,19 @@ pub fn path_string(path: &[Seg]) -> String {
 }
 
 impl Node {
+    pub fn new(value: NodeValue, pos: Pos) -> Self {
+        Node { value, pos, tag: Tag::None }
+    }
+
     pub fn scalar(text: impl Into<String>, plain: bool, pos: Pos) -> Self {
-        Node { value: NodeValue::Scalar { text: text.into(), plain }, pos }
+        Node::new(NodeValue::Scalar { text: text.into(), plain }, pos)
+    }
+
+    pub fn as_seq(&self) -> Option<&Vec<Node>> {
+        match &self.value {
+            NodeValue::Seq(s) => Some(s),
+            _ => None,
+        }
     }
 
     pub fn as_map(&self) -> Option<&IndexMap<String, Entry>> {
@@ -523,8 +548,17 @@ impl Checker {
 }
 
 enum Frame {
-    Seq { anchor: usize, pos: Pos, items: Vec<Node> },
-    Map { anchor: usize, pos: Pos, entries: IndexMap<String, Entry>, pending_key: Option<(String, Pos)>, merges: Vec<Node> },
+    Seq { anchor: usize, pos: Pos, tag: Tag, items: Vec<Node> },
+    Map { anchor: usize, pos: Pos, tag: Tag, entries: IndexMap<String, Entry>, pending_key: Option<(String, Pos)>, merges: Vec<Node> },
+}
+
+/// `!reset` and `!override` (a local tag: handle `!`, suffix the name).
+fn merge_tag(tag: Option<&yaml_rust2::parser::Tag>) -> Tag {
+    match tag {
+        Some(t) if t.handle == "!" && t.suffix == "reset" => Tag::Reset,
+        Some(t) if t.handle == "!" && t.suffix == "override" => Tag::Override,
+        _ => Tag::None,
+    }
 }
 
 /// The position pass: builds the tree. It runs on a document the checker
@@ -574,7 +608,7 @@ fn apply_merges(entries: &mut IndexMap<String, Entry>, merges: Vec<Node>) {
     for source in merges {
         let sources = match source.value {
             NodeValue::Seq(items) => items,
-            other => vec![Node { value: other, pos: source.pos }],
+            other => vec![Node::new(other, source.pos)],
         };
         for src in sources {
             if let NodeValue::Map(m) = src.value {
@@ -593,7 +627,8 @@ impl MarkedEventReceiver for Builder {
             Event::Scalar(text, style, anchor, tag) => {
                 let explicit_str = tag.as_ref().is_some_and(|t| t.suffix == "str");
                 let plain = style == TScalarStyle::Plain && !explicit_str;
-                let node = Node::scalar(text, plain, pos);
+                let mut node = Node::scalar(text, plain, pos);
+                node.tag = merge_tag(tag.as_ref());
                 self.remember(anchor, &node);
                 self.finish(node);
             }
@@ -601,17 +636,24 @@ impl MarkedEventReceiver for Builder {
                 let node = self.anchors.get(&id).cloned().unwrap_or_else(|| Node::scalar("", true, pos));
                 self.finish(node);
             }
-            Event::SequenceStart(anchor, _) => self.stack.push(Frame::Seq { anchor, pos, items: Vec::new() }),
-            Event::MappingStart(anchor, _) => {
-                self.stack.push(Frame::Map { anchor, pos, entries: IndexMap::new(), pending_key: None, merges: Vec::new() })
+            Event::SequenceStart(anchor, tag) => {
+                self.stack.push(Frame::Seq { anchor, pos, tag: merge_tag(tag.as_ref()), items: Vec::new() })
             }
+            Event::MappingStart(anchor, tag) => self.stack.push(Frame::Map {
+                anchor,
+                pos,
+                tag: merge_tag(tag.as_ref()),
+                entries: IndexMap::new(),
+                pending_key: None,
+                merges: Vec::new(),
+            }),
             Event::SequenceEnd | Event::MappingEnd => {
                 let Some(frame) = self.stack.pop() else { return };
                 let (anchor, node) = match frame {
-                    Frame::Seq { anchor, pos, items } => (anchor, Node { value: NodeValue::Seq(items), pos }),
-                    Frame::Map { anchor, pos, mut entries, merges, .. } => {
+                    Frame::Seq { anchor, pos, tag, items } => (anchor, Node { value: NodeValue::Seq(items), pos, tag }),
+                    Frame::Map { anchor, pos, tag, mut entries, merges, .. } => {
                         apply_merges(&mut entries, merges);
-                        (anchor, Node { value: NodeValue::Map(entries), pos })
+                        (anchor, Node { value: NodeValue::Map(entries), pos, tag })
                     }
                 };
                 self.remember(anchor, &node);
