@@ -152,8 +152,8 @@ const ERRORS: &[(&str, &str, &str)] = &[
     ("spec: ${VAR:?err} when empty", "image: ${EMPTY:?empty}", "required variable EMPTY is not set: empty"),
     ("compose-go: an unclosed ${ is an invalid template", "image: \"${TAG\"", "services.web.image: invalid interpolation"),
     ("compose-go: ${} is an invalid template", "image: \"a${}\"", "invalid interpolation"),
-    ("compose-go: cast failure names the key", "deploy: {replicas: \"${TAG}\"}", "services.web.deploy.replicas: expected a whole number"),
-    ("compose-go toBoolean: invalid boolean", "init: \"${TAG}\"", "services.web.init: expected a boolean"),
+    ("compose-go: cast failure names the key", "deploy: {replicas: \"${TAG}\"}", "services.web.deploy.replicas: the interpolated value is not valid here: expected a whole number"),
+    ("compose-go toBoolean: invalid boolean", "init: \"${TAG}\"", "services.web.init: the interpolated value is not valid here: expected a boolean"),
 ];
 
 #[test]

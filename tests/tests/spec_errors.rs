@@ -49,7 +49,7 @@ fn wrong_type_ports_mapping() {
 #[test]
 fn unknown_depends_on_target() {
     let out = validate("name: app\nservices:\n  web:\n    image: nginx\n    depends_on: [db]\n");
-    assert_error(&out, "error: compose.yaml:5:18: services.web.depends_on[0]: depends on unknown service \"db\"");
+    assert_error(&out, "error: compose.yaml:5:18: services.web.depends_on.db: depends on unknown service \"db\"");
     assert!(out.stderr.contains("hint: known services: web"), "{}", out.stderr);
 }
 

@@ -82,6 +82,7 @@ pub fn container_definition(c: &m::ContainerDefinition) -> R<ecs::ContainerDefin
                 .set_host_port(p.host_port.map(i32::from))
                 .protocol(ecs::TransportProtocol::from(p.protocol.as_str()))
                 .name(&p.name)
+                .set_app_protocol(p.app_protocol.as_deref().map(ecs::ApplicationProtocol::from))
                 .build(),
         );
     }
@@ -204,6 +205,7 @@ fn from_container_definition(c: &ecs::ContainerDefinition) -> m::ContainerDefini
                 host_port: p.host_port().and_then(|x| u16::try_from(x).ok()),
                 protocol: p.protocol().map_or("tcp", |x| x.as_str()).into(),
                 name: p.name().unwrap_or_default().into(),
+                app_protocol: p.app_protocol().map(|a| a.as_str().to_string()),
             })
             .collect(),
         environment: c

@@ -48,11 +48,17 @@ pub fn merge(base: &mut Node, over: Node) {
     merge_at(base, over, &mut path);
 }
 
-fn merge_at(base: &mut Node, over: Node, path: &mut Vec<String>) {
+fn merge_at(base: &mut Node, mut over: Node, path: &mut Vec<String>) {
     let rule = {
         let keys: Vec<&str> = path.iter().map(String::as_str).collect();
         rule_for(&keys)
     };
+    // compose-go `mergeBuild`: `build: dir` is `build: {context: dir}`, so it
+    // merges with a mapping and keeps the mapping's other keys.
+    if matches!(path.as_slice(), [s, _, b] if s == "services" && b == "build") {
+        build_as_map(base);
+        build_as_map(&mut over);
+    }
     let over_value = over.value;
     match (&mut base.value, over_value) {
         (NodeValue::Map(b), NodeValue::Map(o)) => merge_maps(b, o, path),
@@ -151,6 +157,16 @@ fn key_value_entry(item: &Node) -> Option<(String, Node)> {
         Some((k, v)) => (k.to_string(), Node::scalar(v, false, item.pos.clone())),
         None => (text.to_string(), Node::scalar("", true, item.pos.clone())),
     })
+}
+
+fn build_as_map(node: &mut Node) {
+    if let NodeValue::Scalar { .. } = &node.value {
+        let context = std::mem::replace(node, Node::new(NodeValue::Map(IndexMap::new()), node.pos.clone()));
+        let pos = context.pos.clone();
+        if let Some(m) = node.as_map_mut() {
+            m.insert("context".to_string(), Entry { key_pos: pos, value: context });
+        }
+    }
 }
 
 /// A label given as `KEY` alone has the value `""` (compose-go's `Labels`).

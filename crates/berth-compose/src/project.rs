@@ -308,15 +308,16 @@ impl Cx<'_> {
 
     fn interpolate(&mut self, tree: &mut Node) {
         let mut path = Vec::new();
-        self.interpolate_at(tree, &mut path);
+        self.interpolate_at(tree, &mut path, None);
     }
 
     /// Interpolates every scalar value (not keys), as Compose does.
     /// Recursion is bounded by the tree's depth ([`node::MAX_DEPTH`]).
-    fn interpolate_at(&mut self, node: &mut Node, path: &mut Vec<Seg>) {
+    fn interpolate_at(&mut self, node: &mut Node, path: &mut Vec<Seg>, key_pos: Option<&Pos>) {
         match &mut node.value {
             NodeValue::Scalar { text, plain } => {
                 let cast = compose_cast(path).or_else(|| (self.opts.extension_cast)(path));
+                let written = text.clone();
                 if text.contains('$') {
                     let is_secret = self.opts.is_secret_key;
                     let secret = path.iter().any(|s| matches!(s, Seg::Key(k) if is_secret(k)))
@@ -357,9 +358,16 @@ impl Cx<'_> {
                 }
                 if let Some(cast) = cast {
                     if let Err(msg) = apply_cast(cast, text, plain) {
+                        // The value is shown only as written in the file
+                        // (an interpolated one may come from a secret).
+                        let message = if written == *text {
+                            format!("invalid type: string {written:?}, {msg}")
+                        } else {
+                            format!("the interpolated value is not valid here: {msg}")
+                        };
                         self.diags.push(
-                            Diagnostic::error(path_string(path), msg)
-                                .at(Some(node.pos.clone()))
+                            Diagnostic::error(path_string(path), message)
+                                .at(Some(key_pos.unwrap_or(&node.pos).clone()))
                                 .hint("see the Compose Specification for this key's type"),
                         );
                     }
@@ -368,14 +376,15 @@ impl Cx<'_> {
             NodeValue::Seq(items) => {
                 for (i, item) in items.iter_mut().enumerate() {
                     path.push(Seg::Index(i));
-                    self.interpolate_at(item, path);
+                    self.interpolate_at(item, path, None);
                     path.pop();
                 }
             }
             NodeValue::Map(m) => {
                 for (k, e) in m.iter_mut() {
                     path.push(Seg::Key(k.clone()));
-                    self.interpolate_at(&mut e.value, path);
+                    let Entry { key_pos, value } = e;
+                    self.interpolate_at(value, path, Some(key_pos));
                     path.pop();
                 }
             }

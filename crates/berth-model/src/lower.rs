@@ -188,7 +188,8 @@ fn task_definition(app: &App, task: &app::Task, tags: &[Tag]) -> TaskDefinition 
                         // awsvpc requires hostPort = containerPort; bridge/host publish as compose does.
                         host_port: if awsvpc { Some(p.container_port) } else { p.published.or(Some(0)) },
                         protocol: p.protocol.clone(),
-                        name: port_name(&c.name, p.container_port),
+                        name: p.name.clone().unwrap_or_else(|| port_name(&c.name, p.container_port)),
+                        app_protocol: p.app_protocol.clone(),
                     })
                     .collect(),
                 environment: c.environment.iter().map(|(k, v)| KeyValuePair { name: k.clone(), value: v.clone() }).collect(),
@@ -309,11 +310,11 @@ fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
             services: task
                 .containers
                 .iter()
-                .flat_map(|c| c.ports.iter().filter(|p| p.protocol == "tcp").map(move |p| (c.name.clone(), p.container_port)))
+                .flat_map(|c| c.ports.iter().filter(|p| p.protocol == "tcp").map(move |p| (c.name.clone(), p.container_port, p.name.clone())))
                 .filter(|_| task.discoverable)
                 .enumerate()
-                .map(|(i, (container, port))| ServiceConnectService {
-                    port_name: port_name(&container, port),
+                .map(|(i, (container, port, name))| ServiceConnectService {
+                    port_name: name.unwrap_or_else(|| port_name(&container, port)),
                     discovery_name: if i == 0 { task.name.clone() } else { format!("{}-{port}", task.name) },
                     client_aliases: vec![ClientAlias { port, dns_name: task.name.clone() }],
                 })

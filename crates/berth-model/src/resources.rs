@@ -166,8 +166,11 @@ pub struct PortMapping {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub host_port: Option<u16>,
     pub protocol: String,
-    /// Named so Service Connect can refer to it.
+    /// Named so Service Connect can refer to it (Compose's port `name`, else `<container>-<port>`).
     pub name: String,
+    /// Compose's `app_protocol` (http, http2, grpc).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub app_protocol: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -232,6 +232,10 @@ pub struct ContainerPort {
     /// The published port in compose, kept for display (the ALB listener decides the public port).
     pub published: Option<u16>,
     pub protocol: String,
+    /// Compose's `name` of a long-syntax port (else berth names it).
+    pub name: Option<String>,
+    /// Compose's `app_protocol`: ECS's `appProtocol` (http, http2, grpc).
+    pub app_protocol: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

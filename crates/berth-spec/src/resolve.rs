@@ -692,7 +692,26 @@ fn resolve_container(
                     if s.host_ip.is_some() {
                         cx.warn(&path, "the host IP of a port is ignored on ECS", None);
                     }
-                    ports_out.push(ContainerPort { container_port: s.target, published: s.published, protocol: s.protocol });
+                    let (port_name, app_protocol) = match port {
+                        types::Port::Long(l) => (l.name.clone(), l.app_protocol.clone()),
+                        _ => (None, None),
+                    };
+                    if let Some(ap) = &app_protocol {
+                        if !matches!(ap.as_str(), "http" | "http2" | "grpc") {
+                            cx.error(
+                                &path,
+                                format!("app_protocol {ap:?} has no ECS equivalent: ECS's appProtocol is http, http2 or grpc"),
+                                Some("use one of those, or leave app_protocol out"),
+                            );
+                        }
+                    }
+                    ports_out.push(ContainerPort {
+                        container_port: s.target,
+                        published: s.published,
+                        protocol: s.protocol,
+                        name: port_name,
+                        app_protocol,
+                    });
                 }
             }
         }
@@ -715,7 +734,13 @@ fn resolve_container(
                             None,
                         );
                     } else if !ports_out.iter().any(|p| p.container_port == s.target && p.protocol == s.protocol) {
-                        ports_out.push(ContainerPort { container_port: s.target, published: None, protocol: s.protocol });
+                        ports_out.push(ContainerPort {
+                            container_port: s.target,
+                            published: None,
+                            protocol: s.protocol,
+                            name: None,
+                            app_protocol: None,
+                        });
                     }
                 }
             }
