@@ -131,6 +131,16 @@ fn load_texts(opts: &LoadOptions, shown: Vec<PathBuf>, files: Vec<PathBuf>, text
     };
     let project = project::load(&popts)?;
     diags.extend(project.warnings.clone());
+    for (name, pos) in &project.disabled_services {
+        diags.push(
+            Diagnostic::warning(
+                format!("services.{name}"),
+                "none of this service's profiles is active: it is not deployed, and its live resources (if any) are left alone",
+            )
+            .at(Some(pos.clone()))
+            .hint("activate it with --compose-profile NAME or COMPOSE_PROFILES=NAME"),
+        );
+    }
     let vars = project.vars.clone();
     let mut tree = project.tree;
 

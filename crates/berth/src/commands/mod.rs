@@ -120,7 +120,8 @@ pub async fn lookup_images(desired: &Desired, provider: &dyn Provider) -> anyhow
 /// Observes the live state, pins images to digests, and diffs. Warnings
 /// about images are in the plan and printed to stderr by `show_image_warnings`.
 pub async fn make_plan(target: &Target, provider: &dyn Provider, allow_mutable_tags: bool) -> anyhow::Result<Plan> {
-    let observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
+    let mut observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
+    leave_disabled_services_alone(&mut observed, &target.loaded.disabled_services, &target.desired.app);
     let mut desired = target.desired.clone();
     let lookups = lookup_images(&desired, provider).await?;
     let creating: std::collections::BTreeSet<String> =
@@ -158,4 +159,23 @@ pub fn show_plan_warnings(plan: &Plan, io: &mut Io) -> std::io::Result<()> {
 
 pub fn color(cli: &Cli, io: &Io) -> bool {
     io.stdout_tty && !cli.global.no_color && io.env.get("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Services of Compose profiles that are not active are not in the spec,
+/// and their live resources are left alone (not deleted), as
+/// `docker compose up` leaves the containers of inactive profiles.
+fn leave_disabled_services_alone(observed: &mut berth_provider::Observed, disabled: &[String], app: &str) {
+    if disabled.is_empty() {
+        return;
+    }
+    let belongs = |address: &str| {
+        disabled.iter().any(|svc| {
+            ["service", "taskdef", "tg", "rule", "cloudmap"].iter().any(|kind| {
+                address.strip_prefix(&format!("{kind}.{svc}")).is_some_and(|rest| {
+                    rest.is_empty() || rest == "-blue" || rest == "-green" || rest.starts_with('/') || rest.starts_with('~')
+                })
+            }) || address == format!("ecr.{app}/{svc}")
+        })
+    };
+    observed.resources.retain(|r| !belongs(&r.address));
 }
