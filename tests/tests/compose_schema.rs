@@ -13,11 +13,11 @@ use berth_tests::{repo_root, shared_dir, Berth};
 const ECS_REFUSALS: &[(&str, &str)] = &[
     (
         "host paths do not exist on Fargate",
-        "a bind mount of a host path: Fargate tasks have no host file system to mount from (delivering a small file such as nginx.conf as a config is not built yet)",
+        "a bind mount of a host path: Fargate tasks have no host file system to mount from (a small file of the repository becomes a config; the corpus holds only the compose files)",
     ),
     (
         "file secrets cannot be used on ECS",
-        "a `file:` secret: ECS reads secrets from Secrets Manager or SSM only, and berth never uploads secret values",
+        "a `file:` secret with no ARN: ECS reads secrets from Secrets Manager or SSM only, and berth never uploads secret values (map it with x-berth.secrets)",
     ),
     ("is not available on ECS", "a platform ECS does not run (wasi/wasm)"),
 ];

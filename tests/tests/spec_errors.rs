@@ -111,7 +111,7 @@ fn bind_mount_on_fargate() {
 fn file_secret() {
     let out = validate("name: app\nservices:\n  web:\n    image: nginx\n    secrets: [pw]\nsecrets:\n  pw:\n    file: ./pw.txt\n");
     assert_error(&out, "error: compose.yaml:8:5: secrets.pw.file: file secrets cannot be used on ECS: berth does not upload secret values");
-    assert!(out.stderr.contains("`external: true` with `name: <secret ARN>`"), "{}", out.stderr);
+    assert!(out.stderr.contains("`x-berth: { secrets: { pw: <secret ARN> } }`"), "{}", out.stderr);
 }
 
 #[test]

@@ -173,7 +173,8 @@ fn task_definition(app: &App, task: &app::Task, tags: &[Tag]) -> TaskDefinition 
         .containers
         .iter()
         .map(|c| {
-            let shared = task.containers.len() > 1;
+            // The init container that writes secret and config files reserves nothing.
+            let shared = task.containers.iter().filter(|c| c.name != berth_spec::files::INIT_CONTAINER).count() > 1;
             ContainerDefinition {
                 name: c.name.clone(),
                 image: c.image.reference(),

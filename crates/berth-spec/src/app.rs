@@ -187,6 +187,8 @@ pub struct Container {
     pub init: Option<bool>,
     pub read_only: Option<bool>,
     pub labels: Vec<(String, String)>,
+    /// Secrets and configs delivered as files (by the task's init container).
+    pub files: Vec<crate::files::FileMount>,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
     /// Containers of the same task this one starts after.

@@ -8,6 +8,7 @@ pub mod app;
 pub use berth_compose::{diag, interpolate, merge, node, ports};
 pub mod deploy_checks;
 pub mod fargate;
+pub mod files;
 pub mod images;
 pub mod load;
 pub mod resolve;

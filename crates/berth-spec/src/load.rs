@@ -148,6 +148,9 @@ fn load_texts(opts: &LoadOptions, shown: Vec<PathBuf>, files: Vec<PathBuf>, text
         apply_environment(&mut tree, env)?;
     }
 
+    // Files that become configs (secrets and configs as files, on ECS).
+    crate::files::inline_files(&mut tree, &opts.dir, &mut diags);
+
     // Before typing: a typed service is a few KiB.
     let services = tree.get("services").and_then(Node::as_map).map_or(0, |m| m.len());
     if services > MAX_SERVICES {

@@ -94,11 +94,12 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
             Some("services reach each other through x-berth.discovery"),
         );
     }
-    if !spec.configs.is_empty() {
-        cx.warn(&p(&["configs"]), "ignored on ECS: configs are not supported", Some("bake the file into the image"));
-    }
+    let mapped = spec.x_berth.as_ref().map(|x| x.secrets.clone()).unwrap_or_default();
     for (name, def) in &spec.secrets {
-        resolve_secret_def(cx, name, def);
+        resolve_secret_def(cx, name, def, mapped.get(name));
+    }
+    for name in mapped.keys().filter(|n| !spec.secrets.contains_key(*n)) {
+        cx.warn(&p(&["x-berth", "secrets", name]), format!("no secret {name:?} is defined under the top-level `secrets:`"), None);
     }
     let volumes = resolve_volume_defs(cx, spec);
 
@@ -141,6 +142,13 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
         let members = members_of.remove(name.as_str()).unwrap_or_default();
         let containers: Vec<Container> =
             members.iter().map(|(n, s)| resolve_container(cx, spec, app_name, n, s, &registry, vars, launch_type, &task_of)).collect();
+        // Secrets and configs as files: the task's init container.
+        let mut containers = containers;
+        let mut task_volumes_extra = Vec::new();
+        let init_image = x.init_image.as_deref().unwrap_or(crate::files::DEFAULT_INIT_IMAGE);
+        if let Err(msg) = crate::files::add_init_container(&mut containers, &mut task_volumes_extra, init_image) {
+            cx.error(&p(&["services", name]), msg, Some("give secrets and configs targets in a folder, without quotes"));
+        }
         if containers.len() > 10 {
             cx.error(
                 &p(&["services", name]),
@@ -177,6 +185,9 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
                 .map(|n| volumes.get(n).cloned().unwrap_or(Volume { name: n.to_string(), efs: None, root_directory: None }))
                 .collect()
         };
+        let mut task_volumes = task_volumes;
+        task_volumes.retain(|v| !task_volumes_extra.iter().any(|e: &Volume| e.name == v.name));
+        task_volumes.extend(task_volumes_extra);
         tasks.push(Task {
             name: name.clone(),
             containers,
@@ -248,12 +259,15 @@ fn resolve_network(cx: &mut Ctx, x: &types::AppXBerth, launch: LaunchType) -> Ne
     }
 }
 
-fn resolve_secret_def(cx: &mut Ctx, name: &str, def: &types::SecretDef) {
-    if def.file.is_some() {
+fn resolve_secret_def(cx: &mut Ctx, name: &str, def: &types::SecretDef, mapped: Option<&String>) {
+    if mapped.is_some() {
+        // `x-berth.secrets` names the ARN that holds the value on AWS; the
+        // compose file stays as it is.
+    } else if def.file.is_some() {
         cx.error(
             &p(&["secrets", name, "file"]),
             "file secrets cannot be used on ECS: berth does not upload secret values",
-            Some("store the value in Secrets Manager or SSM and reference it: `external: true` with `name: <secret ARN>`"),
+            Some(&format!("store the value in Secrets Manager or SSM and map the secret to its ARN: `x-berth: {{ secrets: {{ {name}: <secret ARN> }} }}`")),
         );
     } else if def.environment.is_some() {
         cx.error(
@@ -582,12 +596,14 @@ fn resolve_container(
             cx.warn(&sp(&[key]), "ignored on ECS", ignored_hint(key));
         }
     }
-    if svc.configs.is_some() {
-        cx.error(
-            &sp(&["configs"]),
-            "configs are not supported on ECS",
-            Some("bake the file into the image, or use an environment variable"),
-        );
+    let (mut files, notes) = crate::files::service_configs(svc.configs.as_ref(), &spec.configs, vars);
+    for (keys, message, hint) in notes {
+        let mut path = p(&["services", name]);
+        path.extend(keys.iter().map(|k| match k.strip_prefix('[').and_then(|k| k.strip_suffix(']')).and_then(|i| i.parse().ok()) {
+            Some(i) => Seg::Index(i),
+            None => Seg::Key(k.clone()),
+        }));
+        cx.error(&path, message, hint.as_deref());
     }
 
     let image = match (&svc.image, &svc.build) {
@@ -637,9 +653,22 @@ fn resolve_container(
                 Some("define it under the top-level `secrets:` with `external: true` and its ARN"),
             ),
             Some(def) => {
-                if let Some(arn) = def.name.clone().filter(|_| def.external == Some(true)) {
-                    let var = s.target().unwrap_or(source).to_ascii_uppercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_");
-                    secrets.push((var, arn));
+                let arn = def
+                    .name
+                    .clone()
+                    .filter(|_| def.external == Some(true))
+                    .or_else(|| spec.x_berth.as_ref().and_then(|x| x.secrets.get(source).cloned()));
+                if let Some(arn) = arn {
+                    if svc.x_berth.as_ref().and_then(|x| x.secret_env) == Some(true) {
+                        // Asked for: the secret as an environment variable.
+                        let var = s.target().unwrap_or(source).to_ascii_uppercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+                        secrets.push((var, arn));
+                    } else {
+                        files.push(crate::files::FileMount {
+                            path: crate::files::secret_path(source, s.target()),
+                            source: crate::files::FileSource::Secret { arn },
+                        });
+                    }
                 }
             }
         }
@@ -849,6 +878,7 @@ fn resolve_container(
         init: svc.init,
         read_only: svc.read_only,
         labels,
+        files,
         cap_add: svc.cap_add.clone().unwrap_or_default(),
         cap_drop: svc.cap_drop.clone().unwrap_or_default(),
         depends_on,

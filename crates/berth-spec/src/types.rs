@@ -392,6 +392,13 @@ pub struct AppXBerth {
     pub execution_role_arn: Option<String>,
     pub task_role_arn: Option<String>,
     pub logs: Option<LogsConfig>,
+    /// Compose `file:` secrets mapped to the Secrets Manager or SSM ARN that
+    /// holds each value on AWS (berth never uploads secret values).
+    #[serde(default)]
+    pub secrets: IndexMap<String, String>,
+    /// The image of the init container that writes secrets and configs as
+    /// files (default: busybox, pinned by digest).
+    pub init_image: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -487,6 +494,9 @@ pub struct ServiceXBerth {
     pub memory: Option<u32>,
     /// Run this container as a sidecar in the task of the named service.
     pub task: Option<String>,
+    /// Inject this service's secrets as environment variables (named after
+    /// each secret) instead of files under /run/secrets.
+    pub secret_env: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
