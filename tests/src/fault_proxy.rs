@@ -10,17 +10,23 @@
 //!   `<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>...`,
 //!   or HTTP 503 with `<Type>Receiver</Type><Code>ServiceUnavailable</Code>`.
 //!
+//! For benchmarks it also adds a latency to every API request (a model of a
+//! regional endpoint), counts requests per operation, and can enforce AWS's
+//! documented token buckets (`berth_aws::limits`, the table berth paces
+//! itself by), answering a request past them with the throttling error.
+//!
 //! Anything else (moto's own API) is always forwarded; `FAULT_PROXY_LOG=1`
 //! prints each request. Which requests fail
 //! is decided by a seeded PRNG over the order requests arrive in. Listens on
 //! 127.0.0.1 only; HTTP/1.1 with `Content-Length` bodies, keep-alive towards
 //! the client, one plain connection to moto per forwarded request.
 
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// What an injected failure looks like.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +60,14 @@ struct Shared {
     injected: AtomicU64,
     forwarded: AtomicU64,
     stop: AtomicBool,
+    /// Added before every API request is answered, in milliseconds.
+    latency_ms: AtomicU64,
+    /// API requests per `service:Operation`.
+    operations: Mutex<BTreeMap<String, u64>>,
+    /// AWS's token buckets, when enforced: tokens and when last refilled.
+    buckets: Mutex<Option<HashMap<&'static str, (f64, Instant)>>>,
+    /// Requests answered with throttling because a bucket was empty.
+    over_limit: AtomicU64,
 }
 
 /// A running proxy; stops when dropped.
@@ -79,6 +93,10 @@ impl FaultProxy {
             injected: AtomicU64::new(0),
             forwarded: AtomicU64::new(0),
             stop: AtomicBool::new(false),
+            latency_ms: AtomicU64::new(0),
+            operations: Mutex::default(),
+            buckets: Mutex::new(None),
+            over_limit: AtomicU64::new(0),
         });
         let s = shared.clone();
         std::thread::spawn(move || {
@@ -109,6 +127,27 @@ impl FaultProxy {
     /// service that starts throttling in the middle of a run.
     pub fn fail_from(&self, n: u64) {
         self.shared.fail_from.store(n, Ordering::SeqCst);
+    }
+
+    /// Adds `latency` to every API request from now on.
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.latency_ms.store(latency.as_millis() as u64, Ordering::SeqCst);
+    }
+
+    /// Enforces AWS's documented token buckets from now on (full buckets),
+    /// or stops enforcing them.
+    pub fn enforce_buckets(&self, on: bool) {
+        *self.shared.buckets.lock().unwrap_or_else(|e| e.into_inner()) = on.then(HashMap::new);
+    }
+
+    /// Requests per `service:Operation` so far, and resets the counts.
+    pub fn take_operations(&self) -> BTreeMap<String, u64> {
+        std::mem::take(&mut *self.shared.operations.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// Requests throttled because a bucket was empty so far, and resets it.
+    pub fn take_over_limit(&self) -> u64 {
+        self.shared.over_limit.swap(0, Ordering::SeqCst)
     }
 
     pub fn counts(&self) -> Counts {
@@ -227,10 +266,19 @@ fn serve(s: &Shared, client: TcpStream) -> std::io::Result<()> {
         let response = match req.protocol() {
             Some(protocol) => {
                 let n = s.seen.fetch_add(1, Ordering::SeqCst);
+                let latency = s.latency_ms.load(Ordering::SeqCst);
+                if latency > 0 {
+                    std::thread::sleep(Duration::from_millis(latency));
+                }
+                let operation = berth_aws::limits::operation_from(req.header("x-amz-target"), &req.body);
+                *s.operations.lock().unwrap_or_else(|e| e.into_inner()).entry(operation.clone()).or_default() += 1;
                 let fail = n >= s.fail_from.load(Ordering::SeqCst);
                 if fail || uniform(s.seed, n) < f64::from_bits(s.fraction.load(Ordering::SeqCst)) {
                     s.injected.fetch_add(1, Ordering::SeqCst);
                     fault_response(s.fault, protocol, n)
+                } else if !take_token(s, &operation) {
+                    s.over_limit.fetch_add(1, Ordering::SeqCst);
+                    fault_response(Fault::Throttle, protocol, n)
                 } else {
                     forward(s, &req)?
                 }
@@ -245,6 +293,29 @@ fn serve(s: &Shared, client: TcpStream) -> std::io::Result<()> {
     }
     let _ = writer.shutdown(Shutdown::Both);
     Ok(())
+}
+
+/// Takes one token from each of the operation's buckets, as AWS would:
+/// false (and nothing taken) when one of them is empty.
+fn take_token(s: &Shared, operation: &str) -> bool {
+    let mut guard = s.buckets.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(levels) = guard.as_mut() else { return true };
+    let now = Instant::now();
+    let buckets = berth_aws::limits::buckets_of(operation);
+    for b in &buckets {
+        let level = levels.entry(b.name).or_insert((b.capacity, now));
+        level.0 = (level.0 + now.duration_since(level.1).as_secs_f64() * b.refill_per_sec).min(b.capacity);
+        level.1 = now;
+    }
+    if buckets.iter().any(|b| levels[b.name].0 < 1.0) {
+        return false;
+    }
+    for b in &buckets {
+        if let Some(level) = levels.get_mut(b.name) {
+            level.0 -= 1.0;
+        }
+    }
+    true
 }
 
 fn fault_response(fault: Fault, protocol: Protocol, n: u64) -> Vec<u8> {

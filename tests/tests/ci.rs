@@ -122,6 +122,7 @@ fn init_from_corpus_files_validates_once_placeholders_are_filled() {
             .replace("REPLACE_ME_SUBNET_B", "subnet-b")
             .replace("REPLACE_ME_SECURITY_GROUP", "sg-0123")
             .replace("REPLACE_ME_LISTENER_ARN", "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:listener/app/x/1/2")
+            .replace("REPLACE_ME_EXECUTION_ROLE_ARN", "arn:aws:iam::123456789012:role/app-execution")
             .replace("REPLACE_ME_ACCOUNT", "123456789012");
         assert!(!filled.contains("REPLACE_ME"), "{sample}: every placeholder is one of the documented ones");
         std::fs::write(app.join("compose.berth.yaml"), filled).expect("write");

@@ -126,3 +126,16 @@ fn secret_env_injects_variables_when_asked() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("\"DB_PASSWORD\"") && !out.stdout.contains("berth-init"), "{}", out.stdout);
 }
+
+#[test]
+fn a_failing_init_container_fails_the_task_with_its_reason() {
+    let account = SimAccount::new();
+    let berth = project(&account);
+    let overlay = format!("{OVERLAY}  init_image: busybox:1.36.1-crashloop\n");
+    std::fs::write(account.dir().join("overlay.yaml"), overlay).expect("write");
+    let out = berth.args(["apply", "--yes"]).run();
+    assert_ne!(out.code, 0, "{}", out.stderr);
+    let all = format!("{}{}", out.stdout, out.stderr);
+    assert!(all.contains("container berth-init exited with code 1"), "{all}");
+    assert!(!all.contains("AbCdEf\"") || !all.contains("hunter"), "no secret value");
+}

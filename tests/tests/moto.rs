@@ -354,7 +354,7 @@ fn no_region_and_no_credentials_fail_fast_with_what_to_set() {
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(
         dir.path().join("compose.yaml"),
-        "name: app\nx-berth: { network: { subnets: [subnet-0a] } }\nservices:\n  web:\n    image: nginx\n",
+        "name: app\nx-berth: { network: { subnets: [subnet-0a] }, execution_role_arn: arn:aws:iam::123456789012:role/app-exec }\nservices:\n  web:\n    image: nginx\n",
     )
     .expect("write");
     let start = Instant::now();

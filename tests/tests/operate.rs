@@ -79,3 +79,266 @@ fn fault_markers_survive_digest_pinning_of_pushed_images() {
     assert!(out.stderr.contains("Task failed container health checks"), "{}", out.stderr);
     assert!(out.stderr.contains("exited with code 137"), "{}", out.stderr);
 }
+
+/// Writes `compose.yaml` into a fresh directory and returns a runner of
+/// `berth --sim-state sim.json -f compose.yaml ARGS` there.
+struct App {
+    dir: tempfile::TempDir,
+}
+
+impl App {
+    fn new(yaml: &str) -> App {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("compose.yaml"), yaml).expect("write");
+        App { dir }
+    }
+
+    fn berth<const N: usize>(&self, args: [&str; N]) -> Berth {
+        Berth::new(self.dir.path()).args(["--sim-state", "sim.json", "-f", "compose.yaml"]).args(args)
+    }
+}
+
+const NET: &str = "network: { subnets: [subnet-0a], security_groups: [sg-1] }";
+
+fn containers(render: &Output) -> Vec<serde_json::Value> {
+    let json: serde_json::Value = serde_json::from_str(&render.stdout).expect("render JSON");
+    json["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter(|r| r["kind"] == "task_definition")
+        .flat_map(|r| r["spec"]["containerDefinitions"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn every_container_logs_to_the_app_group_unless_its_logging_says_otherwise() {
+    let app = App::new(&format!(
+        "name: lg\nx-berth: {{ {NET} }}\nservices:\n  web:\n    image: nginx\n  quiet:\n    image: nginx\n    logging: {{ driver: none }}\n  tuned:\n    image: nginx\n    logging:\n      driver: awslogs\n      options: {{ awslogs-stream-prefix: custom, mode: blocking }}\n  local:\n    image: nginx\n    logging: {{ driver: json-file, options: {{ max-size: 10m }} }}\n"
+    ));
+    let out = app.berth(["render"]).run();
+    berth_tests::ok(&out);
+    let by_name = |n: &str| containers(&out).into_iter().find(|c| c["name"] == n).unwrap_or_else(|| panic!("container {n}"));
+    let web = by_name("web");
+    assert_eq!(web["logConfiguration"]["logDriver"], "awslogs");
+    assert_eq!(web["logConfiguration"]["options"]["awslogs-group"], "/berth/lg");
+    assert_eq!(web["logConfiguration"]["options"]["awslogs-stream-prefix"], "lg");
+    assert_eq!(web["logConfiguration"]["options"]["mode"], "non-blocking");
+    assert!(by_name("quiet").get("logConfiguration").is_none(), "driver: none has no log configuration");
+    let tuned = by_name("tuned");
+    assert_eq!(tuned["logConfiguration"]["options"]["awslogs-stream-prefix"], "custom", "compose options pass through");
+    assert_eq!(tuned["logConfiguration"]["options"]["mode"], "blocking");
+    assert_eq!(tuned["logConfiguration"]["options"]["awslogs-group"], "/berth/lg");
+    // Docker's local driver means nothing on Fargate: CloudWatch, with a warning naming the key.
+    assert_eq!(by_name("local")["logConfiguration"]["logDriver"], "awslogs");
+    assert!(out.stderr.contains("compose.yaml:16:") && out.stderr.contains("services.local.logging.driver"), "{}", out.stderr);
+
+    // x-berth.logs names the group; a retention CloudWatch does not offer is an error at its key.
+    let named = App::new(&format!(
+        "name: lg\nx-berth:\n  {NET}\n  logs: {{ group: /shared/lg, retention_days: 7 }}\nservices:\n  web:\n    image: nginx\n"
+    ));
+    let out = named.berth(["render"]).run();
+    berth_tests::ok(&out);
+    assert_eq!(containers(&out)[0]["logConfiguration"]["options"]["awslogs-group"], "/shared/lg");
+    let bad = App::new(&format!("name: lg\nx-berth:\n  {NET}\n  logs:\n    retention_days: 8\nservices:\n  web:\n    image: nginx\n"));
+    let out = bad.berth(["validate"]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("compose.yaml:5:") && out.stderr.contains("x-berth.logs.retention_days"), "{}", out.stderr);
+    assert!(out.stderr.contains("cannot keep logs for 8 days"), "{}", out.stderr);
+    let unknown = App::new("name: lg\nservices:\n  web:\n    image: nginx\n    logging: { driver: syslog }\n");
+    let out = unknown.berth(["validate"]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("compose.yaml:5:") && out.stderr.contains("not available on ECS Fargate"), "{}", out.stderr);
+}
+
+#[test]
+fn a_missing_execution_role_stops_an_aws_plan_naming_the_key() {
+    let app = App::new(&format!("name: er\nx-berth:\n  region: eu-west-3\n  {NET}\nservices:\n  web:\n    image: nginx\n"));
+    // On AWS: an error naming the key, before any call to AWS.
+    let out = app.berth(["--backend", "aws", "plan"]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("compose.yaml:2:") && out.stderr.contains("x-berth.execution_role_arn"), "{}", out.stderr);
+    assert!(out.stderr.contains("logs to CloudWatch (awslogs) on Fargate"), "{}", out.stderr);
+    assert!(out.stderr.contains("berth iam-policy --execution-role"), "{}", out.stderr);
+    assert!(out.stderr.contains("cannot be deployed yet (1 key to set)"), "{}", out.stderr);
+    // The sim checks no IAM: the same finding, as a warning.
+    let out = app.berth(["plan"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stderr.contains("warning") && out.stderr.contains("on AWS, plan stops here until it is set"), "{}", out.stderr);
+    // Set, it is quiet; with no awslogs, no secrets and a public image, none is needed.
+    let set = App::new(&format!(
+        "name: er\nx-berth:\n  region: eu-west-3\n  execution_role_arn: arn:aws:iam::123456789012:role/er-exec\n  {NET}\nservices:\n  web:\n    image: nginx\n"
+    ));
+    assert!(!set.berth(["plan"]).run().stderr.contains("execution_role_arn"));
+    let none = App::new(&format!("name: er\nx-berth:\n  {NET}\nservices:\n  web:\n    image: nginx\n    logging: {{ driver: none }}\n"));
+    assert!(!none.berth(["plan"]).run().stderr.contains("execution_role_arn"));
+    // A private ECR image needs one too.
+    let ecr = App::new(&format!(
+        "name: er\nx-berth:\n  {NET}\nservices:\n  web:\n    image: 123456789012.dkr.ecr.eu-west-3.amazonaws.com/er/web:1\n    logging: {{ driver: none }}\n"
+    ));
+    let out = ecr.berth(["--backend", "aws", "plan"]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("runs the private ECR image"), "{}", out.stderr);
+}
+
+#[test]
+fn iam_policy_for_the_execution_role_names_the_repositories_secrets_and_log_group() {
+    let out =
+        Berth::new(repo_root()).args(["-f", "examples/shop/compose.yaml", "--var", "TAG=abc1234", "iam-policy", "--execution-role"]).run();
+    berth_tests::ok(&out);
+    let json: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    let trust = &json["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(trust["Principal"]["Service"], "ecs-tasks.amazonaws.com");
+    assert_eq!(trust["Action"], "sts:AssumeRole");
+    let text = json["PolicyDocument"].to_string();
+    for needle in [
+        "arn:aws:ecr:ap-northeast-2:123456789012:repository/shop/web",
+        "repository/shop/api",
+        "repository/shop/worker",
+        "ecr:BatchGetImage",
+        "ecr:GetAuthorizationToken",
+        "secretsmanager:GetSecretValue",
+        "arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:shop/db-password-AbCdEf",
+        "arn:aws:logs:ap-northeast-2:*:log-group:/berth/shop:*",
+        "logs:PutLogEvents",
+    ] {
+        assert!(text.contains(needle), "{needle} in {text}");
+    }
+    // The deployer's policy covers the log group berth manages.
+    let out = Berth::new(repo_root()).args(["-f", "examples/shop/compose.yaml", "--var", "TAG=abc1234", "iam-policy"]).run();
+    for action in ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:DeleteLogGroup", "logs:FilterLogEvents"] {
+        assert!(out.stdout.contains(action), "{action}");
+    }
+}
+
+#[test]
+fn placeholders_left_by_init_fail_validate_with_file_line_and_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    berth_tests::ok(&Berth::new(dir.path()).args(["init"]).run());
+    let out = Berth::new(dir.path()).args(["-f", "compose.berth.yaml", "validate"]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    let spec = std::fs::read_to_string(dir.path().join("compose.berth.yaml")).expect("spec");
+    let line = spec.lines().position(|l| l.contains("execution_role_arn: REPLACE_ME")).expect("init asks for the role") + 1;
+    assert!(
+        out.stderr.contains(&format!("compose.berth.yaml:{line}:")) && out.stderr.contains("x-berth.execution_role_arn"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("REPLACE_ME_EXECUTION_ROLE_ARN is a placeholder `berth init` left to fill in"), "{}", out.stderr);
+    let region = spec.lines().position(|l| l.contains("region: REPLACE_ME_REGION")).expect("region") + 1;
+    assert!(out.stderr.contains(&format!("compose.berth.yaml:{region}:")) && out.stderr.contains("x-berth.region"), "{}", out.stderr);
+}
+
+/// `berth logs` lines: `<time> <service>/<task> <container>: <message>`.
+fn log_lines(out: &Output) -> Vec<(String, String, String)> {
+    out.stdout
+        .lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, ' ');
+            let (_, source, rest) = (parts.next()?, parts.next()?, parts.next()?);
+            let (service, task) = source.split_once('/')?;
+            Some((service.to_string(), task.to_string(), rest.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn logs_on_the_sim_show_the_right_service_and_task_and_filter_by_time() {
+    let app = App::new(&format!(
+        "name: lgs\nx-berth: {{ {NET} }}\nservices:\n  web:\n    image: web:${{TAG}}\n    deploy: {{ replicas: 2 }}\n  worker:\n    image: worker:${{TAG}}\n"
+    ));
+    berth_tests::ok(&app.berth(["--var", "TAG=v1", "apply", "--yes"]).run());
+    let all = app.berth(["--var", "TAG=v1", "logs"]).run();
+    berth_tests::ok(&all);
+    let lines = log_lines(&all);
+    assert_eq!(lines.iter().filter(|(s, _, _)| s == "web").count(), 2, "{}", all.stdout);
+    assert_eq!(lines.iter().filter(|(s, _, _)| s == "worker").count(), 1, "{}", all.stdout);
+    let web = app.berth(["--var", "TAG=v1", "logs", "web"]).run();
+    let web_lines = log_lines(&web);
+    assert_eq!(web_lines.len(), 2, "{}", web.stdout);
+    assert!(web_lines.iter().all(|(s, _, m)| s == "web" && m.starts_with("web: web: starting web:v1")), "{}", web.stdout);
+    // One task's lines only.
+    let task = web_lines[0].1.clone();
+    let one = app.berth(["--var", "TAG=v1", "logs", "web", "--task", &task]).run();
+    assert_eq!(log_lines(&one).iter().map(|(_, t, _)| t.clone()).collect::<Vec<_>>(), vec![task.clone()], "{}", one.stdout);
+    // An hour later, a crash-looping release writes new lines: --since shows only those.
+    let sim = berth_sim::Sim::open(&app.dir.path().join("sim.json")).expect("sim");
+    sim.state().now_ms += 3_600_000;
+    sim.save().expect("save");
+    let out = app.berth(["--var", "TAG=crashloop", "apply", "--yes"]).run();
+    assert_eq!(out.code, 3, "{}", out.stderr);
+    let recent = app.berth(["--var", "TAG=v1", "logs", "web", "--since", "30m"]).run();
+    let recent_lines = log_lines(&recent);
+    assert!(!recent_lines.is_empty() && recent_lines.iter().all(|(_, t, _)| *t != task), "only the new tasks' lines: {}", recent.stdout);
+    assert!(recent.stdout.contains("web: fatal: the process crashed during startup"), "{}", recent.stdout);
+    let everything = log_lines(&app.berth(["--var", "TAG=v1", "logs", "web"]).run());
+    assert!(everything.len() > recent_lines.len() && everything.iter().any(|(_, t, _)| *t == task));
+    // Unknown names are errors that list the known ones.
+    let out = app.berth(["--var", "TAG=v1", "logs", "db"]).run();
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("no service \"db\"") && out.stderr.contains("web, worker"), "{}", out.stderr);
+    let out = app.berth(["--var", "TAG=v1", "logs", "--container", "sidecar"]).run();
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("no container \"sidecar\""), "{}", out.stderr);
+}
+
+/// A writer shared with the test while the command runs.
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Shared {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}
+
+/// Runs berth in process on a thread, with output readable while it runs.
+fn spawn(dir: &std::path::Path, args: Vec<String>) -> (Shared, Shared, std::thread::JoinHandle<i32>) {
+    let (out, err) = (Shared::default(), Shared::default());
+    let (mut o, mut e, dir) = (out.clone(), err.clone(), dir.to_path_buf());
+    let handle = std::thread::spawn(move || {
+        let mut io = berth::Io { stdout: &mut o, stderr: &mut e, env: Default::default(), cwd: dir, interactive: false, stdout_tty: false };
+        berth::run(std::iter::once("berth".to_string()).chain(args), &mut io) as i32
+    });
+    (out, err, handle)
+}
+
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+fn interrupt_this_process() {
+    let status = std::process::Command::new("kill").args(["-INT", &std::process::id().to_string()]).status().expect("kill");
+    assert!(status.success());
+}
+
+#[test]
+fn logs_follow_prints_new_lines_until_interrupted() {
+    let app = App::new(&format!("name: lgf\nx-berth: {{ {NET} }}\nservices:\n  web:\n    image: web:${{TAG}}\n"));
+    berth_tests::ok(&app.berth(["--var", "TAG=v1", "apply", "--yes"]).run());
+    let args = ["--sim-state", "sim.json", "-f", "compose.yaml", "--var", "TAG=v1", "logs", "--follow"];
+    let (out, err, handle) = spawn(app.dir.path(), args.iter().map(|s| s.to_string()).collect());
+    wait_for("the follow to start", || err.text().contains("following the logs") && out.text().contains("web: starting web:v1"));
+    // A new release logs while it follows (another process, as a user's second terminal would).
+    berth_tests::ok(&app.berth(["--var", "TAG=v2", "apply", "--yes"]).run());
+    wait_for("the new task's line", || out.text().contains("web: starting web:v2"));
+    assert!(!handle.is_finished(), "still following");
+    interrupt_this_process();
+    wait_for("the follow to stop", || handle.is_finished());
+    assert_eq!(handle.join().expect("joined"), 0, "{}", err.text());
+    assert_eq!(out.text().matches("web: starting web:v1").count(), 1, "each line once: {}", out.text());
+}

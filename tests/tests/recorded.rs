@@ -181,6 +181,7 @@ fn deployment_in_progress_then_completed() {
             poll: PollPolicy::default(),
             rollback: true,
             cancel: None,
+            poller: None,
         };
         wait.deployment("ecs-svc/2").await
     });
@@ -232,6 +233,7 @@ fn deployment_failed_with_rollback() {
             poll: PollPolicy::default(),
             rollback: true,
             cancel: None,
+            poller: None,
         };
         wait.deployment("ecs-svc/2").await
     });
@@ -264,6 +266,7 @@ fn deployment_timeout_names_what_it_waited_for() {
             poll: PollPolicy::default(),
             rollback: true,
             cancel: None,
+            poller: None,
         };
         wait.deployment("ecs-svc/2").await
     });

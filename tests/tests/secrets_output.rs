@@ -281,7 +281,6 @@ fn an_interpolation_error_in_a_secret_value_does_not_show_it() {
 /// `$Wz3cVb` in a secret value reads an unset variable: the warning should
 /// not name it, since the name is a piece of the password.
 #[test]
-#[ignore = "still leaks: the unset-variable warning (crates/berth-spec/src/load.rs) names the variable, a piece of the value"]
 fn an_unset_variable_in_a_secret_value_is_not_named() {
     let leaks = leaks_of_token("unset.yaml", "tok_5Jm9$Wz3cVb!");
     assert!(leaks.is_empty(), "{}", leaks.join("\n"));

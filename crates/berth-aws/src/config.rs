@@ -83,7 +83,9 @@ fn env_nonempty<'a>(env: &'a HashMap<String, String>, key: &str) -> Option<&'a s
 
 pub async fn connect(opts: &AwsOptions) -> Result<Aws, ProviderError> {
     let http = aws_smithy_http_client::Builder::new().tls_provider(tls::Provider::Rustls(CryptoMode::Ring)).build_https();
-    connect_with(opts, http).await
+    // AWS's documented rate limits, kept client side (`BERTH_AWS_RATE_LIMITS=off` for emulators and benchmarks).
+    let limits = env_nonempty(&opts.env, "BERTH_AWS_RATE_LIMITS") != Some("off");
+    connect_with(opts, aws_smithy_runtime_api::client::http::SharedHttpClient::new(crate::limits::Paced::new(http, limits))).await
 }
 
 /// A connection whose every request is answered from recorded responses
@@ -187,6 +189,7 @@ async fn connect_with(opts: &AwsOptions, http: aws_smithy_runtime_api::client::h
         sd: aws_sdk_servicediscovery::Client::from_conf(sd),
         region,
         stats,
+        seen_tags: Default::default(),
         clock: (
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
             tokio::time::Instant::now(),

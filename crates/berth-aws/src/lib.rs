@@ -6,6 +6,7 @@ mod config;
 mod convert;
 mod ecr;
 mod errors;
+pub mod limits;
 mod lock;
 mod logs;
 mod observe;
@@ -39,6 +40,9 @@ pub struct Aws {
     /// Wall-clock time at connect and the monotonic instant it corresponds
     /// to: `now_ms` follows tokio's clock, so paused time in tests holds.
     clock: (u64, tokio::time::Instant),
+    /// Tags read by the ownership check right before a write (by ARN): an
+    /// update whose tags are the same sends no TagResource.
+    pub(crate) seen_tags: std::sync::Mutex<std::collections::HashMap<String, Vec<berth_model::resources::Tag>>>,
 }
 
 /// Independent reads run concurrently, this many at a time.
@@ -179,6 +183,22 @@ impl Provider for Aws {
 
     async fn service_progress(&self, cluster: &str, service: &str, cursor_ms: u64) -> Result<ServiceProgress> {
         progress::service_progress(self, cluster, service, cursor_ms).await
+    }
+
+    async fn services_progress(&self, cluster: &str, services: &[(String, u64)]) -> Vec<Result<ServiceProgress>> {
+        progress::services_progress(self, cluster, services).await
+    }
+
+    async fn create_log_group(&self, group: &berth_model::resources::LogGroup) -> Result<String> {
+        logs::create_log_group(self, group).await
+    }
+
+    async fn put_log_retention(&self, name: &str, days: u32) -> Result<()> {
+        logs::put_retention(self, name, days).await
+    }
+
+    async fn delete_log_group(&self, name: &str) -> Result<()> {
+        logs::delete_log_group(self, name).await
     }
 
     async fn log_lines(&self, filter: &berth_provider::LogFilter) -> Result<Vec<berth_provider::LogLine>> {

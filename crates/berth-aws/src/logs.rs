@@ -52,3 +52,87 @@ pub fn container_exits(t: &aws_sdk_ecs::types::Task) -> Vec<ContainerExit> {
         })
         .collect()
 }
+
+/// `arn:…:log-group:NAME:*` (DescribeLogGroups' `arn`) → `arn:…:log-group:NAME`, the ARN tags are read by.
+fn group_arn(g: &aws_sdk_cloudwatchlogs::types::LogGroup) -> String {
+    g.log_group_arn().map(str::to_string).unwrap_or_else(|| g.arn().unwrap_or_default().trim_end_matches(":*").to_string())
+}
+
+fn sorted_tags(tags: Option<&std::collections::HashMap<String, String>>) -> Vec<berth_model::resources::Tag> {
+    let mut v: Vec<berth_model::resources::Tag> =
+        tags.into_iter().flatten().map(|(k, v)| berth_model::resources::Tag { key: k.clone(), value: v.clone() }).collect();
+    v.sort_by(|a, b| a.key.cmp(&b.key));
+    v
+}
+
+/// The tags of a log group (`None` when it is gone).
+pub async fn log_group_tags(aws: &Aws, arn: &str) -> Result<Option<Vec<berth_model::resources::Tag>>> {
+    match aws.logs.list_tags_for_resource().resource_arn(arn).send().await {
+        Ok(o) => Ok(Some(sorted_tags(o.tags()))),
+        Err(e) if crate::errors::code(&e).as_deref() == Some("ResourceNotFoundException") => Ok(None),
+        Err(e) => Err(crate::errors::map("logs:ListTagsForResource", arn, e)),
+    }
+}
+
+/// The app's log groups by name (DescribeLogGroups by prefix, then their tags).
+pub async fn observe(aws: &Aws, scope: &berth_provider::Scope) -> Result<Vec<berth_provider::LiveResource>> {
+    let mut out = Vec::new();
+    for name in &scope.log_group_names {
+        let groups: Vec<aws_sdk_cloudwatchlogs::types::LogGroup> = aws
+            .logs
+            .describe_log_groups()
+            .log_group_name_prefix(name)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .collect::<std::result::Result<_, _>>()
+            .ctx("logs:DescribeLogGroups", name)?;
+        let Some(g) = groups.iter().find(|g| g.log_group_name() == Some(name.as_str())) else { continue };
+        let arn = group_arn(g);
+        let tags = log_group_tags(aws, &arn).await?.unwrap_or_default();
+        let spec = serde_json::json!({
+            "logGroupName": name,
+            "retentionInDays": g.retention_in_days(),
+            "tags": tags,
+        });
+        out.push(berth_provider::LiveResource {
+            address: berth_provider::address_for(berth_provider::Kind::LogGroup, name, &scope.app, &tags),
+            kind: berth_provider::Kind::LogGroup,
+            name: name.clone(),
+            arn,
+            tags,
+            spec,
+        });
+    }
+    Ok(out)
+}
+
+/// CreateLogGroup with the tags, then its retention; the ARN is read back.
+pub async fn create_log_group(aws: &Aws, g: &berth_model::resources::LogGroup) -> Result<String> {
+    let name = g.log_group_name.as_str();
+    aws.logs
+        .create_log_group()
+        .log_group_name(name)
+        .set_tags(Some(g.tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect()))
+        .send()
+        .await
+        .ctx("logs:CreateLogGroup", name)?;
+    put_retention(aws, name, g.retention_in_days).await?;
+    let groups = aws.logs.describe_log_groups().log_group_name_prefix(name).send().await.ctx("logs:DescribeLogGroups", name)?;
+    let arn = groups.log_groups().iter().find(|x| x.log_group_name() == Some(name)).map(group_arn);
+    arn.ok_or_else(|| berth_provider::ProviderError::NotFound { what: format!("log group {name} right after creating it") })
+}
+
+pub async fn put_retention(aws: &Aws, name: &str, days: u32) -> Result<()> {
+    let days = i32::try_from(days).map_err(|_| berth_provider::ProviderError::Invalid(format!("retention of {days} days")))?;
+    aws.logs.put_retention_policy().log_group_name(name).retention_in_days(days).send().await.ctx("logs:PutRetentionPolicy", name)?;
+    Ok(())
+}
+
+pub async fn delete_log_group(aws: &Aws, name: &str) -> Result<()> {
+    aws.logs.delete_log_group().log_group_name(name).send().await.ctx("logs:DeleteLogGroup", name)?;
+    Ok(())
+}

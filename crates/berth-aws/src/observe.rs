@@ -27,16 +27,27 @@ fn tagged_for(tags: &[m::Tag], app: &str) -> bool {
 }
 
 pub async fn observe(aws: &Aws, scope: &Scope) -> Result<Observed> {
-    let (cluster, ecs, repos, tgs, lb, cloud_map) = futures::join!(
+    // The spec's listener is known already: its rules are read with the rest.
+    let spec_listener = scope.listener.clone().filter(|l| l.starts_with("arn:"));
+    let early_rules = async {
+        match &spec_listener {
+            Some(l) => Some(listener_rules(aws, scope, l).await),
+            None => None,
+        }
+    };
+    let (cluster, ecs, repos, tgs, lb, cloud_map, log_groups, early_rules) = futures::join!(
         cluster(aws, scope),
         services_and_task_definitions(aws, scope),
         repositories(aws, scope),
         target_groups(aws, scope),
         load_balancer(aws, scope),
-        cloud_map(aws, scope)
+        cloud_map(aws, scope),
+        crate::logs::observe(aws, scope),
+        early_rules
     );
     let mut out = Observed::default();
     out.resources.extend(cluster?);
+    out.resources.extend(log_groups?);
     out.resources.extend(ecs?);
     out.resources.extend(repos?);
     out.resources.extend(tgs?);
@@ -50,7 +61,10 @@ pub async fn observe(aws: &Aws, scope: &Scope) -> Result<Observed> {
     out.resources.extend(lb);
     out.resources.extend(cloud_map?);
     if let Some(listener) = listener {
-        let (rules, taken) = listener_rules(aws, scope, &listener).await?;
+        let (rules, taken) = match early_rules.filter(|_| spec_listener.as_deref() == Some(listener.as_str())) {
+            Some(read) => read?,
+            None => listener_rules(aws, scope, &listener).await?,
+        };
         out.resources.extend(rules);
         out.taken_priorities = taken;
     }
@@ -130,7 +144,11 @@ async fn services_and_task_definitions(aws: &Aws, scope: &Scope) -> Result<Vec<L
         .try_collect()
         .await
         .ctx("ecs:ListTaskDefinitionFamilies", &prefix)?;
-    let families: BTreeSet<String> = scope.task_families.iter().cloned().chain(running.keys().cloned()).chain(listed).collect();
+    // A family of the spec that ListTaskDefinitionFamilies does not list has
+    // no ACTIVE revision: nothing to describe (a first deploy describes none).
+    let listed: BTreeSet<String> = listed.into_iter().collect();
+    let unlisted_spec = scope.task_families.iter().filter(|f| !f.starts_with(&prefix)).cloned();
+    let families: BTreeSet<String> = listed.iter().cloned().chain(running.keys().cloned()).chain(unlisted_spec).collect();
     let tds: Vec<Option<LiveResource>> = stream::iter(families)
         .map(|family| {
             let which = running.get(&family).map(|(_, td)| td.clone()).unwrap_or_else(|| family.clone());

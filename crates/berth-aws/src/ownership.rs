@@ -16,6 +16,26 @@ fn gone(code: Option<&str>) -> bool {
 }
 
 pub async fn live_tags(aws: &Aws, kind: Kind, arn: &str) -> Result<Option<Vec<m::Tag>>> {
+    let tags = read_tags(aws, kind, arn).await?;
+    if let Some(t) = &tags {
+        aws.seen_tags.lock().unwrap_or_else(|e| e.into_inner()).insert(arn.to_string(), t.clone());
+    }
+    Ok(tags)
+}
+
+/// Whether `arn` was just seen with exactly these tags (in any order).
+pub fn tags_unchanged(aws: &Aws, arn: &str, tags: &[m::Tag]) -> bool {
+    let seen = aws.seen_tags.lock().unwrap_or_else(|e| e.into_inner());
+    let key = |t: &m::Tag| (t.key.clone(), t.value.clone());
+    seen.get(arn).is_some_and(|live| {
+        let (mut a, mut b): (Vec<_>, Vec<_>) = (live.iter().map(key).collect(), tags.iter().map(key).collect());
+        a.sort();
+        b.sort();
+        a == b
+    })
+}
+
+async fn read_tags(aws: &Aws, kind: Kind, arn: &str) -> Result<Option<Vec<m::Tag>>> {
     match kind {
         Kind::Cluster | Kind::Service | Kind::TaskDefinition => match aws.ecs.list_tags_for_resource().resource_arn(arn).send().await {
             Ok(o) => Ok(Some(convert::from_ecs_tags(o.tags()))),
@@ -32,6 +52,7 @@ pub async fn live_tags(aws: &Aws, kind: Kind, arn: &str) -> Result<Option<Vec<m:
             Err(e) if gone(code(&e).as_deref()) => Ok(None),
             Err(e) => Err(crate::errors::map("servicediscovery:ListTagsForResource", arn, e)),
         },
+        Kind::LogGroup => crate::logs::log_group_tags(aws, arn).await,
         Kind::EcrRepository => match aws.ecr.list_tags_for_resource().resource_arn(arn).send().await {
             Ok(o) => Ok(Some(convert::from_ecr_tags(o.tags()))),
             Err(e) if gone(code(&e).as_deref()) => Ok(None),

@@ -75,12 +75,26 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("servicediscovery:DeleteNamespace", "*"),
     ("servicediscovery:CreateService", "*"),
     ("servicediscovery:DeleteService", "*"),
+    // The app's log group (CloudWatch Logs), and reading its lines (`berth logs`, failure diagnostics).
+    ("logs:DescribeLogGroups", "*"),
+    ("logs:CreateLogGroup", "arn:aws:logs:{region}:*:log-group:{log_group}"),
+    ("logs:TagResource", "arn:aws:logs:{region}:*:log-group:{log_group}"),
+    ("logs:ListTagsForResource", "arn:aws:logs:{region}:*:log-group:{log_group}"),
+    ("logs:PutRetentionPolicy", "arn:aws:logs:{region}:*:log-group:{log_group}"),
+    ("logs:DeleteLogGroup", "arn:aws:logs:{region}:*:log-group:{log_group}"),
+    ("logs:FilterLogEvents", "arn:aws:logs:{region}:*:log-group:{log_group}"),
 ];
 
 /// The policy document for `desired` in `region` (`*` when unknown).
 pub fn policy(desired: &Desired, region: Option<&str>) -> Value {
     let region = region.unwrap_or("*");
-    let fill = |r: &str| r.replace("{region}", region).replace("{app}", &desired.app).replace("{cluster}", &desired.cluster.cluster_name);
+    let log_group = log_group_of(desired);
+    let fill = |r: &str| {
+        r.replace("{region}", region)
+            .replace("{app}", &desired.app)
+            .replace("{cluster}", &desired.cluster.cluster_name)
+            .replace("{log_group}", &log_group)
+    };
     // One statement per resource pattern, actions sorted: stable and readable.
     let mut by_resource: std::collections::BTreeMap<String, Vec<&str>> = std::collections::BTreeMap::new();
     for (action, resource) in ACTIONS {
@@ -110,6 +124,103 @@ pub fn policy(desired: &Desired, region: Option<&str>) -> Value {
             "Action": ["iam:PassRole"],
             "Resource": roles,
             "Condition": { "StringEquals": { "iam:PassedToService": "ecs-tasks.amazonaws.com" } }
+        }));
+    }
+    json!({ "Version": "2012-10-17", "Statement": statements })
+}
+
+/// The app's log group: the one berth manages, else the one its containers
+/// name, else the default name.
+fn log_group_of(desired: &Desired) -> String {
+    desired
+        .log_group
+        .as_ref()
+        .map(|g| g.log_group_name.clone())
+        .or_else(|| awslogs_groups(desired).into_iter().next())
+        .unwrap_or_else(|| format!("/berth/{}", desired.app))
+}
+
+/// Every awslogs group a container of the app writes to.
+fn awslogs_groups(desired: &Desired) -> Vec<String> {
+    let set: std::collections::BTreeSet<String> = desired
+        .task_definitions
+        .iter()
+        .flat_map(|t| &t.container_definitions)
+        .filter_map(|c| c.log_configuration.as_ref())
+        .filter(|l| l.log_driver == "awslogs")
+        .filter_map(|l| l.options.get("awslogs-group").cloned())
+        .collect();
+    set.into_iter().collect()
+}
+
+/// Whether an image reference is in a private ECR registry.
+fn ecr_repository(image: &str) -> Option<(String, String, String)> {
+    let (host, rest) = image.split_once('/')?;
+    if !(host.contains(".dkr.ecr.") && host.ends_with(".amazonaws.com")) {
+        return None;
+    }
+    let account = host.split('.').next()?.to_string();
+    let region = host.split(".dkr.ecr.").nth(1)?.split('.').next()?.to_string();
+    let repo = rest.split(['@', ':']).next()?.to_string();
+    Some((account, region, repo))
+}
+
+/// The trust policy of the task execution role: ECS tasks may assume it.
+pub fn execution_role_trust_policy() -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "Service": "ecs-tasks.amazonaws.com" },
+            "Action": "sts:AssumeRole"
+        }]
+    })
+}
+
+/// What the task execution role needs for this spec: pull its private ECR
+/// images (`own_repositories` are the app's own, `{registry}/<repo>` until
+/// pinned), read the secrets it names, and write to its log groups.
+pub fn execution_role_policy(desired: &Desired, region: Option<&str>) -> Value {
+    let region = region.unwrap_or("*");
+    let mut repos: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    let own: std::collections::BTreeSet<&str> = desired.ecr_repositories.iter().map(|r| r.repository_name.as_str()).collect();
+    let mut secrets: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for c in desired.task_definitions.iter().flat_map(|t| &t.container_definitions) {
+        if let Some((account, r, repo)) = ecr_repository(&c.image) {
+            repos.insert(format!("arn:aws:ecr:{r}:{account}:repository/{repo}"));
+        } else if let Some(repo) = c.image.split(['@', ':']).next().filter(|r| own.contains(r)) {
+            repos.insert(format!("arn:aws:ecr:{region}:*:repository/{repo}"));
+        }
+        for s in &c.secrets {
+            secrets.insert(s.value_from.clone());
+        }
+    }
+    let mut statements = Vec::new();
+    if !repos.is_empty() {
+        // GetAuthorizationToken has no resource-level permissions.
+        statements.push(json!({ "Sid": "PullAuth", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*" }));
+        statements.push(json!({
+            "Sid": "PullImages",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Resource": repos.into_iter().collect::<Vec<_>>()
+        }));
+    }
+    let (sm, ssm): (Vec<String>, Vec<String>) = secrets.into_iter().partition(|a| !a.contains(":ssm:"));
+    if !sm.is_empty() {
+        statements.push(json!({ "Sid": "ReadSecrets", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": sm }));
+    }
+    if !ssm.is_empty() {
+        statements.push(json!({ "Sid": "ReadParameters", "Effect": "Allow", "Action": ["ssm:GetParameters"], "Resource": ssm }));
+    }
+    let groups = awslogs_groups(desired);
+    if !groups.is_empty() {
+        let resources: Vec<String> = groups.iter().map(|g| format!("arn:aws:logs:{region}:*:log-group:{g}:*")).collect();
+        statements.push(json!({
+            "Sid": "WriteLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Resource": resources
         }));
     }
     json!({ "Version": "2012-10-17", "Statement": statements })

@@ -4,18 +4,93 @@
 
 use berth_provider::{DeploymentStatus, Result, ServiceEvent, ServiceProgress, StoppedTask, TargetCounts};
 
+use std::collections::HashMap;
+
+use futures::{stream, StreamExt};
+
 use crate::errors::Context;
-use crate::Aws;
+use crate::{Aws, CONCURRENCY};
 
 fn ms(t: Option<&aws_smithy_types::DateTime>) -> u64 {
     t.and_then(|t| t.to_millis().ok()).map_or(0, |x| u64::try_from(x).unwrap_or(0))
 }
 
 pub async fn service_progress(aws: &Aws, cluster: &str, service: &str, cursor_ms: u64) -> Result<ServiceProgress> {
-    let out = aws.ecs.describe_services().cluster(cluster).services(service).send().await.ctx("ecs:DescribeServices", service)?;
-    let Some(s) = out.services().first() else {
-        return Err(berth_provider::ProviderError::NotFound { what: format!("service {service} in cluster {cluster}") });
+    let one = [(service.to_string(), cursor_ms)];
+    services_progress(aws, cluster, &one).await.pop().unwrap_or_else(|| Err(gone(cluster, service)))
+}
+
+fn gone(cluster: &str, service: &str) -> berth_provider::ProviderError {
+    berth_provider::ProviderError::NotFound { what: format!("service {service} in cluster {cluster}") }
+}
+
+/// Several services of one cluster in one round: DescribeServices ten at a
+/// time, the cluster's stopped tasks once (ListTasks, DescribeTasks a
+/// hundred at a time, told apart by their `service:<name>` group), and the
+/// target health of each service's first target group.
+pub async fn services_progress(aws: &Aws, cluster: &str, services: &[(String, u64)]) -> Vec<Result<ServiceProgress>> {
+    let names: Vec<String> = services.iter().map(|(s, _)| s.clone()).collect();
+    let described = stream::iter(names.chunks(10).map(<[String]>::to_vec))
+        .map(|chunk| async move {
+            aws.ecs
+                .describe_services()
+                .cluster(cluster)
+                .set_services(Some(chunk))
+                .send()
+                .await
+                .map(|o| o.services().to_vec())
+                .ctx("ecs:DescribeServices", cluster)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    let mut by_name: HashMap<String, aws_sdk_ecs::types::Service> = HashMap::new();
+    let mut error = None;
+    for chunk in described {
+        match chunk {
+            Ok(list) => by_name.extend(list.into_iter().map(|s| (s.service_name().unwrap_or_default().to_string(), s))),
+            Err(e) => error = Some(e),
+        }
+    }
+    if let Some(e) = error {
+        return services.iter().map(|_| Err(e.clone())).collect();
+    }
+    let min_cursor = services.iter().map(|(_, c)| *c).min().unwrap_or(0);
+    let stopped = match stopped_tasks(aws, cluster, (services.len() == 1).then(|| services[0].0.as_str()), min_cursor).await {
+        Ok(s) => s,
+        Err(e) => return services.iter().map(|_| Err(e.clone())).collect(),
     };
+    let tgs: Vec<Option<String>> = services
+        .iter()
+        .map(|(name, _)| by_name.get(name).and_then(|s| s.load_balancers().first()).and_then(|l| l.target_group_arn()).map(str::to_string))
+        .collect();
+    let targets = stream::iter(tgs.into_iter().map(|tg| async move {
+        match tg {
+            None => Ok(None),
+            Some(tg) => target_counts(aws, &tg).await.map(Some),
+        }
+    }))
+    .buffered(CONCURRENCY)
+    .collect::<Vec<_>>()
+    .await;
+    services
+        .iter()
+        .zip(targets)
+        .map(|((name, cursor), targets)| {
+            let s = by_name.get(name).ok_or_else(|| gone(cluster, name))?;
+            let (deployments, events) = deployments_and_events(s, *cursor);
+            let mut stopped_tasks: Vec<StoppedTask> = stopped
+                .iter()
+                .filter(|(group, t)| group == &format!("service:{name}") && t.at_ms > *cursor)
+                .map(|(_, t)| t.clone())
+                .collect();
+            stopped_tasks.sort_by_key(|t| t.at_ms);
+            Ok(ServiceProgress { service: name.clone(), deployments, events, stopped_tasks, targets: targets? })
+        })
+        .collect()
+}
+
+fn deployments_and_events(s: &aws_sdk_ecs::types::Service, cursor_ms: u64) -> (Vec<DeploymentStatus>, Vec<ServiceEvent>) {
     let deployments = s
         .deployments()
         .iter()
@@ -43,52 +118,57 @@ pub async fn service_progress(aws: &Aws, cluster: &str, service: &str, cursor_ms
         .filter(|e| e.at_ms > cursor_ms)
         .collect();
     events.sort_by_key(|e| e.at_ms);
+    (deployments, events)
+}
 
-    let stopped_arns = aws
+/// Tasks that stopped after `cursor_ms`, with their group (`service:<name>`):
+/// of one service, or of the whole cluster when several are followed.
+async fn stopped_tasks(aws: &Aws, cluster: &str, service: Option<&str>, cursor_ms: u64) -> Result<Vec<(String, StoppedTask)>> {
+    let arns: Vec<String> = aws
         .ecs
         .list_tasks()
         .cluster(cluster)
-        .service_name(service)
+        .set_service_name(service.map(str::to_string))
         .desired_status(aws_sdk_ecs::types::DesiredStatus::Stopped)
+        .into_paginator()
+        .items()
         .send()
+        .try_collect()
         .await
-        .ctx("ecs:ListTasks", service)?
-        .task_arns()
-        .to_vec();
-    let mut stopped_tasks = Vec::new();
-    for chunk in stopped_arns.chunks(100) {
+        .ctx("ecs:ListTasks", service.unwrap_or(cluster))?;
+    let mut out = Vec::new();
+    for chunk in arns.chunks(100) {
         let tasks =
-            aws.ecs.describe_tasks().cluster(cluster).set_tasks(Some(chunk.to_vec())).send().await.ctx("ecs:DescribeTasks", service)?;
+            aws.ecs.describe_tasks().cluster(cluster).set_tasks(Some(chunk.to_vec())).send().await.ctx("ecs:DescribeTasks", cluster)?;
         for t in tasks.tasks() {
             let at_ms = ms(t.stopped_at());
             if at_ms > cursor_ms {
-                stopped_tasks.push(StoppedTask {
-                    task_id: t.task_arn().and_then(|a| a.rsplit('/').next()).unwrap_or_default().into(),
-                    task_definition: t.task_definition_arn().unwrap_or_default().into(),
-                    stopped_reason: t.stopped_reason().unwrap_or_default().into(),
-                    at_ms,
-                    containers: crate::logs::container_exits(t),
-                });
+                let group = t.group().map(str::to_string).or_else(|| service.map(|s| format!("service:{s}"))).unwrap_or_default();
+                out.push((
+                    group,
+                    StoppedTask {
+                        task_id: t.task_arn().and_then(|a| a.rsplit('/').next()).unwrap_or_default().into(),
+                        task_definition: t.task_definition_arn().unwrap_or_default().into(),
+                        stopped_reason: t.stopped_reason().unwrap_or_default().into(),
+                        at_ms,
+                        containers: crate::logs::container_exits(t),
+                    },
+                ));
             }
         }
     }
-    stopped_tasks.sort_by_key(|t| t.at_ms);
+    Ok(out)
+}
 
-    let targets = match s.load_balancers().first().and_then(|l| l.target_group_arn()) {
-        None => None,
-        Some(tg) => {
-            let health =
-                aws.elb.describe_target_health().target_group_arn(tg).send().await.ctx("elasticloadbalancing:DescribeTargetHealth", tg)?;
-            let mut c = TargetCounts::default();
-            for d in health.target_health_descriptions() {
-                match d.target_health().and_then(|h| h.state()).map(|s| s.as_str()) {
-                    Some("healthy") => c.healthy += 1,
-                    Some("unhealthy") => c.unhealthy += 1,
-                    _ => c.other += 1,
-                }
-            }
-            Some(c)
+async fn target_counts(aws: &Aws, tg: &str) -> Result<TargetCounts> {
+    let health = aws.elb.describe_target_health().target_group_arn(tg).send().await.ctx("elasticloadbalancing:DescribeTargetHealth", tg)?;
+    let mut c = TargetCounts::default();
+    for d in health.target_health_descriptions() {
+        match d.target_health().and_then(|h| h.state()).map(|s| s.as_str()) {
+            Some("healthy") => c.healthy += 1,
+            Some("unhealthy") => c.unhealthy += 1,
+            _ => c.other += 1,
         }
-    };
-    Ok(ServiceProgress { service: service.into(), deployments, events, stopped_tasks, targets })
+    }
+    Ok(c)
 }

@@ -578,8 +578,11 @@ pub async fn update_service(aws: &Aws, arn: &str, svc: &m::Service) -> Result<St
         .send()
         .await
         .ctx("ecs:UpdateService", arn)?;
-    // UpdateService does not change tags.
-    aws.ecs.tag_resource().resource_arn(arn).set_tags(Some(convert::ecs_tags(&svc.tags))).send().await.ctx("ecs:TagResource", arn)?;
+    // UpdateService does not change tags: TagResource does, when they differ
+    // from the ones the ownership check read just before.
+    if !crate::ownership::tags_unchanged(aws, arn, &svc.tags) {
+        aws.ecs.tag_resource().resource_arn(arn).set_tags(Some(convert::ecs_tags(&svc.tags))).send().await.ctx("ecs:TagResource", arn)?;
+    }
     Ok(primary_deployment(out.service()))
 }
 

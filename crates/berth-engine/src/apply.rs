@@ -3,7 +3,7 @@
 //! concurrently; a failure stops everything after it, and the result says
 //! what was and was not done.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -14,11 +14,12 @@ use berth_model::resources::{TAG_APP, TAG_MANAGED};
 use berth_plan::normalize::normalize;
 use berth_plan::{Action, Change, Plan};
 use berth_provider::{Kind, Provider, ProviderError};
-use futures::future::join_all;
+use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::events::{Event, EventKind, Reporter};
+use crate::poll::Poller;
 use crate::wait::{DeployFailure, PollPolicy, Wait};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +68,8 @@ pub struct ApplyResult {
     pub done: Vec<String>,
     pub failed: Vec<Failure>,
     pub not_done: Vec<String>,
+    /// Polling rounds the deployment waits shared (each one batched read).
+    pub poll_rounds: u64,
 }
 
 impl ApplyResult {
@@ -90,6 +93,8 @@ pub(crate) struct Ctx<'a> {
     pub cluster_of_service: String,
     /// The app whose ownership tags every resource apply changes must carry.
     pub app: String,
+    /// One poll per round for every deployment being waited on.
+    pub poller: Poller,
 }
 
 impl Ctx<'_> {
@@ -143,41 +148,14 @@ pub async fn apply(plan: &Plan, provider: &dyn Provider, opts: &ApplyOptions, re
             c.after.as_ref().or(c.before.as_ref()).filter(|_| c.kind == "service").and_then(|v| v["cluster"].as_str().map(str::to_string))
         })
         .unwrap_or_default();
-    let cx = Ctx { provider, reporter, opts, arns: Mutex::new(arns), cluster_of_service, app: plan.app.clone() };
-    let mut result = ApplyResult::default();
-    let mut i = 0;
-    while i < plan.changes.len() {
-        // A run of service creates/updates deploys level by level, each level concurrently.
-        let run_end = plan.changes[i..]
-            .iter()
-            .position(|c| !(c.kind == "service" && matches!(c.action, Action::Create | Action::Update)))
-            .map_or(plan.changes.len(), |p| i + p);
-        let batch: Vec<&Change> = if run_end > i { plan.changes[i..run_end].iter().collect() } else { vec![&plan.changes[i]] };
-        i += batch.len();
-        for level in levels(&batch) {
-            let outcomes = join_all(level.iter().map(|c| run_change(&cx, c))).await;
-            for (c, outcome) in level.iter().zip(outcomes) {
-                match outcome {
-                    Ok(()) => result.done.push(c.address.clone()),
-                    Err(f) => {
-                        cx.emit(EventKind::ChangeFailed { address: c.address.clone(), error: f.message.clone() });
-                        result.failed.push(f);
-                    }
-                }
-            }
-            if !result.failed.is_empty() {
-                break;
-            }
-        }
-        if !result.failed.is_empty() {
-            break;
-        }
-    }
-    let finished: BTreeSet<&str> = result.done.iter().chain(result.failed.iter().map(|f| &f.address)).map(String::as_str).collect();
-    for c in plan.changes.iter().filter(|c| !finished.contains(c.address.as_str())) {
-        cx.emit(EventKind::Skipped { address: c.address.clone(), reason: "not applied because an earlier change failed".into() });
-        result.not_done.push(c.address.clone());
-    }
+    let cx = Ctx { provider, reporter, opts, arns: Mutex::new(arns), cluster_of_service, app: plan.app.clone(), poller: Poller::new() };
+    let graph = async {
+        let result = run_graph(&cx, plan).await;
+        cx.poller.stop();
+        result
+    };
+    let (mut result, ()) = futures::join!(graph, cx.poller.run(provider, opts.poll));
+    result.poll_rounds = cx.poller.rounds();
     cx.emit(EventKind::ApplyFinished {
         ok: result.ok(),
         done: result.done.clone(),
@@ -187,25 +165,90 @@ pub async fn apply(plan: &Plan, provider: &dyn Provider, opts: &ApplyOptions, re
     result
 }
 
-/// Groups service changes so each comes after the services it depends on.
-fn levels<'a>(batch: &[&'a Change]) -> Vec<Vec<&'a Change>> {
-    let in_batch: BTreeSet<&str> = batch.iter().map(|c| c.address.as_str()).collect();
-    let mut placed: BTreeSet<&str> = BTreeSet::new();
-    let mut pending: Vec<&Change> = batch.to_vec();
-    let mut out = Vec::new();
-    while !pending.is_empty() {
-        let (ready, rest): (Vec<&Change>, Vec<&Change>) =
-            pending.into_iter().partition(|c| c.depends_on.iter().all(|d| placed.contains(d.as_str()) || !in_batch.contains(d.as_str())));
-        if ready.is_empty() {
-            // Unreachable for a validated spec (no cycles); go one at a time.
-            out.extend(rest.into_iter().map(|c| vec![c]));
-            break;
+/// Changes running at once, at most (each may hold a deployment wait; the
+/// AWS backend bounds and paces the requests themselves).
+pub const MAX_CHANGES_IN_FLIGHT: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Pending,
+    Running,
+    Done,
+    Failed,
+    /// Not started: something it needs failed, or the run was interrupted.
+    NotDone,
+}
+
+/// Runs the plan's dependency graph: every change starts as soon as the
+/// changes it `depends_on` are done (in plan order among those ready, at
+/// most [`MAX_CHANGES_IN_FLIGHT`] at once). A failure stops what depends on
+/// it, directly or not; independent changes still run to the end.
+async fn run_graph(cx: &Ctx<'_>, plan: &Plan) -> ApplyResult {
+    let n = plan.changes.len();
+    let position: HashMap<&str, usize> = plan.changes.iter().enumerate().map(|(i, c)| (c.address.as_str(), i)).collect();
+    let needs: Vec<Vec<usize>> =
+        plan.changes.iter().map(|c| c.depends_on.iter().filter_map(|d| position.get(d.as_str()).copied()).collect()).collect();
+    let mut state = vec![State::Pending; n];
+    let mut result = ApplyResult::default();
+    let mut running = futures::stream::FuturesUnordered::new();
+    let mut in_flight = 0;
+    loop {
+        let interrupted = cx.opts.cancel.as_ref().is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst));
+        // What can no longer run: something it needs failed or will never run.
+        let mut changed = true;
+        while changed {
+            changed = false;
+            for i in 0..n {
+                if state[i] == State::Pending && needs[i].iter().any(|d| matches!(state[*d], State::Failed | State::NotDone)) {
+                    let failed: Vec<&str> = needs[i]
+                        .iter()
+                        .filter(|d| matches!(state[**d], State::Failed | State::NotDone))
+                        .map(|d| plan.changes[*d].address.as_str())
+                        .collect();
+                    state[i] = State::NotDone;
+                    let reason = format!("not applied because {} did not succeed", failed.join(", "));
+                    cx.emit(EventKind::Skipped { address: plan.changes[i].address.clone(), reason });
+                    changed = true;
+                }
+            }
         }
-        placed.extend(ready.iter().map(|c| c.address.as_str()));
-        out.push(ready);
-        pending = rest;
+        for i in 0..n {
+            if in_flight >= MAX_CHANGES_IN_FLIGHT || interrupted {
+                break;
+            }
+            if state[i] == State::Pending && needs[i].iter().all(|d| state[*d] == State::Done) {
+                state[i] = State::Running;
+                in_flight += 1;
+                let c = &plan.changes[i];
+                running.push(async move { (i, run_change(cx, c).await) });
+            }
+        }
+        let Some((i, outcome)) = running.next().await else { break };
+        in_flight -= 1;
+        let c = &plan.changes[i];
+        match outcome {
+            Ok(()) => {
+                state[i] = State::Done;
+                result.done.push(c.address.clone());
+            }
+            Err(f) => {
+                state[i] = State::Failed;
+                cx.emit(EventKind::ChangeFailed { address: c.address.clone(), error: f.message.clone() });
+                result.failed.push(f);
+            }
+        }
     }
-    out
+    for (i, c) in plan.changes.iter().enumerate() {
+        if state[i] == State::Pending {
+            // Interrupted, or (never for a plan berth made) a dependency cycle.
+            cx.emit(EventKind::Skipped { address: c.address.clone(), reason: "not applied: the run was interrupted".into() });
+            state[i] = State::NotDone;
+        }
+        if state[i] == State::NotDone {
+            result.not_done.push(c.address.clone());
+        }
+    }
+    result
 }
 
 pub(crate) fn fail(address: &str, e: impl std::fmt::Display) -> Failure {
@@ -393,7 +436,7 @@ async fn deploy_service(cx: &Ctx<'_>, c: &Change, mut spec: Value, live: Option<
         return Ok(());
     }
     let rollback = svc.deployment_configuration.deployment_circuit_breaker.rollback;
-    let wait = Wait::for_service(cx.provider, cx.reporter, cx.opts, &svc, rollback);
+    let wait = Wait::for_service(cx.provider, cx.reporter, cx.opts, &svc, rollback).in_rounds(&cx.poller);
     wait.deployment(&deployment).await.map_err(|e| Failure {
         address: a.into(),
         deployment: !matches!(e, DeployFailure::Provider(_)),

@@ -239,7 +239,7 @@ pub(crate) async fn deploy(
     });
 
     let result = async {
-        let wait = Wait::for_service(cx.provider, cx.reporter, cx.opts, &svc, false);
+        let wait = Wait::for_service(cx.provider, cx.reporter, cx.opts, &svc, false).in_rounds(&cx.poller);
         wait.deployment(&deployment).await.map_err(|e| ("starting the new revision", e.to_string()))?;
         sides.healthy().await.map_err(|e| ("waiting for healthy targets", e))?;
         let test_rule = sides.serve_on_test_listener().await.map_err(|e| ("serving the new revision on the test listener", e))?;

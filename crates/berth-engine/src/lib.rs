@@ -7,6 +7,7 @@ pub mod blue_green;
 pub mod diagnose;
 mod events;
 pub mod lock;
+pub mod poll;
 mod rollback;
 pub mod wait;
 

@@ -61,6 +61,8 @@ pub struct Wait<'a> {
     pub rollback: bool,
     /// Set by an interrupt: stop waiting (ECS carries on).
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Poll in the rounds apply shares between its waits, instead of alone.
+    pub poller: Option<&'a crate::poll::Poller>,
 }
 
 impl<'a> Wait<'a> {
@@ -81,7 +83,14 @@ impl<'a> Wait<'a> {
             poll: opts.poll,
             rollback,
             cancel: opts.cancel.clone(),
+            poller: None,
         }
+    }
+
+    /// The same wait, polling in `poller`'s shared rounds.
+    pub fn in_rounds(mut self, poller: &'a crate::poll::Poller) -> Self {
+        self.poller = Some(poller);
+        self
     }
 
     fn emit(&self, kind: EventKind) {
@@ -95,6 +104,14 @@ impl<'a> Wait<'a> {
     /// Waits for `deployment` to complete. On failure with a rollback under
     /// way, waits for that as well, then reports the failure.
     pub async fn deployment(&self, deployment: &str) -> Result<(), DeployFailure> {
+        let result = self.follow(deployment).await;
+        if let Some(p) = self.poller {
+            p.forget(self.cluster, self.service);
+        }
+        result
+    }
+
+    async fn follow(&self, deployment: &str) -> Result<(), DeployFailure> {
         let start = self.provider.now_ms();
         let deadline = start + self.timeout.as_millis() as u64;
         // Events are shown from when the deployment started (by AWS's clock,
@@ -109,7 +126,10 @@ impl<'a> Wait<'a> {
         let mut failure: Option<(String, String)> = None; // (failed deployment, reason)
         let mut failures_seen = std::collections::HashSet::new();
         loop {
-            let progress = self.provider.service_progress(self.cluster, self.service, cursor).await?;
+            let progress = match self.poller {
+                Some(p) => p.next(self.cluster, self.service, cursor, deadline).await?,
+                None => self.provider.service_progress(self.cluster, self.service, cursor).await?,
+            };
             let from = *since.get_or_insert_with(|| {
                 progress.deployments.iter().find(|d| d.id == watching).map_or(start, |d| d.created_ms.min(start)).saturating_sub(1)
             });
@@ -242,6 +262,9 @@ impl<'a> Wait<'a> {
                     progress,
                     state: "berth stopped waiting; ECS carries on with the deployment".into(),
                 });
+            }
+            if self.poller.is_some() {
+                continue; // the next round is the wait
             }
             let j = 1.0 + self.poll.jitter * (2.0 * jitter.next() - 1.0);
             let sleep = delay.mul_f64(j).min(Duration::from_millis(deadline - now));

@@ -93,13 +93,21 @@ pub fn lower(app: &App) -> Desired {
         _ => Vec::new(),
     };
 
-    let task_definitions = app.tasks.iter().map(|t| task_definition(app, t, &tags)).collect();
+    let task_definitions: Vec<TaskDefinition> = app.tasks.iter().map(|t| task_definition(app, t, &tags)).collect();
     let services = app.tasks.iter().map(|t| service(app, t, &tags)).collect();
 
+    // The app's log group, when a container logs to it.
+    let log_group = task_definitions
+        .iter()
+        .flat_map(|t| &t.container_definitions)
+        .filter_map(|c| c.log_configuration.as_ref())
+        .any(|l| l.log_driver == "awslogs" && l.options.get("awslogs-group") == Some(&app.logs.group))
+        .then(|| LogGroup { log_group_name: app.logs.group.clone(), retention_in_days: app.logs.retention_days, tags: tags.clone() });
     Desired {
         app: app.name.clone(),
         region: app.region.clone(),
         cluster: Cluster { cluster_name: app.cluster.clone(), tags: tags.clone() },
+        log_group,
         ecr_repositories,
         task_definitions,
         load_balancer,
@@ -224,21 +232,7 @@ fn task_definition(app: &App, task: &app::Task, tags: &[Tag]) -> TaskDefinition 
                     capabilities: (!c.cap_add.is_empty() || !c.cap_drop.is_empty())
                         .then(|| Capabilities { add: c.cap_add.clone(), drop: c.cap_drop.clone() }),
                 }),
-                log_configuration: app.logs.as_ref().map(|l| LogConfiguration {
-                    log_driver: "awslogs".into(),
-                    options: [
-                        ("awslogs-group", l.group.clone()),
-                        ("awslogs-stream-prefix", l.stream_prefix.clone()),
-                        ("awslogs-region", l.region.clone().or_else(|| app.region.clone()).unwrap_or_default()),
-                        // Blocking log writes stall the app when CloudWatch is slow.
-                        ("mode", "non-blocking".into()),
-                        ("max-buffer-size", "25m".into()),
-                    ]
-                    .into_iter()
-                    .filter(|(_, v)| !v.is_empty())
-                    .map(|(k, v)| (k.to_string(), v))
-                    .collect(),
-                }),
+                log_configuration: log_configuration(app, &c.logging),
             }
         })
         .collect();
@@ -373,5 +367,33 @@ fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
         blue_green,
         depends_on: task.depends_on.iter().map(|(d, _)| d.clone()).collect(),
         compose_name: task.name.clone(),
+    }
+}
+
+/// A container's log configuration: awslogs to the app's group (compose
+/// `logging.options` over berth's defaults), another driver as written, or none.
+fn log_configuration(app: &App, logging: &app::ContainerLogging) -> Option<LogConfiguration> {
+    match logging {
+        app::ContainerLogging::None => None,
+        app::ContainerLogging::Other { name, options } => {
+            Some(LogConfiguration { log_driver: name.clone(), options: options.iter().cloned().collect() })
+        }
+        app::ContainerLogging::Awslogs { options } => {
+            let l = &app.logs;
+            let mut out: BTreeMap<String, String> = [
+                ("awslogs-group", l.group.clone()),
+                ("awslogs-stream-prefix", l.stream_prefix.clone()),
+                ("awslogs-region", l.region.clone().or_else(|| app.region.clone()).unwrap_or_default()),
+                // Blocking log writes stall the app when CloudWatch is slow.
+                ("mode", "non-blocking".into()),
+                ("max-buffer-size", "25m".into()),
+            ]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+            out.extend(options.iter().cloned());
+            Some(LogConfiguration { log_driver: "awslogs".into(), options: out })
+        }
     }
 }

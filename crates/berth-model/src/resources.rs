@@ -34,6 +34,9 @@ pub struct Desired {
     #[serde(default)]
     pub region: Option<String>,
     pub cluster: Cluster,
+    /// The app's CloudWatch Logs group, when any container logs to it.
+    #[serde(default)]
+    pub log_group: Option<LogGroup>,
     #[serde(default)]
     pub ecr_repositories: Vec<EcrRepository>,
     #[serde(default)]
@@ -56,6 +59,16 @@ pub struct Desired {
 #[serde(rename_all = "camelCase")]
 pub struct Cluster {
     pub cluster_name: String,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+/// A CloudWatch Logs group (`CreateLogGroup` and `PutRetentionPolicy`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogGroup {
+    pub log_group_name: String,
+    pub retention_in_days: u32,
     #[serde(default)]
     pub tags: Vec<Tag>,
 }

@@ -103,7 +103,8 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
     for w in wants.iter() {
         if let Some(live) = index.get(&w.address) {
             if !live.owned_by(app) && !revision_of_our_service(w, live, &index, app) {
-                if matches!(w.kind, Kind::Cluster | Kind::Namespace) {
+                // So may a log group (`x-berth.logs.group`): used, never changed or deleted.
+                if matches!(w.kind, Kind::Cluster | Kind::Namespace | Kind::LogGroup) {
                     adopted_shared.insert(w.address.clone());
                 } else {
                     not_owned.push(format!(
@@ -264,7 +265,8 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
     for live in observed.resources.iter().filter(|r| r.owned_by(app) && !wanted.contains(r.address.as_str())) {
         changes.push(delete_change(live, &arns));
     }
-    let changes = order_changes(changes);
+    let mut changes = order_changes(changes);
+    crate::graph::link(&mut changes);
 
     let mut summary = Summary { unchanged: unchanged.iter().filter(|u| u.address != LB_LISTENER).count(), ..Summary::default() };
     for c in &changes {

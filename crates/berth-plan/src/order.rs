@@ -11,6 +11,7 @@ use crate::plan::{Action, Change};
 
 const FORWARD_ORDER: &[Kind] = &[
     Kind::Cluster,
+    Kind::LogGroup,
     Kind::EcrRepository,
     Kind::TaskDefinition,
     Kind::LoadBalancer,
@@ -29,6 +30,7 @@ pub const DELETE_ORDER: &[Kind] = &[
     Kind::Service,
     Kind::CloudMapService,
     Kind::TaskDefinition,
+    Kind::LogGroup,
     Kind::EcrRepository,
     Kind::Namespace,
     Kind::LoadBalancer,

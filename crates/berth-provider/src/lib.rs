@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use berth_model::resources::{
-    CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, Tag, TargetGroup, TaskDefinition,
+    CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, LogGroup, Namespace, Service, Tag, TargetGroup,
+    TaskDefinition,
 };
 
 pub use live::*;
@@ -56,6 +57,8 @@ pub struct Scope {
     pub repository_names: Vec<String>,
     pub cloud_map_names: Vec<String>,
     pub load_balancer_name: Option<String>,
+    /// The app's CloudWatch Logs group.
+    pub log_group_names: Vec<String>,
 }
 
 /// One deployment of a service as berth follows it.
@@ -191,6 +194,22 @@ pub trait Provider: Send + Sync {
 
     /// The deployments, new events and stopped tasks of a service since `cursor_ms`.
     async fn service_progress(&self, cluster: &str, service: &str, cursor_ms: u64) -> Result<ServiceProgress>;
+    /// [`Provider::service_progress`] of several services of one cluster at
+    /// once (`(service, cursor_ms)` each; DescribeServices takes ten a call),
+    /// in the order asked. A service that is gone is an error of its own.
+    async fn services_progress(&self, cluster: &str, services: &[(String, u64)]) -> Vec<Result<ServiceProgress>> {
+        let mut out = Vec::with_capacity(services.len());
+        for (service, cursor) in services {
+            out.push(self.service_progress(cluster, service, *cursor).await);
+        }
+        out
+    }
+
+    /// Creates a CloudWatch Logs group with its tags and retention; returns its ARN.
+    async fn create_log_group(&self, group: &LogGroup) -> Result<String>;
+    /// Sets how long a log group keeps its lines (PutRetentionPolicy).
+    async fn put_log_retention(&self, name: &str, days: u32) -> Result<()>;
+    async fn delete_log_group(&self, name: &str) -> Result<()>;
 
     /// Container log lines of one log group (CloudWatch Logs FilterLogEvents), oldest first.
     async fn log_lines(&self, filter: &LogFilter) -> Result<Vec<LogLine>>;

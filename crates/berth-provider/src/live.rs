@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     Cluster,
+    LogGroup,
     EcrRepository,
     TaskDefinition,
     LoadBalancer,
@@ -22,6 +23,7 @@ impl Kind {
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Cluster => "cluster",
+            Kind::LogGroup => "log_group",
             Kind::EcrRepository => "ecr_repository",
             Kind::TaskDefinition => "task_definition",
             Kind::LoadBalancer => "load_balancer",
@@ -36,6 +38,7 @@ impl Kind {
     pub fn parse(s: &str) -> Option<Kind> {
         Some(match s {
             "cluster" => Kind::Cluster,
+            "log_group" => Kind::LogGroup,
             "ecr_repository" => Kind::EcrRepository,
             "task_definition" => Kind::TaskDefinition,
             "load_balancer" => Kind::LoadBalancer,
@@ -101,6 +104,7 @@ pub fn address_for(kind: Kind, name: &str, app: &str, tags: &[Tag]) -> String {
     let short = |n: &str| n.strip_prefix(&format!("{app}-")).unwrap_or(n).to_string();
     match kind {
         Kind::Cluster => format!("cluster.{name}"),
+        Kind::LogGroup => format!("logs.{name}"),
         Kind::EcrRepository => format!("ecr.{name}"),
         Kind::TaskDefinition => format!("taskdef.{}", short(name.split(':').next().unwrap_or(name))),
         Kind::LoadBalancer => "lb.main".to_string(),

@@ -10,6 +10,7 @@
 pub mod ecr;
 pub mod faults;
 mod lock;
+pub mod logs;
 mod provider;
 pub mod scheduler;
 pub mod state;
@@ -41,6 +42,8 @@ pub struct Sim {
     target_history: Mutex<Vec<TargetGroupSample>>,
     /// App locks: files beside the state file (see `lock.rs`), never in it.
     locks: lock::Locks,
+    /// API calls made through this handle, by operation (for tests).
+    calls: Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 impl Sim {
@@ -52,6 +55,7 @@ impl Sim {
             history: Mutex::new(None),
             target_history: Mutex::new(Vec::new()),
             locks: lock::Locks::new(None),
+            calls: Mutex::default(),
         }
     }
 
@@ -68,7 +72,17 @@ impl Sim {
             history: Mutex::new(None),
             target_history: Mutex::new(Vec::new()),
             locks: lock::Locks::new(Some(path)),
+            calls: Mutex::default(),
         })
+    }
+
+    /// API calls made through this handle so far, by operation.
+    pub fn calls(&self) -> std::collections::BTreeMap<String, u64> {
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub(crate) fn count_call(&self, operation: &str) {
+        *self.calls.lock().unwrap_or_else(|e| e.into_inner()).entry(operation.to_string()).or_default() += 1;
     }
 
     /// Writes the state back to where it was opened from.

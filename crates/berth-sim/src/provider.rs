@@ -34,6 +34,7 @@ impl Sim {
     /// and 5xx are retried with backoff (on the virtual clock); only when
     /// every attempt fails does the caller see the error.
     fn api(&self, operation: &str) -> Result<()> {
+        self.count_call(operation);
         if berth_provider::crash::due(operation) {
             // What the account holds survives the crash.
             let _ = self.save();
@@ -72,6 +73,11 @@ impl Sim {
         };
         if let Some(c) = state.clusters.get(&scope.cluster) {
             push(Kind::Cluster, &scope.cluster, &c.arn, &c.tags, serde_json::json!({"clusterName": scope.cluster, "tags": c.tags}));
+        }
+        for (name, g) in &state.log_groups {
+            if scope.log_group_names.contains(name) || owned_by(&g.spec.tags, app) {
+                push(Kind::LogGroup, name, &g.arn, &g.spec.tags, to_json(&g.spec));
+            }
         }
         for (name, r) in &state.repositories {
             if scope.repository_names.contains(name) || owned_by(&r.spec.tags, app) {
@@ -170,6 +176,50 @@ impl Sim {
         }
         out
     }
+}
+
+/// One service's progress, as DescribeServices (plus its tasks and targets) shows it.
+fn progress_of(s: &SimState, service: &str, cursor_ms: u64) -> Result<ServiceProgress> {
+    let svc = s.services.get(service).ok_or_else(|| not_found(format!("service {service}")))?;
+    let deployments = svc
+        .deployments
+        .iter()
+        .rev()
+        .filter(|d| d.status != "INACTIVE" || d.rollout_state == "COMPLETED")
+        .map(|d| {
+            let tasks = svc.tasks.iter().filter(|t| t.deployment_id == d.id);
+            DeploymentStatus {
+                id: d.id.clone(),
+                status: d.status.clone(),
+                rollout_state: d.rollout_state.clone(),
+                rollout_state_reason: d.rollout_state_reason.clone(),
+                task_definition: d.task_definition.clone(),
+                desired: if d.status == "PRIMARY" { svc.spec.desired_count.unwrap_or(0) } else { 0 },
+                running: tasks.clone().filter(|t| t.state == TaskState::Running).count() as u32,
+                pending: tasks.filter(|t| t.state == TaskState::Pending).count() as u32,
+                failed_tasks: d.failed_tasks,
+                created_ms: d.created_ms,
+            }
+        })
+        .collect();
+    let targets = svc.spec.load_balancers.first().and_then(|lb| s.target_groups.get(&lb.target_group_arn)).map(|tg| {
+        let mut c = TargetCounts::default();
+        for h in tg.targets.values() {
+            match h.as_str() {
+                "healthy" => c.healthy += 1,
+                "unhealthy" => c.unhealthy += 1,
+                _ => c.other += 1,
+            }
+        }
+        c
+    });
+    Ok(ServiceProgress {
+        service: service.to_string(),
+        deployments,
+        events: svc.events.iter().filter(|e| e.at_ms > cursor_ms).cloned().collect(),
+        stopped_tasks: svc.stopped.iter().filter(|t| t.at_ms > cursor_ms).cloned().collect(),
+        targets,
+    })
 }
 
 fn conflict(operation: &str, message: impl Into<String>) -> ProviderError {
@@ -330,6 +380,7 @@ impl Provider for Sim {
         let s = self.state();
         let tags = match kind {
             Kind::Cluster => s.clusters.values().find(|c| c.arn == arn).map(|c| c.tags.clone()),
+            Kind::LogGroup => s.log_groups.values().find(|g| g.arn == arn).map(|g| g.spec.tags.clone()),
             Kind::EcrRepository => s.repositories.values().find(|r| r.arn == arn).map(|r| r.spec.tags.clone()),
             Kind::TaskDefinition => {
                 s.task_definitions.values().flatten().find(|r| r.arn == arn && r.status == "ACTIVE").map(|r| r.spec.tags.clone())
@@ -588,47 +639,37 @@ impl Provider for Sim {
 
     async fn service_progress(&self, _cluster: &str, service: &str, cursor_ms: u64) -> Result<ServiceProgress> {
         self.api("DescribeServices")?;
-        let s = self.state();
-        let svc = s.services.get(service).ok_or_else(|| not_found(format!("service {service}")))?;
-        let deployments = svc
-            .deployments
-            .iter()
-            .rev()
-            .filter(|d| d.status != "INACTIVE" || d.rollout_state == "COMPLETED")
-            .map(|d| {
-                let tasks = svc.tasks.iter().filter(|t| t.deployment_id == d.id);
-                DeploymentStatus {
-                    id: d.id.clone(),
-                    status: d.status.clone(),
-                    rollout_state: d.rollout_state.clone(),
-                    rollout_state_reason: d.rollout_state_reason.clone(),
-                    task_definition: d.task_definition.clone(),
-                    desired: if d.status == "PRIMARY" { svc.spec.desired_count.unwrap_or(0) } else { 0 },
-                    running: tasks.clone().filter(|t| t.state == TaskState::Running).count() as u32,
-                    pending: tasks.filter(|t| t.state == TaskState::Pending).count() as u32,
-                    failed_tasks: d.failed_tasks,
-                    created_ms: d.created_ms,
+        progress_of(&self.state(), service, cursor_ms)
+    }
+
+    /// DescribeServices answers ten services a call, as ECS does.
+    async fn services_progress(&self, _cluster: &str, services: &[(String, u64)]) -> Vec<Result<ServiceProgress>> {
+        let mut out = Vec::with_capacity(services.len());
+        for chunk in services.chunks(10) {
+            match self.api("DescribeServices") {
+                Ok(()) => {
+                    let s = self.state();
+                    out.extend(chunk.iter().map(|(service, cursor)| progress_of(&s, service, *cursor)));
                 }
-            })
-            .collect();
-        let targets = svc.spec.load_balancers.first().and_then(|lb| s.target_groups.get(&lb.target_group_arn)).map(|tg| {
-            let mut c = TargetCounts::default();
-            for h in tg.targets.values() {
-                match h.as_str() {
-                    "healthy" => c.healthy += 1,
-                    "unhealthy" => c.unhealthy += 1,
-                    _ => c.other += 1,
-                }
+                Err(e) => out.extend(chunk.iter().map(|_| Err(e.clone()))),
             }
-            c
-        });
-        Ok(ServiceProgress {
-            service: service.to_string(),
-            deployments,
-            events: svc.events.iter().filter(|e| e.at_ms > cursor_ms).cloned().collect(),
-            stopped_tasks: svc.stopped.iter().filter(|t| t.at_ms > cursor_ms).cloned().collect(),
-            targets,
-        })
+        }
+        out
+    }
+
+    async fn create_log_group(&self, group: &berth_model::resources::LogGroup) -> Result<String> {
+        self.api("CreateLogGroup")?;
+        self.state().create_log_group(group)
+    }
+
+    async fn put_log_retention(&self, name: &str, days: u32) -> Result<()> {
+        self.api("PutRetentionPolicy")?;
+        self.state().put_log_retention(name, days)
+    }
+
+    async fn delete_log_group(&self, name: &str) -> Result<()> {
+        self.api("DeleteLogGroup")?;
+        self.state().delete_log_group(name)
     }
 
     async fn log_lines(&self, filter: &berth_provider::LogFilter) -> Result<Vec<berth_provider::LogLine>> {

@@ -156,7 +156,11 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
                 Behaviour::Healthy => t.healthy_at_ms = Some(now + HEALTHY_MS),
                 Behaviour::CrashLoop => {
                     t.stop_at_ms = Some(now + CRASH_MS);
-                    t.stop_reason = Some("Essential container in task exited (exit code 1)".into());
+                    t.stop_reason = Some(match failing_dependency(state, &t.task_definition) {
+                        // A container others wait for (an init container) failed: they never start.
+                        Some(c) => format!("{DEPENDENCY_FAILED}{c} exited with code 1; the containers that depend on it (condition SUCCESS) did not start"),
+                        None => "Essential container in task exited (exit code 1)".into(),
+                    });
                 }
                 Behaviour::Unhealthy => {
                     t.stop_at_ms = Some(now + UNHEALTHY_KILL_MS);
@@ -178,7 +182,11 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
         if t.stop_at_ms.is_some_and(|at| now >= at) {
             t.state = TaskState::Stopped;
             t.healthy = false;
-            let what = if behaviour == Behaviour::CrashLoop { "crash" } else { "unhealthy" };
+            let what = match behaviour {
+                Behaviour::CrashLoop if t.stop_reason.as_deref().is_some_and(|r| r.starts_with(DEPENDENCY_FAILED)) => "dependency-crash",
+                Behaviour::CrashLoop => "crash",
+                _ => "unhealthy",
+            };
             logs.push((t.task_definition.clone(), t.id.clone(), what.into()));
             stopped_now.push((t.id.clone(), t.deployment_id.clone(), t.stop_reason.clone().unwrap_or_default()));
         }
@@ -192,7 +200,11 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
         }
         let td = svc.tasks.iter().find(|t| t.id == task).map(|t| t.task_definition.clone()).unwrap_or_default();
         let exit_code = if reason.contains("exit code 1") { 1 } else { 137 };
-        let containers = container_exits(state, &td, &task, |essential| Some(if essential { exit_code } else { 0 }));
+        let containers = if reason.starts_with(DEPENDENCY_FAILED) {
+            container_exits(state, &td, &task, |essential| if essential { None } else { Some(1) })
+        } else {
+            container_exits(state, &td, &task, |essential| Some(if essential { exit_code } else { 0 }))
+        };
         svc.stopped.push(StoppedTask { task_id: task, task_definition: td, stopped_reason: reason, at_ms: now, containers });
     }
 
@@ -346,6 +358,26 @@ pub(crate) fn log_streams(state: &SimState, td: &str, task: &str) -> Vec<(String
         .collect()
 }
 
+/// The start of the stop reason of a task whose essential containers never
+/// started because a container they depend on failed.
+const DEPENDENCY_FAILED: &str = "Task failed to start: container ";
+
+/// The non-essential container of a task definition that crash-loops (the
+/// crashloop fault is in its image, and in no essential container's) while
+/// others wait for it to succeed: an init container that fails.
+fn failing_dependency(state: &SimState, td: &str) -> Option<String> {
+    let spec = task_definition(state, td)?;
+    let crashes = |image: &str| state.faults.behaviour(&image_names(state, image)) == Behaviour::CrashLoop;
+    if spec.container_definitions.iter().any(|c| c.essential && crashes(&c.image)) {
+        return None;
+    }
+    spec.container_definitions
+        .iter()
+        .filter(|c| !c.essential && crashes(&c.image))
+        .find(|c| spec.container_definitions.iter().any(|o| o.depends_on.iter().any(|d| d.container_name == c.name && d.condition == "SUCCESS")))
+        .map(|c| c.name.clone())
+}
+
 /// How each container of a stopped task ended.
 pub(crate) fn container_exits(
     state: &SimState,
@@ -388,6 +420,9 @@ fn write_task_logs(state: &mut SimState, td: &str, task: &str, what: &str) {
                 format!("{name}: fatal: the process crashed during startup (the sim's crashloop fault)"),
                 format!("{name}: exiting with code 1"),
             ],
+            "dependency-crash" if !essential => {
+                vec![format!("{name}: cannot write the task's files; exiting with code 1 (the sim's crashloop fault)")]
+            }
             "unhealthy" if essential => vec![format!("{name}: health check failed: connection refused (the sim's unhealthy fault)")],
             _ => Vec::new(),
         };

@@ -55,6 +55,9 @@ pub struct SimState {
     /// to the awslogs group and stream their container definitions name.
     #[serde(default)]
     pub log_events: BTreeMap<String, Vec<SimLogEvent>>,
+    /// CloudWatch Logs groups by name.
+    #[serde(default)]
+    pub log_groups: BTreeMap<String, crate::logs::SimLogGroup>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +89,7 @@ impl Default for SimState {
             auto_push: true,
             resolved_tags: BTreeMap::new(),
             log_events: BTreeMap::new(),
+            log_groups: BTreeMap::new(),
         }
     }
 }

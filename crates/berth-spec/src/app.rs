@@ -14,7 +14,8 @@ pub struct App {
     pub network: Network,
     pub execution_role_arn: Option<String>,
     pub task_role_arn: Option<String>,
-    pub logs: Option<Logs>,
+    /// The app's log group and how containers log to it.
+    pub logs: Logs,
     pub load_balancer: Option<LoadBalancer>,
     pub discovery: Option<Discovery>,
     pub registry: Registry,
@@ -52,6 +53,20 @@ pub struct Logs {
     pub group: String,
     pub region: Option<String>,
     pub stream_prefix: String,
+    pub retention_days: u32,
+}
+
+/// Where a container's output goes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "driver", rename_all = "snake_case")]
+pub enum ContainerLogging {
+    /// awslogs to the app's log group; `options` (from compose
+    /// `logging.options`) override berth's defaults.
+    Awslogs { options: Vec<(String, String)> },
+    /// Another log driver, as compose names it, with its options.
+    Other { name: String, options: Vec<(String, String)> },
+    /// `logging.driver: none`: no log configuration at all.
+    None,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -196,6 +211,7 @@ pub struct Container {
     /// Container-level reservations, when several containers share a task.
     pub cpu: Option<u32>,
     pub memory: Option<u32>,
+    pub logging: ContainerLogging,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -49,3 +49,50 @@ pub fn deploy_checks(loaded: &Loaded) -> Diagnostics {
     }
     out
 }
+
+/// Why the app's tasks need a task execution role (the role the ECS agent
+/// uses to start them), if they do: a private ECR image, secrets, or
+/// awslogs on Fargate.
+pub fn execution_role_reason(app: &crate::app::App) -> Option<String> {
+    use crate::app::{ContainerLogging, Image, LaunchType};
+    for t in &app.tasks {
+        for c in &t.containers {
+            let private_ecr = match &c.image {
+                Image::Ecr { .. } => true,
+                Image::External { reference } => reference.split('/').next().is_some_and(|h| h.contains(".dkr.ecr.") && h.ends_with(".amazonaws.com")),
+            };
+            if private_ecr {
+                return Some(format!("service {:?} runs the private ECR image {}, which ECS pulls with the task execution role", t.name, c.image.reference()));
+            }
+            if let Some((var, _)) = c.secrets.first() {
+                return Some(format!("service {:?} reads the secret {var}, which ECS fetches with the task execution role", t.name));
+            }
+            if app.launch_type == LaunchType::Fargate && matches!(c.logging, ContainerLogging::Awslogs { .. }) {
+                return Some(format!(
+                    "service {:?} logs to CloudWatch (awslogs) on Fargate, which writes with the task execution role",
+                    t.name
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The error (a warning when `strict` is off: the sim and emulators check
+/// no IAM) when the tasks need an execution role and the spec names none.
+pub fn execution_role_check(loaded: &Loaded, strict: bool) -> Option<Diagnostic> {
+    let app = &loaded.app;
+    if app.execution_role_arn.is_some() {
+        return None;
+    }
+    let why = execution_role_reason(app)?;
+    let path = p(&["x-berth", "execution_role_arn"]);
+    let pos = match loaded.tree.get("x-berth") {
+        None => loaded.tree.as_map().and_then(|m| m.values().next()).map(|e| e.key_pos.clone()),
+        Some(_) => Some(loaded.tree.pos_of(&path)),
+    };
+    let message = if strict { why } else { format!("{why}; on AWS, plan stops here until it is set") };
+    let hint = "set x-berth.execution_role_arn to a role ECS tasks may assume; `berth iam-policy --execution-role` prints its trust policy and the permissions this spec needs";
+    let d = if strict { Diagnostic::error("x-berth.execution_role_arn", message) } else { Diagnostic::warning("x-berth.execution_role_arn", message) };
+    Some(d.at(pos).hint(hint))
+}

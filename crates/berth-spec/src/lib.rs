@@ -11,6 +11,8 @@ pub mod fargate;
 pub mod files;
 pub mod images;
 pub mod load;
+pub mod logging;
+pub mod placeholders;
 pub mod resolve;
 pub mod types;
 pub mod units;

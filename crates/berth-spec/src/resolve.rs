@@ -220,11 +220,11 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
         network,
         execution_role_arn: x.execution_role_arn.clone(),
         task_role_arn: x.task_role_arn.clone(),
-        logs: x.logs.as_ref().map(|l| Logs {
-            group: l.group.clone(),
-            region: l.region.clone(),
-            stream_prefix: l.stream_prefix.clone().unwrap_or_else(|| app_name.to_string()),
-        }),
+        logs: {
+            let (logs, notes) = crate::logging::resolve_logs(x.logs.as_ref(), app_name);
+            report_notes(cx, &[], notes);
+            logs
+        },
         load_balancer,
         discovery,
         registry,
@@ -884,6 +884,24 @@ fn resolve_container(
         depends_on,
         cpu,
         memory,
+        logging: {
+            let (logging, notes) = crate::logging::resolve_logging(svc.logging.as_ref(), launch);
+            report_notes(cx, &p(&["services", name]), notes);
+            logging
+        },
+    }
+}
+
+/// Reports what `crate::logging` found, under `base`.
+fn report_notes(cx: &mut Ctx, base: &[Seg], notes: Vec<crate::logging::Note>) {
+    for (keys, error, message, hint) in notes {
+        let mut path = base.to_vec();
+        path.extend(p(&keys));
+        if error {
+            cx.error(&path, message, hint.as_deref());
+        } else {
+            cx.warn(&path, message, hint.as_deref());
+        }
     }
 }
 
@@ -898,7 +916,6 @@ fn ignored_hint(key: &str) -> Option<&'static str> {
         "restart" => "ECS restarts failed tasks of a service by itself",
         "container_name" => "ECS names containers after the compose service",
         "networks" => "tasks share the VPC network; services reach each other through x-berth.discovery",
-        "logging" => "set x-berth.logs to send logs to CloudWatch",
         "env_file" => "berth does not read env files into the task; list the variables under `environment:`",
         "extra_hosts" | "dns" => "name resolution on ECS comes from the VPC and x-berth.discovery",
         _ => return None,

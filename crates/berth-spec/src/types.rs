@@ -71,7 +71,9 @@ pub struct Service {
     pub hostname: Option<String>,
     pub tty: Option<bool>,
     pub stdin_open: Option<bool>,
-    pub logging: Option<Any>,
+    /// Compose `logging`: `driver: awslogs` (options pass through), `driver: none`
+    /// (no logs), or another driver ECS supports; omitted, logs go to the app's log group.
+    pub logging: Option<Logging>,
     // Compose keys that mean nothing on ECS: accepted and warned about.
     pub restart: Option<Any>,
     pub container_name: Option<Any>,
@@ -119,7 +121,6 @@ pub const IGNORED_SERVICE_KEYS: &[&str] = &[
     "tty",
     "stdin_open",
     "hostname",
-    "logging",
     "env_file",
 ];
 
@@ -475,10 +476,23 @@ pub struct LifecycleRule {
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 pub struct LogsConfig {
-    /// CloudWatch log group (must exist).
-    pub group: String,
+    /// The CloudWatch Logs group every container logs to (default
+    /// `/berth/<app>`). berth creates it (tagged as the app's) unless it
+    /// exists already, and deletes it on destroy only if it created it.
+    pub group: Option<String>,
+    /// Days CloudWatch keeps the log lines (default 30).
+    pub retention_days: Option<u32>,
     pub region: Option<String>,
     pub stream_prefix: Option<String>,
+}
+
+/// A service's Compose `logging` section.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct Logging {
+    /// `awslogs` (default), `none`, `awsfirelens`, `splunk`, ...
+    pub driver: Option<String>,
+    #[serde(default)]
+    pub options: IndexMap<String, StringOrNumber>,
 }
 
 /// A service's own `x-berth` section.

@@ -101,7 +101,7 @@ pub enum Command {
     /// Show each service's deployments, tasks, target health and traffic weights.
     Status(StatusArgs),
     /// Print the least-privilege IAM policy (JSON) berth's deployer role needs for this spec.
-    IamPolicy,
+    IamPolicy(IamPolicyArgs),
     /// List the images the spec needs built (service, context, repository, tag), for CI.
     Images(ImagesArgs),
     /// ECR: `berth ecr preview [REPO]` shows which images the lifecycle policy would expire.
@@ -109,6 +109,27 @@ pub enum Command {
     Ecr(EcrCommand),
     /// Scaffold a spec and CI files (CodeBuild buildspec, GitOps workflow, IAM policy).
     Init(InitArgs),
+    /// The containers' log lines (CloudWatch Logs; the sim's tasks log too), with task id and container.
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Compose services to show (default: all).
+    pub services: Vec<String>,
+    /// Keep printing new lines until interrupted (Ctrl-C). `-f` names the
+    /// spec file, so following is `--follow` or `-F`.
+    #[arg(long, short = 'F')]
+    pub follow: bool,
+    /// Only lines of the last DURATION, e.g. 10m, 2h.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub since: Option<std::time::Duration>,
+    /// Only this task's lines (its id, the last part of the task ARN).
+    #[arg(long, value_name = "ID")]
+    pub task: Option<String>,
+    /// Only this container's lines.
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -123,6 +144,14 @@ pub struct PreviewArgs {
     pub repository: Option<String>,
     #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
     pub format: StatusFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct IamPolicyArgs {
+    /// Instead: the trust policy and permissions of the task execution role
+    /// (pull the spec's ECR images, read its secrets, write its logs).
+    #[arg(long)]
+    pub execution_role: bool,
 }
 
 #[derive(Debug, Args)]

@@ -20,7 +20,12 @@ pub fn preview(cli: &Cli, args: &PreviewArgs, io: &mut Io) -> anyhow::Result<Exi
     let chosen: Vec<String> = match &args.repository {
         Some(r) if repos.contains(r) => vec![r.clone()],
         Some(r) => {
-            writeln!(io.stderr, "error: {r} is not a repository of app {}\n  hint: its repositories are: {}", target.desired.app, repos.join(", "))?;
+            writeln!(
+                io.stderr,
+                "error: {r} is not a repository of app {}\n  hint: its repositories are: {}",
+                target.desired.app,
+                repos.join(", ")
+            )?;
             return Ok(ExitStatus::Error);
         }
         None => repos,
@@ -47,7 +52,13 @@ pub fn preview(cli: &Cli, args: &PreviewArgs, io: &mut Io) -> anyhow::Result<Exi
                 writeln!(io.stdout, "{}: {} images would expire", p.repository, p.expiring.len())?;
                 for e in &p.expiring {
                     let tags = if e.tags.is_empty() { "(untagged)".to_string() } else { e.tags.join(",") };
-                    writeln!(io.stdout, "  rule {:>3}  {}  pushed {}  {tags}", e.rule_priority, &e.digest, berth_render::time::rfc3339(e.pushed_at_ms))?;
+                    writeln!(
+                        io.stdout,
+                        "  rule {:>3}  {}  pushed {}  {tags}",
+                        e.rule_priority,
+                        &e.digest,
+                        berth_render::time::rfc3339(e.pushed_at_ms)
+                    )?;
                 }
             }
         }

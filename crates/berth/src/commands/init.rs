@@ -96,6 +96,9 @@ x-berth:
     security_groups: [REPLACE_ME_SECURITY_GROUP]
   load_balancer:
     listener: REPLACE_ME_LISTENER_ARN         # an existing ALB listener
+  # The role ECS starts tasks with (pull images, read secrets, write logs):
+  # `berth iam-policy --execution-role` prints its trust policy and permissions.
+  execution_role_arn: REPLACE_ME_EXECUTION_ROLE_ARN
   discovery: connect                          # compose service names (e.g. `db`) resolve on ECS
   registry:
     url: ${REGISTRY:-REPLACE_ME_ACCOUNT.dkr.ecr.REPLACE_ME_REGION.amazonaws.com}

@@ -5,6 +5,7 @@ mod iam_policy;
 mod images;
 mod init;
 mod lock;
+mod logs;
 mod plan;
 mod plan_file;
 mod render;
@@ -34,7 +35,8 @@ pub fn dispatch(cli: &Cli, io: &mut Io) -> anyhow::Result<ExitStatus> {
         Command::Destroy(args) => apply::destroy(cli, args, io),
         Command::Rollback(args) => apply::rollback(cli, args, io),
         Command::Status(args) => status::run(cli, args, io),
-        Command::IamPolicy => iam_policy::run(cli, io),
+        Command::IamPolicy(args) => iam_policy::run(cli, args, io),
+        Command::Logs(args) => logs::run(cli, args, io),
         Command::Images(args) => images::run(cli, args, io),
         Command::Ecr(crate::cli::EcrCommand::Preview(args)) => ecr::preview(cli, args, io),
         Command::Init(args) => init::run(cli, args, io),
@@ -57,6 +59,13 @@ pub fn load_spec(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Loaded>> {
     match berth_spec::load(&opts) {
         Ok(loaded) => {
             printer::diagnostics(io.stderr, &loaded.warnings)?;
+            // Placeholders `berth init` left: valid YAML, never a deployable value.
+            let placeholders = berth_spec::placeholders::check(&loaded);
+            if placeholders.has_errors() {
+                printer::diagnostics(io.stderr, &placeholders)?;
+                printer::invalid_summary(io.stderr, &placeholders)?;
+                return Ok(None);
+            }
             Ok(Some(loaded))
         }
         Err(diags) => {
@@ -84,7 +93,19 @@ pub fn load_target(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Target>> {
 /// (subnets, a VPC id), which `validate` does not ask of a compose file.
 pub fn load_deploy_target(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Target>> {
     let Some(target) = load_target(cli, io)? else { return Ok(None) };
-    let missing = berth_spec::deploy_checks(&target.loaded);
+    let mut missing = berth_spec::deploy_checks(&target.loaded);
+    // An execution role is checked where IAM is: on AWS, not on the sim or an emulator.
+    let emulator = cli.global.endpoint_url.is_some() || io.env.get("AWS_ENDPOINT_URL").is_some_and(|u| !u.is_empty());
+    let strict = cli.global.backend == crate::cli::BackendKind::Aws && !emulator;
+    if let Some(d) = berth_spec::deploy_checks::execution_role_check(&target.loaded, strict) {
+        if strict {
+            missing.push(d);
+        } else {
+            let mut warning = berth_spec::Diagnostics::default();
+            warning.push(d);
+            printer::diagnostics(io.stderr, &warning)?;
+        }
+    }
     if missing.has_errors() {
         printer::diagnostics(io.stderr, &missing)?;
         let n = missing.errors().count();
@@ -108,11 +129,20 @@ pub fn plan_context(target: &Target, provider: &dyn Provider) -> PlanContext {
 }
 
 /// What ECR says of every ECR image of the spec, by reference.
-pub async fn lookup_images(desired: &Desired, provider: &dyn Provider) -> anyhow::Result<std::collections::BTreeMap<String, berth_provider::ImageLookup>> {
+pub async fn lookup_images(
+    desired: &Desired,
+    provider: &dyn Provider,
+) -> anyhow::Result<std::collections::BTreeMap<String, berth_provider::ImageLookup>> {
+    // Concurrently: each is one DescribeImages (an app's images are mostly one
+    // tag per repository, so batching per repository would save nothing).
+    let images = berth_plan::images::ecr_images(desired);
+    let found = futures::future::join_all(
+        images.iter().map(|i| provider.resolve_image(i.registry.as_deref(), i.region.as_deref(), &i.repository, &i.tag)),
+    )
+    .await;
     let mut lookups = std::collections::BTreeMap::new();
-    for image in berth_plan::images::ecr_images(desired) {
-        let found = provider.resolve_image(image.registry.as_deref(), image.region.as_deref(), &image.repository, &image.tag).await?;
-        lookups.insert(image.reference, found);
+    for (image, found) in images.into_iter().zip(found) {
+        lookups.insert(image.reference, found?);
     }
     Ok(lookups)
 }
@@ -124,8 +154,12 @@ pub async fn make_plan(target: &Target, provider: &dyn Provider, allow_mutable_t
     leave_disabled_services_alone(&mut observed, &target.loaded.disabled_services, &target.desired.app);
     let mut desired = target.desired.clone();
     let lookups = lookup_images(&desired, provider).await?;
-    let creating: std::collections::BTreeSet<String> =
-        desired.ecr_repositories.iter().map(|r| r.repository_name.clone()).filter(|r| observed.get(&format!("ecr.{r}")).is_none()).collect();
+    let creating: std::collections::BTreeSet<String> = desired
+        .ecr_repositories
+        .iter()
+        .map(|r| r.repository_name.clone())
+        .filter(|r| observed.get(&format!("ecr.{r}")).is_none())
+        .collect();
     let pinned = berth_plan::images::pin(&mut desired, &lookups, &creating, allow_mutable_tags)?;
     let mut plan = berth_plan::diff(&desired, &observed, &plan_context(target, provider))?;
     plan.spec_digest = berth_plan::spec_digest(&target.desired);
