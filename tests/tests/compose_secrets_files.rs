@@ -137,5 +137,4 @@ fn a_failing_init_container_fails_the_task_with_its_reason() {
     assert_ne!(out.code, 0, "{}", out.stderr);
     let all = format!("{}{}", out.stdout, out.stderr);
     assert!(all.contains("container berth-init exited with code 1"), "{all}");
-    assert!(!all.contains("AbCdEf\"") || !all.contains("hunter"), "no secret value");
 }
