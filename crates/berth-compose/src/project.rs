@@ -318,6 +318,7 @@ impl Cx<'_> {
             NodeValue::Scalar { text, plain } => {
                 let cast = compose_cast(path).or_else(|| (self.opts.extension_cast)(path));
                 let written = text.clone();
+                let was_plain = *plain;
                 if text.contains('$') {
                     let is_secret = self.opts.is_secret_key;
                     let secret = path.iter().any(|s| matches!(s, Seg::Key(k) if is_secret(k)))
@@ -356,7 +357,11 @@ impl Cx<'_> {
                         }
                     }
                 }
-                if let Some(cast) = cast {
+                if cast == Some(Cast::Yaml) {
+                    // The embedding tool's own rule: the value reads as it
+                    // would have been written (quoted stays text).
+                    *plain = was_plain;
+                } else if let Some(cast) = cast {
                     if let Err(msg) = apply_cast(cast, text, plain) {
                         // The value is shown only as written in the file
                         // (an interpolated one may come from a secret).
