@@ -433,11 +433,47 @@ impl Cx<'_> {
         match parse_file(shown, &text) {
             Ok(mut tree) => {
                 self.interpolate(&mut tree);
+                self.rebase_builds(&mut tree, shown);
                 Some(tree)
             }
             Err(d) => {
                 self.diags.extend(d);
                 None
+            }
+        }
+    }
+
+    /// A build context is relative to the file that names it (compose-go
+    /// resolves it so); the project reads contexts relative to its first
+    /// file, so those of a file in another folder get that folder in front.
+    fn rebase_builds(&self, tree: &mut Node, shown: &Path) {
+        let main = self.opts.files.first().and_then(|f| f.shown.parent()).unwrap_or(Path::new(""));
+        let Some(prefix) = shown.parent().and_then(|d| d.strip_prefix(main).ok()).map(Path::to_path_buf) else { return };
+        if prefix.as_os_str().is_empty() {
+            return;
+        }
+        let rebase = |ctx: &str| -> Option<String> {
+            (!ctx.starts_with('/') && !ctx.contains("://") && !ctx.starts_with("git@"))
+                .then(|| relative_to(&prefix.join("x"), ctx).display().to_string())
+                .map(|s| if s.is_empty() { ".".to_string() } else { s })
+        };
+        let Some(services) = tree.as_map_mut().and_then(|m| m.get_mut("services")).and_then(|e| e.value.as_map_mut()) else { return };
+        for svc in services.values_mut() {
+            let Some(build) = svc.value.as_map_mut().and_then(|m| m.get_mut("build")) else { continue };
+            match &mut build.value.value {
+                NodeValue::Scalar { text, .. } => {
+                    if let Some(r) = rebase(text) {
+                        *text = r;
+                    }
+                }
+                NodeValue::Map(m) => {
+                    let pos = build.value.pos.clone();
+                    let ctx = m.get("context").and_then(|e| e.value.as_str()).unwrap_or(".").to_string();
+                    if let Some(r) = rebase(&ctx) {
+                        m.insert("context".into(), Entry { key_pos: pos.clone(), value: Node::scalar(r, false, pos) });
+                    }
+                }
+                NodeValue::Seq(_) => {}
             }
         }
     }
@@ -784,8 +820,18 @@ fn relative_to(file: &Path, rel: &str) -> PathBuf {
     }
     let dir = file.parent().unwrap_or(Path::new(""));
     let joined = dir.join(p);
-    // `./a` reads better as `a`.
-    joined.components().filter(|c| !matches!(c, std::path::Component::CurDir)).collect()
+    // `./a` reads better as `a`, and `base/../src` as `src`.
+    let mut out: Vec<std::path::Component> = Vec::new();
+    for c in joined.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if matches!(out.last(), Some(std::path::Component::Normal(_))) => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// Converts a scalar's text as compose-go's casts do.
