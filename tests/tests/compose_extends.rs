@@ -6,6 +6,7 @@
 
 use std::path::Path;
 
+use berth_compose::node::Node;
 use berth_compose::project::{self, Options, SourceFile};
 use serde_yaml::Value;
 
@@ -108,4 +109,46 @@ fn disabled_services_are_listed_with_their_place() {
     write(dir.path(), &[("compose.yaml", "services:\n  web: {image: w}\n  debug: {image: d, profiles: [debug]}\n")]);
     let p = load_in(dir.path(), &[], &[]).expect("loads");
     assert_eq!(p.disabled_services.iter().map(|(n, pos)| (n.as_str(), pos.line)).collect::<Vec<_>>(), vec![("debug", 3)]);
+}
+
+#[test]
+fn long_extends_chains_and_deep_includes_are_bounded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // In either order of definition.
+    for reverse in [false, true] {
+        let mut lines: Vec<String> = (1..2000).map(|i| format!("  s{i}: {{extends: s{}}}\n", i - 1)).collect();
+        if reverse {
+            lines.reverse();
+        }
+        let text = format!("services:\n  s0: {{image: x}}\n{}", lines.concat());
+        write(dir.path(), &[("compose.yaml", &text)]);
+        let start = std::time::Instant::now();
+        let err = load_in(dir.path(), &[], &[]).err().expect("refused");
+        assert!(err.contains("extends chains longer than 32 services"), "{}", &err[..err.len().min(400)]);
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut files = Vec::new();
+    for i in 0..40 {
+        files.push((format!("f{i}.yaml"), format!("include: [f{}.yaml]\nservices:\n  s{i}: {{image: x}}\n", i + 1)));
+    }
+    files.push(("f40.yaml".into(), "services: {}\n".into()));
+    files.push(("compose.yaml".into(), "include: [f0.yaml]\nservices: {}\n".into()));
+    let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    write(dir.path(), &refs);
+    let err = load_in(dir.path(), &[], &[]).err().expect("refused");
+    assert!(err.contains("includes nest deeper than 32 files"), "{err}");
+}
+
+#[test]
+fn many_services_extending_one_file_read_it_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = "services:\n".to_string();
+    for i in 0..400 {
+        text.push_str(&format!("  s{i}: {{extends: {{file: base.yaml, service: b}}}}\n"));
+    }
+    write(dir.path(), &[("compose.yaml", &text), ("base.yaml", "services:\n  b: {image: x}\n")]);
+    let p = load_in(dir.path(), &[], &[]).expect("loads");
+    assert_eq!(p.tree.get("services").and_then(Node::as_map).map(|m| m.len()), Some(400));
 }

@@ -101,6 +101,13 @@ pub struct Project {
 /// The most files one project may read through `include` and `extends`.
 pub const MAX_FILES: usize = 256;
 
+/// The most bytes all the files of a project may hold together (each file
+/// is also bounded by [`node::MAX_SPEC_BYTES`]).
+pub const MAX_PROJECT_BYTES: usize = 4 << 20;
+
+/// The longest chain of `extends` (and the deepest nesting of `include`).
+pub const MAX_EXTENDS_DEPTH: usize = 32;
+
 /// Compose's normalization of a project name: lowercase, only `a-z0-9_-`,
 /// starting with a letter or digit.
 pub fn normalize_project_name(name: &str) -> String {
@@ -186,7 +193,16 @@ pub fn load(opts: &Options) -> Result<Project, Diagnostics> {
     }
     vars = vars.with_first_layer([("COMPOSE_PROJECT_NAME".to_string(), name.clone())].into());
 
-    let mut cx = Cx { opts, vars: &vars, diags: Diagnostics::default(), warned: HashSet::new(), files_read: opts.files.len() };
+    let mut cx = Cx {
+        opts,
+        vars: &vars,
+        diags: Diagnostics::default(),
+        warned: HashSet::new(),
+        files_read: opts.files.len(),
+        bytes_read: opts.files.iter().map(|f| f.text.len()).sum(),
+        cache: HashMap::new(),
+        extends_depth: HashMap::new(),
+    };
     let mut merged: Option<Node> = None;
     for (mut tree, f) in trees.into_iter().zip(&opts.files) {
         cx.interpolate(&mut tree);
@@ -299,6 +315,11 @@ struct Cx<'a> {
     /// Unset variables already warned about (one warning each).
     warned: HashSet<String>,
     files_read: usize,
+    bytes_read: usize,
+    /// Files read through `include` and `extends.file`, parsed and interpolated.
+    cache: HashMap<PathBuf, Option<Node>>,
+    /// How many services each resolved service extends, in a chain.
+    extends_depth: HashMap<(PathBuf, String), usize>,
 }
 
 impl Cx<'_> {
@@ -398,6 +419,16 @@ impl Cx<'_> {
 
     /// Reads and parses a file named by `include` or `extends.file`.
     fn read_other(&mut self, key: &[Seg], at: &Pos, shown: &Path, read: &Path) -> Option<Node> {
+        // Each file is read once (a hundred services may extend one base file).
+        if let Some(cached) = self.cache.get(read) {
+            return cached.clone();
+        }
+        let tree = self.read_uncached(key, at, shown, read);
+        self.cache.insert(read.to_path_buf(), tree.clone());
+        tree
+    }
+
+    fn read_uncached(&mut self, key: &[Seg], at: &Pos, shown: &Path, read: &Path) -> Option<Node> {
         self.files_read += 1;
         if self.files_read > MAX_FILES {
             self.error(
@@ -413,8 +444,20 @@ impl Cx<'_> {
                 self.diags.push(node::too_large(&Arc::new(shown.to_path_buf()), &b, node::MAX_SPEC_BYTES));
                 return None;
             }
+            Ok(b) if self.bytes_read + b.len() > MAX_PROJECT_BYTES => {
+                self.error(
+                    key,
+                    at.clone(),
+                    format!("the project's files hold more than {} MiB together, the most berth reads", MAX_PROJECT_BYTES >> 20),
+                    "a Compose project is a few files of a few KiB: look for an include or extends of a large or generated file",
+                );
+                return None;
+            }
             Ok(b) => match String::from_utf8(b) {
-                Ok(t) => t,
+                Ok(t) => {
+                    self.bytes_read += t.len();
+                    t
+                }
                 Err(_) => {
                     self.error(key, at.clone(), format!("{} is not UTF-8 text", shown.display()), "name a Compose file");
                     return None;
@@ -519,6 +562,10 @@ impl Cx<'_> {
             for p in paths {
                 let Some(rel) = p.as_str() else { continue };
                 let (ishown, iread) = (relative_to(shown, rel), relative_to(read, rel));
+                if stack.len() > MAX_EXTENDS_DEPTH {
+                    self.error(&key, p.pos.clone(), format!("includes nest deeper than {MAX_EXTENDS_DEPTH} files"), "flatten the includes");
+                    continue;
+                }
                 if stack.contains(&iread) {
                     self.error(
                         &key,
@@ -607,6 +654,15 @@ impl Cx<'_> {
             }
         };
         let link = (read.to_path_buf(), name.to_string());
+        if chain.len() >= MAX_EXTENDS_DEPTH {
+            self.error(
+                &key,
+                ext.pos.clone(),
+                format!("extends chains longer than {MAX_EXTENDS_DEPTH} services"),
+                "a service extends one or two others: look for a generated chain",
+            );
+            return;
+        }
         if chain.contains(&link) {
             self.error(&key, ext.pos.clone(), format!("extends cycle: service {name} extends itself"), "break the chain of extends");
             return;
@@ -646,6 +702,21 @@ impl Cx<'_> {
             }
         };
         let Some(mut base) = base else { return };
+        let base_file = match &file {
+            None => read.to_path_buf(),
+            Some(rel) => relative_to(read, rel),
+        };
+        let depth = 1 + self.extends_depth.get(&(base_file, service.clone())).copied().unwrap_or(0);
+        if depth > MAX_EXTENDS_DEPTH {
+            self.error(
+                &key,
+                ext.pos.clone(),
+                format!("extends chains longer than {MAX_EXTENDS_DEPTH} services"),
+                "a service extends one or two others: look for a generated chain",
+            );
+            return;
+        }
+        self.extends_depth.insert((read.to_path_buf(), name.to_string()), depth);
         if let Some(m) = base.as_map_mut() {
             m.shift_remove("extends");
         }
