@@ -633,7 +633,9 @@ fn resolve_container(
     let entrypoint = split_command(cx, &sp(&["entrypoint"]), svc.entrypoint.as_ref());
     let environment = key_values(cx, &sp(&["environment"]), svc.environment.as_ref(), vars);
     for (key, value) in &environment {
-        if looks_secret(key) && !value.is_empty() {
+        // `*_FILE=/run/secrets/...` names a file (the secret stays in it), not a secret.
+        let names_a_file = key.ends_with("_FILE") && value.starts_with('/');
+        if looks_secret(key) && !value.is_empty() && !names_a_file {
             cx.warn(
                 &sp(&["environment"]),
                 format!("{key} looks like a secret: its value is stored in the task definition, readable by anyone who can describe it (berth masks it in plans)"),
