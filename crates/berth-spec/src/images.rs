@@ -51,7 +51,9 @@ pub fn apply_images_from(app: &mut App, path: &Path, shown: &Path) -> Diagnostic
                 .hint(r#"expected [{"name": "<container>", "imageUri": "<uri>"}] or {"ImageURI": "<uri>"}"#)])
         }
     };
-    let known: Vec<String> = app.tasks.iter().flat_map(|t| t.containers.iter().map(|c| c.name.clone())).collect();
+    // berth's init container is not the app's: no build sets its image.
+    let is_app = |c: &crate::app::Container| c.name != crate::files::INIT_CONTAINER;
+    let known: Vec<String> = app.tasks.iter().flat_map(|t| t.containers.iter().filter(|c| is_app(c)).map(|c| c.name.clone())).collect();
     let definitions = match parsed {
         ImagesFile::Definitions(d) => d,
         ImagesFile::Detail(d) => {
@@ -74,7 +76,7 @@ pub fn apply_images_from(app: &mut App, path: &Path, shown: &Path) -> Diagnostic
     let mut diags = Diagnostics::default();
     for def in definitions {
         let line = text.lines().position(|l| l.contains(&format!("\"{}\"", def.name))).map_or(1, |i| i + 1);
-        let container = app.tasks.iter_mut().flat_map(|t| t.containers.iter_mut()).find(|c| c.name == def.name);
+        let container = app.tasks.iter_mut().flat_map(|t| t.containers.iter_mut()).find(|c| c.name == def.name && is_app(c));
         match container {
             Some(c) => c.image = Image::External { reference: def.image_uri },
             None => diags.push(
