@@ -55,7 +55,9 @@ fn the_plan_json_lists_the_edges() {
     has("service.web", &["cluster.graph", "taskdef.web", "tg.web", "rule.web/0", "cloudmap.web"]);
     has("cloudmap.web", &["namespace.graph.local"]);
     has("service.worker", &["service.api", "taskdef.worker"]);
-    assert!(d["taskdef.web"].is_empty() && d["tg.web"].is_empty(), "{d:?}");
+    // Task definitions need the log group their containers write to.
+    assert_eq!(d["taskdef.web"], vec!["logs./berth/graph"], "{d:?}");
+    assert!(d["logs./berth/graph"].is_empty() && d["tg.web"].is_empty(), "{d:?}");
     // Every edge points at a change of the same plan.
     assert!(d.values().flatten().all(|n| d.contains_key(n)), "{d:?}");
 }

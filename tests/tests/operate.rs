@@ -342,3 +342,95 @@ fn logs_follow_prints_new_lines_until_interrupted() {
     assert_eq!(handle.join().expect("joined"), 0, "{}", err.text());
     assert_eq!(out.text().matches("web: starting web:v1").count(), 1, "each line once: {}", out.text());
 }
+
+fn plan_of(app: &App, retention: &str) -> serde_json::Value {
+    std::fs::write(app.dir.path().join("compose.yaml"), log_spec(retention)).expect("write");
+    berth_tests::plan_json(&app.berth(["plan", "--format", "json"]).run())
+}
+
+fn log_spec(retention: &str) -> String {
+    format!("name: lgr\nx-berth:\n  {NET}\n  logs: {{ retention_days: {retention} }}\nservices:\n  web:\n    image: nginx:1.27\n")
+}
+
+#[test]
+fn the_log_group_is_a_resource_of_the_plan_from_create_to_destroy() {
+    let app = App::new(&log_spec("30"));
+    let plan = plan_of(&app, "30");
+    let changes = berth_tests::plan_changes(&plan);
+    assert!(changes.contains(&("logs./berth/lgr".to_string(), "create".to_string(), vec![])), "{changes:?}");
+    let td = plan["changes"].as_array().expect("changes").iter().find(|c| c["address"] == "taskdef.web").expect("taskdef").clone();
+    assert_eq!(td["depends_on"], serde_json::json!(["logs./berth/lgr"]), "the group comes before the task definition");
+    let out = app.berth(["apply", "--yes"]).run();
+    berth_tests::ok(&out);
+    let started = berth_tests::started_changes(&out);
+    let pos = |a: &str| started.iter().position(|(x, _)| x == a).unwrap_or_else(|| panic!("{a} in {started:?}"));
+    assert!(pos("logs./berth/lgr") < pos("taskdef.web"), "{started:?}");
+    let sim = berth_sim::Sim::open(&app.dir.path().join("sim.json")).expect("sim");
+    let group = sim.state().log_groups["/berth/lgr"].spec.clone();
+    assert_eq!(group.retention_in_days, 30);
+    assert!(group.tags.iter().any(|t| t.key == "berth:app" && t.value == "lgr"));
+    drop(sim);
+    // Re-plan: clean. A retention change: one update of that field only.
+    assert_eq!(app.berth(["plan", "--detailed-exitcode"]).run().code, 0);
+    let changes = berth_tests::plan_changes(&plan_of(&app, "90"));
+    assert_eq!(changes, vec![("logs./berth/lgr".to_string(), "update".to_string(), vec!["retentionInDays".to_string()])]);
+    berth_tests::ok(&app.berth(["apply", "--yes"]).run());
+    let sim = berth_sim::Sim::open(&app.dir.path().join("sim.json")).expect("sim");
+    assert_eq!(sim.state().log_groups["/berth/lgr"].spec.retention_in_days, 90);
+    drop(sim);
+    // Destroy deletes it, after the service.
+    let out = app.berth(["destroy", "--yes"]).run();
+    berth_tests::ok(&out);
+    let deleted: Vec<String> = berth_tests::started_changes(&out).into_iter().map(|(a, _)| a).collect();
+    let at = |a: &str| deleted.iter().position(|x| x == a).unwrap_or_else(|| panic!("{a} in {deleted:?}"));
+    assert!(at("service.web") < at("logs./berth/lgr"), "{deleted:?}");
+    let sim = berth_sim::Sim::open(&app.dir.path().join("sim.json")).expect("sim");
+    assert!(sim.state().log_groups.is_empty());
+}
+
+#[test]
+fn a_log_group_berth_did_not_create_is_used_and_never_deleted() {
+    let app = App::new(&format!("name: lge\nx-berth:\n  {NET}\n  logs: {{ group: /shared/logs }}\nservices:\n  web:\n    image: nginx\n"));
+    let sim = berth_sim::Sim::open(&app.dir.path().join("sim.json")).expect("sim");
+    let existing = berth_model::resources::LogGroup { log_group_name: "/shared/logs".into(), retention_in_days: 7, tags: vec![] };
+    sim.state().create_log_group(&existing).expect("created out of band");
+    sim.save().expect("save");
+    drop(sim);
+    let plan = berth_tests::plan_json(&app.berth(["plan", "--format", "json"]).run());
+    assert!(berth_tests::plan_changes(&plan).iter().all(|(a, _, _)| !a.starts_with("logs.")), "{plan}");
+    berth_tests::ok(&app.berth(["apply", "--yes"]).run());
+    assert_eq!(app.berth(["plan", "--detailed-exitcode"]).run().code, 0, "no change to a group that is not ours");
+    berth_tests::ok(&app.berth(["destroy", "--yes"]).run());
+    let sim = berth_sim::Sim::open(&app.dir.path().join("sim.json")).expect("sim");
+    assert_eq!(sim.state().log_groups["/shared/logs"].spec.retention_in_days, 7, "left as it was");
+}
+
+/// On the sim as on ECS, awslogs fails a task whose log group is missing
+/// (which is why the plan creates the group before the task definitions).
+#[test]
+fn a_task_whose_log_group_is_missing_fails_to_start_with_the_reason() {
+    use berth_provider::Provider;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("compose.yaml"), format!("name: lgm\nx-berth: {{ {NET} }}\nservices:\n  web:\n    image: nginx\n"))
+        .expect("write");
+    let loaded = berth_spec::load(&berth_spec::LoadOptions { dir: dir.path().to_path_buf(), ..Default::default() })
+        .unwrap_or_else(|d| panic!("{d}"));
+    let desired = berth_model::lower(&loaded.app);
+    let sim = berth_sim::Sim::new();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
+    rt.block_on(async {
+        // Registered and started without the plan's log group.
+        sim.create_cluster(&desired.cluster).await.expect("cluster");
+        let td = sim.register_task_definition(&desired.task_definitions[0]).await.expect("register");
+        let mut svc = desired.services[0].clone();
+        svc.task_definition = td;
+        sim.create_service(&svc).await.expect("create");
+    });
+    sim.advance(60_000);
+    let state = sim.state();
+    let stopped = &state.services["lgm-web"].stopped;
+    assert!(!stopped.is_empty(), "the launches failed");
+    assert!(stopped[0].stopped_reason.starts_with(berth_sim::scheduler::NO_LOG_GROUP), "{:?}", stopped[0]);
+    assert!(stopped[0].stopped_reason.ends_with("/berth/lgm"), "{:?}", stopped[0]);
+    assert!(stopped[0].containers.iter().all(|c| c.exit_code.is_none()), "no container ran: {:?}", stopped[0].containers);
+}

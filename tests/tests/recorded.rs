@@ -118,6 +118,9 @@ fn service_fields_moto_drops_round_trip_and_list_services_pages() {
         Recorded::ok("servicediscovery:ListNamespaces", json!({"Namespaces": [{"Id": "ns-abc", "Arn": format!("arn:aws:servicediscovery:{REGION}:{ACCOUNT}:namespace/ns-abc"), "Name": "rec.local", "Type": "DNS_PRIVATE"}]}).to_string()),
         Recorded::ok("servicediscovery:ListTagsForResource", json!({"Tags": [{"Key": "berth:app", "Value": "rec"}, {"Key": "berth:managed", "Value": "true"}]}).to_string()),
         Recorded::ok("servicediscovery:ListServices", json!({"Services": []}).to_string()),
+        // The app's log group, created by berth with a 30-day retention.
+        Recorded::ok("logs:DescribeLogGroups", json!({"logGroups": [{"logGroupName": "/berth/rec", "arn": format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/berth/rec:*"), "logGroupArn": format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/berth/rec"), "retentionInDays": 30, "creationTime": 1767225600000_u64}]}).to_string()),
+        Recorded::ok("logs:ListTagsForResource", json!({"tags": {"berth:app": "rec", "berth:managed": "true"}}).to_string()),
     ]);
     rt().block_on(async {
         let aws = berth_aws::connect_replay(REGION, replay.clone()).await.expect("connect");
@@ -126,7 +129,7 @@ fn service_fields_moto_drops_round_trip_and_list_services_pages() {
         let plan = berth_plan::diff(&desired, &observed, &ctx).expect("plan");
         let changes: Vec<(&str, &Vec<String>)> = plan.changes.iter().map(|c| (c.address.as_str(), &c.changed)).collect();
         assert!(changes.is_empty(), "{changes:#?}");
-        assert_eq!(plan.summary.unchanged, 4, "cluster, task definition, namespace, service");
+        assert_eq!(plan.summary.unchanged, 5, "cluster, log group, task definition, namespace, service");
     });
     let calls = replay.calls();
     assert_eq!(calls.iter().filter(|c| *c == "ecs:ListServices").count(), 2, "both pages read: {calls:?}");

@@ -30,7 +30,7 @@ fn plan_from_empty_account_exits_2_with_detailed_exitcode() {
     let account = SimAccount::new();
     let out = account.berth("web", "1.27").args(["plan", "--detailed-exitcode"]).run();
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stdout.contains("Plan: 5 to create, 0 to update, 0 to replace, 0 to delete."), "{}", out.stdout);
+    assert!(out.stdout.contains("Plan: 6 to create, 0 to update, 0 to replace, 0 to delete."), "{}", out.stdout);
     // Planning changes nothing.
     assert_eq!(account.berth("web", "1.27").args(["plan", "--detailed-exitcode"]).run().code, 2);
 }
@@ -224,7 +224,8 @@ fn destroy_removes_only_owned_resources_in_reverse_order_and_twice_is_a_no_op() 
     let out = account.berth("web", "1.27").args(["destroy", "--yes"]).run();
     ok(&out);
     let order: Vec<String> = started_changes(&out).into_iter().filter(|(_, verb)| verb == "delete").map(|(address, _)| address).collect();
-    assert_eq!(order, vec!["rule.web/0", "tg.web", "service.web", "taskdef.web", "cluster.hello"]);
+    // The log group goes last, after the service and revisions that wrote to it.
+    assert_eq!(order, vec!["rule.web/0", "tg.web", "service.web", "taskdef.web", "cluster.hello", "logs./berth/hello"]);
     account.read(|s| {
         assert!(s.services.is_empty());
         assert_eq!(s.target_groups.values().map(|t| t.spec.name.as_str()).collect::<Vec<_>>(), vec!["hello-legacy"]);

@@ -62,6 +62,7 @@ fn operation_of(request: &HttpRequest) -> String {
             p if p.starts_with("AmazonEC2ContainerServiceV") => "ecs",
             p if p.starts_with("AmazonEC2ContainerRegistry") => "ecr",
             p if p.starts_with("Route53AutoNaming") => "servicediscovery",
+            p if p.starts_with("Logs_") => "logs",
             _ => "unknown",
         };
         return format!("{service}:{op}");

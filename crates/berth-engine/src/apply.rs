@@ -341,6 +341,14 @@ async fn create_or_update(cx: &Ctx<'_>, c: &Change, update: bool) -> Result<(), 
             let arn = p.create_cluster(&parse::<Cluster>(c, spec)?).await.map_err(|e| fail(a, e))?;
             cx.set_arn(a, arn);
         }
+        "log_group" => {
+            let group = parse::<berth_model::resources::LogGroup>(c, spec)?;
+            match live {
+                // Only the retention changes in place (the name is the address).
+                Some(_) => p.put_log_retention(&group.log_group_name, group.retention_in_days).await.map_err(|e| fail(a, e))?,
+                None => cx.set_arn(a, p.create_log_group(&group).await.map_err(|e| fail(a, e))?),
+            }
+        }
         "ecr_repository" => {
             let arn = p.put_repository(&parse::<EcrRepository>(c, spec)?, live.as_deref()).await.map_err(|e| fail(a, e))?;
             cx.set_arn(a, arn);
@@ -459,6 +467,7 @@ async fn delete(cx: &Ctx<'_>, c: &Change) -> Result<(), Failure> {
             p.delete_repository(before["repositoryName"].as_str().unwrap_or_default(), cx.opts.delete_images).await
         }
         "task_definition" => p.deregister_task_definitions(before["family"].as_str().unwrap_or_default()).await,
+        "log_group" => p.delete_log_group(before["logGroupName"].as_str().unwrap_or_default()).await,
         "load_balancer" => p.delete_load_balancer(&arn).await,
         "target_group" => p.delete_target_group(&arn).await,
         "listener_rule" => p.delete_rule(&arn).await,

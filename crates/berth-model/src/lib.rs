@@ -35,6 +35,9 @@ impl Desired {
             out.push(Rendered { address, kind, depends_on, spec })
         };
         push(format!("cluster.{}", self.cluster.cluster_name), "cluster", vec![], to_json(&self.cluster));
+        if let Some(g) = &self.log_group {
+            push(format!("logs.{}", g.log_group_name), "log_group", vec![], to_json(g));
+        }
         for r in &self.ecr_repositories {
             push(format!("ecr.{}", r.repository_name), "ecr_repository", vec![], to_json(r));
         }

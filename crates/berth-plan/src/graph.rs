@@ -83,6 +83,15 @@ pub fn link(changes: &mut [Change]) {
                         needs.extend(rules_of.get(tg).into_iter().flatten().map(|r| r.to_string()));
                     }
                 }
+                // Its containers log to the group (awslogs fails a task whose group is missing).
+                "task_definition" => {
+                    let containers = c.after.as_ref().and_then(|a| a.get("containerDefinitions")).and_then(Value::as_array);
+                    for l in containers.into_iter().flatten().filter_map(|c| c.get("logConfiguration")) {
+                        if let Some(g) = l.get("options").and_then(|o| o.get("awslogs-group")).and_then(Value::as_str) {
+                            needs.insert(format!("logs.{g}"));
+                        }
+                    }
+                }
                 "cloud_map_service" => {
                     if let Some(ns) = field("namespace") {
                         needs.insert(format!("namespace.{ns}"));
@@ -149,6 +158,10 @@ fn delete_needs(c: &Change, changes: &[Change], needs: &mut BTreeSet<String>) {
         }
         "cluster" => {
             needs.extend(kind_deletes("service"));
+        }
+        // The log group goes after the services and revisions that wrote to it.
+        "log_group" => {
+            needs.extend(kind_deletes("service").into_iter().chain(kind_deletes("task_definition")));
         }
         _ => {}
     }

@@ -28,8 +28,6 @@ pub fn scope(desired: &Desired) -> Scope {
         repository_names: desired.ecr_repositories.iter().map(|r| r.repository_name.clone()).collect(),
         cloud_map_names: desired.cloud_map_services.iter().map(|c| c.name.clone()).collect(),
         load_balancer_name: desired.load_balancer.as_ref().map(|l| l.name.clone()),
-        // The log group joins plans once apply can create it: until then
-        // it is not observed (an owned one would otherwise be deleted).
-        log_group_names: Vec::new(),
+        log_group_names: desired.log_group.iter().map(|g| g.log_group_name.clone()).collect(),
     }
 }

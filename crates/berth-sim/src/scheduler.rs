@@ -149,7 +149,12 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
     for t in svc.tasks.iter_mut().filter(|t| t.state != TaskState::Stopped) {
         let image = image_of(state, &t.task_definition);
         let behaviour = faults.behaviour(&image);
-        if t.state == TaskState::Pending && t.running_at_ms.is_some_and(|at| now >= at) && behaviour != Behaviour::Hang {
+        // awslogs fails a task whose log group does not exist, before any container starts.
+        let starting = t.state == TaskState::Pending && t.running_at_ms.is_some_and(|at| now >= at) && t.stop_at_ms.is_none();
+        if let Some(group) = missing_log_group(state, &t.task_definition, &t.id).filter(|_| starting) {
+            t.stop_at_ms = Some(now);
+            t.stop_reason = Some(format!("{NO_LOG_GROUP}{group}"));
+        } else if t.state == TaskState::Pending && t.running_at_ms.is_some_and(|at| now >= at) && behaviour != Behaviour::Hang {
             t.state = TaskState::Running;
             logs.push((t.task_definition.clone(), t.id.clone(), "start".into()));
             match behaviour {
@@ -187,7 +192,9 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
                 Behaviour::CrashLoop => "crash",
                 _ => "unhealthy",
             };
-            logs.push((t.task_definition.clone(), t.id.clone(), what.into()));
+            if t.running_at_ms.is_some_and(|at| now > at) || t.state == TaskState::Running {
+                logs.push((t.task_definition.clone(), t.id.clone(), what.into()));
+            }
             stopped_now.push((t.id.clone(), t.deployment_id.clone(), t.stop_reason.clone().unwrap_or_default()));
         }
     }
@@ -200,7 +207,10 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
         }
         let td = svc.tasks.iter().find(|t| t.id == task).map(|t| t.task_definition.clone()).unwrap_or_default();
         let exit_code = if reason.contains("exit code 1") { 1 } else { 137 };
-        let containers = if reason.starts_with(DEPENDENCY_FAILED) {
+        let containers = if reason.starts_with(NO_LOG_GROUP) {
+            // No container ever started.
+            container_exits(state, &td, &task, |_| None)
+        } else if reason.starts_with(DEPENDENCY_FAILED) {
             container_exits(state, &td, &task, |essential| if essential { None } else { Some(1) })
         } else {
             container_exits(state, &td, &task, |essential| Some(if essential { exit_code } else { 0 }))
@@ -376,6 +386,14 @@ fn failing_dependency(state: &SimState, td: &str) -> Option<String> {
         .filter(|c| !c.essential && crashes(&c.image))
         .find(|c| spec.container_definitions.iter().any(|o| o.depends_on.iter().any(|d| d.container_name == c.name && d.condition == "SUCCESS")))
         .map(|c| c.name.clone())
+}
+
+/// The stopped reason of a task whose awslogs group does not exist (ECS's words).
+pub const NO_LOG_GROUP: &str = "ResourceInitializationError: failed to validate logger args: create stream has been retried 1 times: failed to create Cloudwatch log stream: ResourceNotFoundException: The specified log group does not exist: ";
+
+/// The awslogs group of a task's container that does not exist, if any.
+fn missing_log_group(state: &SimState, td: &str, task: &str) -> Option<String> {
+    log_streams(state, td, task).into_iter().filter_map(|(_, _, log)| log).map(|(g, _)| g).find(|g| !state.log_groups.contains_key(g))
 }
 
 /// How each container of a stopped task ended.
