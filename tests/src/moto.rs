@@ -155,6 +155,7 @@ impl Moto {
             ecr: aws_sdk_ecr::Client::new(&conf),
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
             sd: aws_sdk_servicediscovery::Client::new(&conf),
+            logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
         }
     }
 }
@@ -208,6 +209,7 @@ pub struct Sdk {
     pub ecr: aws_sdk_ecr::Client,
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub sd: aws_sdk_servicediscovery::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
 }
 
 /// A runtime for the SDK calls of a test.

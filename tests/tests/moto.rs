@@ -328,6 +328,7 @@ fn iam_policy_covers_every_call_berth_makes() {
         vec!["apply", "--yes", "--stats"],
         vec!["plan", "--stats"],
         vec!["status", "--stats"],
+        vec!["logs", "--stats"],
         vec!["destroy", "--yes", "--delete-images", "--stats"],
     ] {
         let out = moto.berth(&net, "shop").args(args.clone()).run();
@@ -335,6 +336,10 @@ fn iam_policy_covers_every_call_berth_makes() {
         record(&out);
     }
     assert!(called.len() > 20, "recorded calls: {called:?}");
+    // The log group's lifecycle and `berth logs` are among them.
+    for op in ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:FilterLogEvents", "logs:DeleteLogGroup"] {
+        assert!(called.contains(op), "{op} in {called:?}");
+    }
     let policy = moto.berth(&net, "shop").args(["iam-policy"]).run();
     ok(&policy);
     let policy: serde_json::Value = serde_json::from_str(&policy.stdout).expect("policy JSON");

@@ -434,3 +434,112 @@ fn a_task_whose_log_group_is_missing_fails_to_start_with_the_reason() {
     assert!(stopped[0].stopped_reason.ends_with("/berth/lgm"), "{:?}", stopped[0]);
     assert!(stopped[0].containers.iter().all(|c| c.exit_code.is_none()), "no container ran: {:?}", stopped[0].containers);
 }
+
+/// `berth --backend aws` against moto in `region`, from `dir`.
+fn on_moto(moto: &berth_tests::moto::Moto, dir: &std::path::Path, region: &str) -> Berth {
+    Berth::new(dir)
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", "test")
+        .env("BERTH_AWS_MAX_ATTEMPTS", "1")
+        .env("BERTH_AWS_RATE_LIMITS", "off")
+        .args(["--backend", "aws", "--endpoint-url", &moto.endpoint, "--region", region, "-f", "compose.yaml"])
+}
+
+#[test]
+fn moto_log_group_lifecycle_and_logs_read_back_with_the_sdk() {
+    let Some(moto) = berth_tests::moto::moto() else { return };
+    // The one region no other test uses; its zones are a, c and d.
+    let region = "ap-northeast-1";
+    let net = network_a_c(&moto, region);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |retention: u32| {
+        let spec = format!(
+            "name: mlg\nx-berth:\n  network: {}\n  execution_role_arn: arn:aws:iam::123456789012:role/mlg-exec\n  logs: {{ retention_days: {retention} }}\nservices:\n  web:\n    image: nginx:1.27\n",
+            net.yaml()
+        );
+        std::fs::write(dir.path().join("compose.yaml"), spec).expect("write");
+    };
+    let berth = || on_moto(&moto, dir.path(), region);
+    let group = |sdk: &berth_tests::moto::Sdk| {
+        let sdk = sdk.logs.clone();
+        berth_tests::moto::block_on(async move {
+            let out = sdk.describe_log_groups().log_group_name_prefix("/berth/mlg").send().await.expect("describe");
+            out.log_groups().iter().find(|g| g.log_group_name() == Some("/berth/mlg")).cloned()
+        })
+    };
+    let sdk = berth_tests::moto::block_on(moto.sdk(region));
+    write(14);
+    berth_tests::ok(&berth().args(["apply", "--yes", "--wait", "none"]).run());
+    let g = group(&sdk).expect("berth created the group");
+    assert_eq!(g.retention_in_days(), Some(14));
+    let arn = g.log_group_arn().map(str::to_string).unwrap_or_else(|| g.arn().unwrap_or_default().trim_end_matches(":*").to_string());
+    let logs = sdk.logs.clone();
+    let tags = berth_tests::moto::block_on(async move { logs.list_tags_for_resource().resource_arn(arn).send().await.expect("tags") });
+    assert_eq!(tags.tags().and_then(|t| t.get("berth:app")).map(String::as_str), Some("mlg"));
+    // Re-plan: nothing for the log group (moto drops a service's
+    // deploymentConfiguration, so the service shows a change of its own:
+    // tests/README.md); a retention change is one update of that field.
+    let logs_changes = |plan: &serde_json::Value| {
+        berth_tests::plan_changes(plan).into_iter().filter(|(a, _, _)| a.starts_with("logs.")).collect::<Vec<_>>()
+    };
+    assert_eq!(logs_changes(&berth_tests::plan_json(&berth().args(["plan", "--format", "json"]).run())), vec![]);
+    write(30);
+    let plan = berth_tests::plan_json(&berth().args(["plan", "--format", "json"]).run());
+    assert_eq!(logs_changes(&plan), vec![("logs./berth/mlg".to_string(), "update".to_string(), vec!["retentionInDays".to_string()])]);
+    berth_tests::ok(&berth().args(["apply", "--yes", "--wait", "none"]).run());
+    assert_eq!(group(&sdk).and_then(|g| g.retention_in_days()), Some(30));
+
+    // Lines put with the SDK (moto runs no tasks) come back through `berth logs`.
+    let logs = sdk.logs.clone();
+    berth_tests::moto::block_on(async move {
+        for (stream, lines) in [("mlg/web/task1", vec!["listening on :80", "GET / 200"]), ("mlg/web/task2", vec!["shutting down"])] {
+            logs.create_log_stream().log_group_name("/berth/mlg").log_stream_name(stream).send().await.expect("stream");
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as i64;
+            let mut put = logs.put_log_events().log_group_name("/berth/mlg").log_stream_name(stream);
+            for (i, line) in lines.iter().enumerate() {
+                put = put.log_events(
+                    aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+                        .timestamp(now + i as i64)
+                        .message(*line)
+                        .build()
+                        .expect("event"),
+                );
+            }
+            put.send().await.expect("put");
+        }
+    });
+    let out = berth().args(["logs", "web"]).run();
+    berth_tests::ok(&out);
+    let lines = log_lines(&out);
+    assert_eq!(
+        lines.iter().map(|(s, t, m)| format!("{s}/{t} {m}")).collect::<Vec<_>>(),
+        vec!["web/task1 web: listening on :80", "web/task1 web: GET / 200", "web/task2 web: shutting down"],
+        "{}",
+        out.stdout
+    );
+    let one = berth().args(["logs", "web", "--task", "task2"]).run();
+    assert_eq!(log_lines(&one).len(), 1, "{}", one.stdout);
+    let old = berth().args(["logs", "web", "--since", "1ms"]).run();
+    assert!(log_lines(&old).len() < 3, "--since filters: {}", old.stdout);
+
+    // Destroy deletes the group berth created.
+    berth_tests::ok(&berth().args(["destroy", "--yes", "--wait", "none"]).run());
+    assert!(group(&sdk).is_none(), "deleted");
+}
+
+/// A VPC with subnets in zones a and c and a security group (no load balancer).
+fn network_a_c(moto: &berth_tests::moto::Moto, region: &str) -> berth_tests::moto::Network {
+    let ec2 = |body: &str| moto.query(region, "ec2", &format!("{body}&Version=2016-11-15"));
+    let field = |xml: &str, name: &str| {
+        let open = format!("<{name}>");
+        let start = xml.find(&open).map(|i| i + open.len()).unwrap_or_else(|| panic!("{name} in {xml}"));
+        xml[start..].split('<').next().unwrap_or_default().to_string()
+    };
+    let vpc = field(&ec2("Action=CreateVpc&CidrBlock=10.9.0.0/16"), "vpcId");
+    let subnet = |cidr: &str, az: &str| {
+        field(&ec2(&format!("Action=CreateSubnet&VpcId={vpc}&CidrBlock={cidr}&AvailabilityZone={region}{az}")), "subnetId")
+    };
+    let (subnet_a, subnet_b) = (subnet("10.9.1.0/24", "a"), subnet("10.9.2.0/24", "c"));
+    let security_group = field(&ec2(&format!("Action=CreateSecurityGroup&GroupName=app&GroupDescription=app&VpcId={vpc}")), "groupId");
+    berth_tests::moto::Network { region: region.into(), vpc, subnet_a, subnet_b, security_group, listener: String::new() }
+}
