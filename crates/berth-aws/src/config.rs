@@ -116,9 +116,16 @@ async fn connect_with(opts: &AwsOptions, http: aws_smithy_runtime_api::client::h
         .read_timeout(Duration::from_secs(1))
         .max_attempts(1)
         .build();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(http).retry_config(retry_config(opts)).timeout_config(
-        TimeoutConfig::builder().connect_timeout(Duration::from_secs(5)).operation_attempt_timeout(Duration::from_secs(30)).build(),
-    );
+    // A request paced by the rate limits (crate::limits) waits inside the
+    // HTTP client before it is sent: the timeouts start once it goes out (a
+    // read timeout, not a whole-attempt one), and the SDK's stalled-stream
+    // check, which would take that wait for a stalled upload, is off (berth's
+    // requests and responses are small; the read timeout covers a hung one).
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
+        .retry_config(retry_config(opts))
+        .stalled_stream_protection(aws_config::stalled_stream_protection::StalledStreamProtectionConfig::disabled())
+        .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(5)).read_timeout(Duration::from_secs(30)).build());
     if let Some(p) = &opts.profile {
         loader = loader.profile_name(p);
     }

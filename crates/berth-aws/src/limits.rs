@@ -131,7 +131,7 @@ pub fn operation_from(target: Option<&str>, body: &[u8]) -> String {
 pub const MARGIN: f64 = 0.9;
 
 /// Requests in flight at once, at most, per connection.
-pub const MAX_IN_FLIGHT: usize = 32;
+pub const MAX_IN_FLIGHT: usize = 64;
 
 #[derive(Debug)]
 struct Level {

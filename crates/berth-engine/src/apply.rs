@@ -10,7 +10,7 @@ use std::time::Duration;
 use berth_model::resources::{
     CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition,
 };
-use berth_model::resources::{TAG_APP, TAG_MANAGED};
+use berth_model::resources::{Tag, TAG_APP, TAG_MANAGED};
 use berth_plan::normalize::normalize;
 use berth_plan::{Action, Change, Plan};
 use berth_provider::{Kind, Provider, ProviderError};
@@ -95,6 +95,11 @@ pub(crate) struct Ctx<'a> {
     pub app: String,
     /// One poll per round for every deployment being waited on.
     pub poller: Poller,
+    /// The ownership tags of every resource the plan writes to by ARN, read
+    /// at the start of the apply, all at once (before any write to them).
+    owners: HashMap<String, Result<Option<Vec<Tag>>, ProviderError>>,
+    /// Each re-registered family's latest ACTIVE revision, read with them.
+    latest: HashMap<String, Result<Option<(String, TaskDefinition)>, ProviderError>>,
 }
 
 impl Ctx<'_> {
@@ -148,7 +153,37 @@ pub async fn apply(plan: &Plan, provider: &dyn Provider, opts: &ApplyOptions, re
             c.after.as_ref().or(c.before.as_ref()).filter(|_| c.kind == "service").and_then(|v| v["cluster"].as_str().map(str::to_string))
         })
         .unwrap_or_default();
-    let cx = Ctx { provider, reporter, opts, arns: Mutex::new(arns), cluster_of_service, app: plan.app.clone(), poller: Poller::new() };
+    let reads: Vec<(String, Kind, String)> = plan
+        .changes
+        .iter()
+        .filter(|c| writes_by_arn(c))
+        .filter_map(|c| Some((c.address.clone(), Kind::parse(&c.kind)?, c.arn.clone()?)))
+        .collect();
+    // And the latest ACTIVE revision of each family the plan registers anew
+    // (one identical to the new one, left by an interrupted run, is reused).
+    let families: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.kind == "task_definition" && c.action != Action::Create)
+        .filter_map(|c| c.after.as_ref()?.get("family")?.as_str().map(str::to_string))
+        .collect();
+    let (tags, revisions) = futures::join!(
+        futures::future::join_all(reads.iter().map(|(_, kind, arn)| provider.live_tags(*kind, arn))),
+        futures::future::join_all(families.iter().map(|f| provider.latest_task_definition(f)))
+    );
+    let owners = reads.into_iter().map(|(address, _, _)| address).zip(tags).collect();
+    let latest = families.into_iter().zip(revisions).collect();
+    let cx = Ctx {
+        provider,
+        reporter,
+        opts,
+        arns: Mutex::new(arns),
+        cluster_of_service,
+        app: plan.app.clone(),
+        poller: Poller::new(),
+        owners,
+        latest,
+    };
     let graph = async {
         let result = run_graph(&cx, plan).await;
         cx.poller.stop();
@@ -295,13 +330,17 @@ enum Live {
     Gone,
 }
 
-/// Reads the resource's tags right before writing to it: an ARN in a plan
+/// Checks the tags read at the start of the apply (before any write): an ARN in a plan
 /// is data from a file, and berth changes or deletes only what carries this
 /// app's ownership tags.
 async fn check_owned(cx: &Ctx<'_>, c: &Change, arn: &str) -> Result<Live, Failure> {
     let a = c.address.as_str();
     let kind = Kind::parse(&c.kind).ok_or_else(|| fail(a, format!("unknown resource kind {}", c.kind)))?;
-    let tags = cx.provider.live_tags(kind, arn).await.map_err(|e| fail(a, e))?;
+    let tags = match cx.owners.get(&c.address) {
+        Some(read) => read.clone(),
+        None => cx.provider.live_tags(kind, arn).await,
+    }
+    .map_err(|e| fail(a, e))?;
     let Some(tags) = tags else {
         if c.action == Action::Delete {
             return Ok(Live::Gone);
@@ -325,7 +364,11 @@ async fn check_owned(cx: &Ctx<'_>, c: &Change, arn: &str) -> Result<Live, Failur
 /// An ACTIVE revision identical to the one to register (left by a run that
 /// was interrupted after registering it) is reused instead of duplicated.
 async fn reusable_revision(cx: &Ctx<'_>, td: &TaskDefinition) -> Result<Option<String>, ProviderError> {
-    let Some((arn, live)) = cx.provider.latest_task_definition(&td.family).await? else { return Ok(None) };
+    let latest = match cx.latest.get(&td.family) {
+        Some(read) => read.clone(),
+        None => cx.provider.latest_task_definition(&td.family).await,
+    };
+    let Some((arn, live)) = latest? else { return Ok(None) };
     let no_arns = berth_plan::normalize::ArnMap::new();
     let same = |t: &TaskDefinition| normalize(Kind::TaskDefinition, &serde_json::to_value(t).unwrap_or_default(), &no_arns);
     Ok((same(&live) == same(td)).then_some(arn))
@@ -355,7 +398,9 @@ async fn create_or_update(cx: &Ctx<'_>, c: &Change, update: bool) -> Result<(), 
         }
         "task_definition" => {
             let td = parse::<TaskDefinition>(c, spec)?;
-            let arn = match reusable_revision(cx, &td).await.map_err(|e| fail(a, e))? {
+            // A family the plan found no revision of has none to reuse.
+            let reuse = if c.action == Action::Create { None } else { reusable_revision(cx, &td).await.map_err(|e| fail(a, e))? };
+            let arn = match reuse {
                 Some(arn) => arn,
                 None => p.register_task_definition(&td).await.map_err(|e| fail(a, e))?,
             };

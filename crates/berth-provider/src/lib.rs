@@ -160,7 +160,7 @@ pub trait Provider: Send + Sync {
     async fn latest_task_definition(&self, family: &str) -> Result<Option<(String, TaskDefinition)>>;
 
     /// The tags a live resource carries now (`None` when it is gone): apply
-    /// checks, right before it changes or deletes a resource by ARN, that
+    /// checks, before it changes or deletes a resource by ARN, that
     /// the resource is this app's, whatever a plan file says.
     async fn live_tags(&self, kind: Kind, arn: &str) -> Result<Option<Vec<Tag>>>;
 

@@ -141,11 +141,16 @@ fn minimal_read(sdk: &berth_tests::moto::Sdk, listener: &str) -> Duration {
                 .filter_map(Result::ok)
                 .flat_map(|p| p.target_groups().iter().filter_map(|t| t.target_group_arn().map(str::to_string)).collect::<Vec<_>>())
                 .collect();
-            stream::iter(tgs.chunks(20).map(<[String]>::to_vec))
+            let tags = stream::iter(tgs.chunks(20).map(<[String]>::to_vec))
                 .map(|c| sdk.elb.describe_tags().set_resource_arns(Some(c)).send())
                 .buffer_unordered(8)
-                .collect::<Vec<_>>()
-                .await;
+                .collect::<Vec<_>>();
+            // The attributes (deregistration delay, stickiness) are part of what berth manages.
+            let attributes = stream::iter(tgs.iter().cloned())
+                .map(|tg| sdk.elb.describe_target_group_attributes().target_group_arn(tg).send())
+                .buffer_unordered(8)
+                .collect::<Vec<_>>();
+            futures::join!(tags, attributes);
         };
         let rules = async {
             let rules: Vec<String> = sdk
@@ -163,8 +168,23 @@ fn minimal_read(sdk: &berth_tests::moto::Sdk, listener: &str) -> Duration {
                 .await;
         };
         let cloud_map = async {
-            let _ = sdk.sd.list_namespaces().send().await;
-            let _ = sdk.sd.list_services().send().await;
+            let namespaces = sdk.sd.list_namespaces().send();
+            let services = async {
+                let arns: Vec<String> = sdk
+                    .sd
+                    .list_services()
+                    .send()
+                    .await
+                    .map(|o| o.services().iter().filter_map(|s| s.arn().map(str::to_string)).collect())
+                    .unwrap_or_default();
+                // Whose each one is: its tags.
+                stream::iter(arns)
+                    .map(|arn| sdk.sd.list_tags_for_resource().resource_arn(arn).send())
+                    .buffer_unordered(8)
+                    .collect::<Vec<_>>()
+                    .await;
+            };
+            let _ = futures::join!(namespaces, services);
         };
         let cluster = sdk.ecs.describe_clusters().clusters("bench").send();
         let _ = futures::join!(services, task_definitions, target_groups, rules, cloud_map, cluster);
