@@ -543,3 +543,35 @@ fn network_a_c(moto: &berth_tests::moto::Moto, region: &str) -> berth_tests::mot
     let security_group = field(&ec2(&format!("Action=CreateSecurityGroup&GroupName=app&GroupDescription=app&VpcId={vpc}")), "groupId");
     berth_tests::moto::Network { region: region.into(), vpc, subnet_a, subnet_b, security_group, listener: String::new() }
 }
+
+#[test]
+fn apply_redeploy_starts_a_new_deployment_of_the_same_revision_as_an_explicit_change() {
+    let app = App::new(&format!(
+        "name: rd\nx-berth: {{ {NET} }}\nservices:\n  web:\n    image: web:v1\n    deploy: {{ replicas: 2 }}\n  worker:\n    image: worker:v1\n"
+    ));
+    berth_tests::ok(&app.berth(["apply", "--yes"]).run());
+    let state = || berth_sim::Sim::open(&app.dir.path().join("sim.json")).expect("sim");
+    let tasks_before: Vec<String> = state().state().services["rd-web"].tasks.iter().map(|t| t.id.clone()).collect();
+    let worker_before = state().state().services["rd-worker"].deployments.last().expect("deployment").id.clone();
+    let out = app.berth(["apply", "--yes", "--redeploy", "web"]).run();
+    berth_tests::ok(&out);
+    let shown = format!("{}{}", out.stdout, out.stderr);
+    assert!(shown.contains("~ service.web") && shown.contains("(--redeploy)"), "shown as a change: {shown}");
+    assert!(shown.contains("forceNewDeployment"), "{shown}");
+    assert!(shown.contains("Plan: 0 to create, 1 to update"), "{shown}");
+    let s = state();
+    let st = s.state();
+    let web = &st.services["rd-web"];
+    let d = web.deployments.last().expect("deployment");
+    assert!(d.task_definition.ends_with("rd-web:1") && d.rollout_state == "COMPLETED", "the same revision, deployed again: {d:?}");
+    assert!(web.tasks.iter().all(|t| !tasks_before.contains(&t.id)), "every task was replaced");
+    assert_eq!(web.tasks.len(), 2);
+    assert_eq!(st.services["rd-worker"].deployments.last().expect("deployment").id, worker_before, "the other service is untouched");
+    assert!(!serde_json::to_string(&web.spec).expect("json").contains("forceNewDeployment"), "not kept as a setting");
+    drop(st);
+    // Nothing left to do afterwards; unknown and blue/green names are refused.
+    assert_eq!(app.berth(["plan", "--detailed-exitcode"]).run().code, 0);
+    let out = app.berth(["apply", "--yes", "--redeploy", "db"]).run();
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("no service \"db\" in the spec"), "{}", out.stderr);
+}

@@ -575,6 +575,7 @@ pub async fn update_service(aws: &Aws, arn: &str, svc: &m::Service) -> Result<St
         .set_service_connect_configuration(svc.service_connect_configuration.as_ref().map(convert::service_connect).transpose()?)
         .propagate_tags(aws_sdk_ecs::types::PropagateTags::from(svc.propagate_tags.as_str()))
         .enable_ecs_managed_tags(svc.enable_ecs_managed_tags)
+        .force_new_deployment(svc.force_new_deployment)
         .send()
         .await
         .ctx("ecs:UpdateService", arn)?;

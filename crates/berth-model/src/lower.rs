@@ -331,6 +331,7 @@ fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
         test_conditions: task.route.as_ref().map(|r| rule_conditions(r).into_iter().next().unwrap_or_default()).unwrap_or_default(),
     });
     Service {
+        force_new_deployment: false,
         // A blue/green service starts as its blue color.
         service_name: if blue_green.is_some() { format!("{}-blue", family(app, &task.name)) } else { family(app, &task.name) },
         cluster: app.cluster.clone(),

@@ -448,6 +448,10 @@ pub struct Service {
     /// Deployed blue/green by berth (not an ECS field: never sent to AWS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blue_green: Option<BlueGreenDeploy>,
+    /// UpdateService's forceNewDeployment: only a `--redeploy` change sets it
+    /// (never desired, never live).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub force_new_deployment: bool,
     /// berth's deploy order: services (compose names) this one waits for.
     #[serde(skip)]
     pub depends_on: Vec<String>,

@@ -6,6 +6,7 @@ pub mod fingerprint;
 pub mod graph;
 pub mod images;
 pub mod normalize;
+pub mod redeploy;
 mod order;
 mod plan;
 

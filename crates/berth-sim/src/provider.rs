@@ -612,12 +612,14 @@ impl Provider for Sim {
         let now = s.now_ms;
         let new_id = format!("ecs-svc/{}", s.next_id());
         let current = s.services.values_mut().find(|x| x.arn == arn).ok_or_else(|| not_found(format!("service {arn}")))?;
-        let redeploy = current.deployments.last().is_none_or(|d| d.task_definition != svc.task_definition)
+        let redeploy = svc.force_new_deployment
+            || current.deployments.last().is_none_or(|d| d.task_definition != svc.task_definition)
             || current.spec.load_balancers != svc.load_balancers
             || current.spec.network_configuration != svc.network_configuration
             || current.spec.service_registries != svc.service_registries
             || current.spec.service_connect_configuration != svc.service_connect_configuration;
-        current.spec = svc.clone();
+        // forceNewDeployment is an instruction, not a setting ECS keeps.
+        current.spec = Service { force_new_deployment: false, ..svc.clone() };
         if redeploy {
             for d in current.deployments.iter_mut().filter(|d| d.status == "PRIMARY") {
                 d.status = "ACTIVE".into();

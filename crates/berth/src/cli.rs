@@ -252,6 +252,10 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 pub struct ApplyArgs {
     /// A plan saved with `berth plan -o FILE`; without it, berth plans first.
     pub plan: Option<PathBuf>,
+    /// Also start a new deployment of these services' current revision
+    /// (e.g. after a secret rotated): an explicit change of the plan.
+    #[arg(long, value_name = "SERVICE", num_args = 1..)]
+    pub redeploy: Vec<String>,
     #[command(flatten)]
     pub deploy: DeployArgs,
 }

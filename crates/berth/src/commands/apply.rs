@@ -22,8 +22,22 @@ pub fn run(cli: &Cli, args: &ApplyArgs, io: &mut Io) -> anyhow::Result<ExitStatu
     };
     let status = rt.block_on(lock.hold(&backend, async {
         let plan = match &args.plan {
+            Some(_) if !args.redeploy.is_empty() => {
+                anyhow::bail!("--redeploy plans a change of its own: use it without a saved plan (berth apply --redeploy SERVICE)")
+            }
             Some(path) => saved_plan(io, &target, &backend, path, cli.global.allow_mutable_tags).await?,
-            None => make_plan(&target, backend.provider(), cli.global.allow_mutable_tags).await?,
+            None => {
+                let mut plan = make_plan(&target, backend.provider(), cli.global.allow_mutable_tags).await?;
+                let known: Vec<&str> = target.desired.services.iter().map(|s| s.compose_name.as_str()).collect();
+                if let Some(unknown) = args.redeploy.iter().find(|s| !known.contains(&s.as_str())) {
+                    anyhow::bail!("--redeploy: no service {unknown:?} in the spec (the services are: {})", known.join(", "));
+                }
+                if !args.redeploy.is_empty() {
+                    let observed = backend.provider().observe(&berth_plan::scope(&target.desired)).await?;
+                    berth_plan::redeploy::redeploy(&mut plan, &observed, &args.redeploy).map_err(anyhow::Error::msg)?;
+                }
+                plan
+            }
         };
         execute(cli, io, &backend, &plan, &args.deploy, Some(&target)).await
     }));
