@@ -329,9 +329,14 @@ fn one_per_address(observed: &Observed, wants: &[Want], app: &str) -> Observed {
     for (address, mut members) in shared {
         members.sort_by(|a, b| observed.resources[*a].name.cmp(&observed.resources[*b].name));
         let want = wants.iter().find(|w| w.address == address);
+        // One that can serve the spec without a replace (same port,
+        // protocol, target type and VPC for a target group; a name aside).
         let matches_spec = |i: &usize| {
             let r = &observed.resources[*i];
-            want.is_some_and(|w| without_name(r.kind, &r.spec) == without_name(w.kind, &w.spec))
+            want.is_some_and(|w| {
+                let changed = changed_paths(&without_name(r.kind, &r.spec), &without_name(w.kind, &w.spec));
+                replace_fields(r.kind, &changed).is_empty()
+            })
         };
         let primary = members
             .iter()

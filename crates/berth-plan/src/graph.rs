@@ -102,6 +102,13 @@ pub fn link(changes: &mut [Change]) {
                 }
                 _ => {}
             }
+            // A replacement may take the name an extra live one (`~dupN`) holds.
+            if c.action == Action::Replace {
+                let dups = format!("{}~dup", c.address);
+                needs.extend(
+                    changes.iter().filter(|o| o.action == Action::Delete && o.address.starts_with(&dups)).map(|o| o.address.clone()),
+                );
+            }
         }
         needs.remove(&c.address);
         needs.retain(|n| addresses.contains(n));
