@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # berth against moto behind a 40 ms latency proxy (and, second, AWS's token
 # buckets), for apps of N services: `bash crates/berth-bench/aws-bench.sh
-# [N...]` (default 10 50 200). Installs moto like tests/run does, starts it
+# [N...]` (default 10 50 200; BENCH_MODES=latency|buckets for one mode). Installs moto like tests/run does, starts it
 # on 127.0.0.1 on a free port, runs the benchmark (release build), stops it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -21,4 +21,8 @@ for _ in $(seq 100); do
   "$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$PORT/moto-api/', timeout=1)" 2>/dev/null && break
   sleep 0.2
 done
-BERTH_MOTO_ENDPOINT="http://127.0.0.1:$PORT" cargo run --release --locked -q -p berth-bench --bin aws-bench -- "$@"
+# The benchmark's own build skips the release profile's fat LTO (minutes on
+# 2 cores; it changes the binary's size, not its round trips).
+# BENCH_MODES=latency|buckets runs one of the two modes only.
+BERTH_MOTO_ENDPOINT="http://127.0.0.1:$PORT" CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+  cargo run --release --locked -q -p berth-bench --bin aws-bench -- "$@"

@@ -200,9 +200,11 @@ pub async fn apply(plan: &Plan, provider: &dyn Provider, opts: &ApplyOptions, re
     result
 }
 
-/// Changes running at once, at most (each may hold a deployment wait; the
-/// AWS backend bounds and paces the requests themselves).
-pub const MAX_CHANGES_IN_FLIGHT: usize = 64;
+/// Changes running at once, at most (each may hold a deployment wait). The
+/// AWS backend bounds and paces the requests themselves; a low bound here
+/// would let changes waiting on a slow bucket (RegisterTaskDefinition, 1/s)
+/// hold back changes another bucket could serve at once.
+pub const MAX_CHANGES_IN_FLIGHT: usize = 512;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {

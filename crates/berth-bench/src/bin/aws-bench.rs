@@ -200,7 +200,11 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     let regions = ["eu-west-1", "eu-west-2", "eu-west-3", "eu-north-1", "eu-central-1", "us-east-2", "us-west-1", "us-west-2"];
     for (i, n) in sizes.iter().copied().enumerate() {
+        let modes = std::env::var("BENCH_MODES").unwrap_or_default();
         for (mode, buckets) in [("latency 40 ms", false), ("latency 40 ms + AWS token buckets", true)] {
+            if (modes == "latency" && buckets) || (modes == "buckets" && !buckets) {
+                continue;
+            }
             let region = regions[(2 * i + usize::from(buckets)) % regions.len()];
             let net = moto.network(region);
             let proxy = FaultProxy::start(&endpoint, Fault::Throttle, 0.0, 1);
