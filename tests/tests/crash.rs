@@ -259,6 +259,16 @@ fn moto_env(_moto: &Moto, net: &Network) -> Vec<(&'static str, String)> {
     ]
 }
 
+/// An ELB resource's tags, as `(key, value)`.
+async fn elb_tags(sdk: &berth_tests::moto::Sdk, arn: &str) -> Vec<(String, String)> {
+    let out = sdk.elb.describe_tags().resource_arns(arn).send().await.expect("tags");
+    out.tag_descriptions()[0]
+        .tags()
+        .iter()
+        .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
+        .collect()
+}
+
 /// What moto holds of the app, read with the SDK.
 fn moto_inventory(moto: &Moto, net: &Network) -> BTreeMap<String, usize> {
     block_on(async {
@@ -270,12 +280,7 @@ fn moto_inventory(moto: &Moto, net: &Network) -> BTreeMap<String, usize> {
         let tgs = sdk.elb.describe_target_groups().send().await.expect("tgs");
         for tg in tgs.target_groups() {
             let arn = tg.target_group_arn().unwrap_or_default();
-            let tags = sdk.elb.describe_tags().resource_arns(arn).send().await.expect("tags");
-            let tags: Vec<(String, String)> = tags.tag_descriptions()[0]
-                .tags()
-                .iter()
-                .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
-                .collect();
+            let tags = elb_tags(&sdk, arn).await;
             if has(&tags) {
                 let address = tags
                     .iter()
@@ -286,12 +291,7 @@ fn moto_inventory(moto: &Moto, net: &Network) -> BTreeMap<String, usize> {
         }
         let rules = sdk.elb.describe_rules().listener_arn(&net.listener).send().await.expect("rules");
         for r in rules.rules().iter().filter(|r| !r.is_default().unwrap_or(false)) {
-            let tags = sdk.elb.describe_tags().resource_arns(r.rule_arn().unwrap_or_default()).send().await.expect("tags");
-            let tags: Vec<(String, String)> = tags.tag_descriptions()[0]
-                .tags()
-                .iter()
-                .map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string()))
-                .collect();
+            let tags = elb_tags(&sdk, r.rule_arn().unwrap_or_default()).await;
             if has(&tags) {
                 add(format!("rule {}", tags.iter().find(|(k, _)| k == "berth:address").map(|(_, v)| v.clone()).unwrap_or_default()));
             }

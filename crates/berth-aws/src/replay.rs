@@ -55,26 +55,9 @@ impl Replay {
 
 /// `ecs:DescribeServices` from a JSON protocol's target header, or from a
 /// query protocol's `Action=` (ELBv2).
-fn operation_of(request: &HttpRequest) -> String {
-    if let Some(target) = request.headers().get("x-amz-target") {
-        let (prefix, op) = target.split_once('.').unwrap_or(("", target));
-        let service = match prefix {
-            p if p.starts_with("AmazonEC2ContainerServiceV") => "ecs",
-            p if p.starts_with("AmazonEC2ContainerRegistry") => "ecr",
-            p if p.starts_with("Route53AutoNaming") => "servicediscovery",
-            p if p.starts_with("Logs_") => "logs",
-            _ => "unknown",
-        };
-        return format!("{service}:{op}");
-    }
-    let body = request.body().bytes().map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
-    let action = body.split('&').find_map(|kv| kv.strip_prefix("Action=")).unwrap_or("Unknown");
-    format!("elasticloadbalancing:{action}")
-}
-
 impl HttpConnector for Replay {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let op = operation_of(&request);
+        let op = crate::limits::operation_of(&request);
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).push(op.clone());
         let next = {
             let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
