@@ -13,6 +13,19 @@ fn ms(t: Option<&aws_smithy_types::DateTime>) -> u64 {
     t.and_then(|t| t.to_millis().ok()).map_or(0, |x| u64::try_from(x).unwrap_or(0))
 }
 
+/// Every repository of the account and region (DescribeRepositories to its last page).
+pub async fn all_repositories(aws: &Aws) -> Result<Vec<aws_sdk_ecr::types::Repository>> {
+    aws.ecr
+        .describe_repositories()
+        .max_results(1000)
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .ctx("ecr:DescribeRepositories", "*")
+}
+
 pub async fn resolve_image(aws: &Aws, registry: Option<&str>, region: Option<&str>, repository: &str, tag: &str) -> Result<ImageLookup> {
     let region = region.unwrap_or(&aws.region).to_string();
     let mut call = aws
@@ -73,7 +86,9 @@ pub async fn lifecycle_preview(aws: &Aws, repository: &str) -> Result<Vec<Expiri
                 results.sort_by_key(|r| (r.pushed_at_ms, r.digest.clone()));
                 return Ok(results);
             }
-            Some("FAILED" | "EXPIRED") => return Err(ProviderError::Other(format!("ECR's lifecycle preview of {repository} ended {}", status.unwrap_or_default()))),
+            Some("FAILED" | "EXPIRED") => {
+                return Err(ProviderError::Other(format!("ECR's lifecycle preview of {repository} ended {}", status.unwrap_or_default())))
+            }
             _ => {}
         }
         tokio::time::sleep(delay).await;

@@ -41,16 +41,7 @@ fn tags(lock: &LockRecord) -> Result<Vec<Tag>> {
 }
 
 pub async fn list(aws: &Aws, app: &str) -> Result<Vec<LockRecord>> {
-    let repos: Vec<aws_sdk_ecr::types::Repository> = aws
-        .ecr
-        .describe_repositories()
-        .max_results(1000)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .ctx("ecr:DescribeRepositories", "*")?;
+    let repos = crate::ecr::all_repositories(aws).await?;
     let mut out = Vec::new();
     for r in repos {
         let Some(generation) = r.repository_name().and_then(|n| parse_lock_name(app, n)) else { continue };

@@ -198,16 +198,7 @@ async fn services_and_task_definitions(aws: &Aws, scope: &Scope) -> Result<Vec<L
 
 async fn repositories(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {
     let prefix = format!("{}/", scope.app);
-    let repos: Vec<aws_sdk_ecr::types::Repository> = aws
-        .ecr
-        .describe_repositories()
-        .max_results(1000)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .ctx("ecr:DescribeRepositories", "*")?;
+    let repos = crate::ecr::all_repositories(aws).await?;
     let candidates: Vec<_> = repos
         .into_iter()
         .filter(|r| r.repository_name().is_some_and(|n| n.starts_with(&prefix) || scope.repository_names.iter().any(|s| s == n)))
