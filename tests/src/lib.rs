@@ -1,6 +1,7 @@
 //! Test support: run the real `berth` command in process, with a chosen
 //! working directory and environment, and capture what a user would see.
 
+pub mod aws_models;
 pub mod fault_proxy;
 pub mod moto;
 

@@ -324,6 +324,8 @@ fn access_denied_is_actionable() {
     assert_eq!(err.to_string(), "access denied to ecs:DescribeClusters on rec; see `berth iam-policy` for what berth needs");
 }
 
+const POLICY: &str = r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":7},"action":{"type":"expire"}}]}"#;
+
 /// ECR's lifecycle policy preview (moto answers it with HTTP 500): berth
 /// starts it, polls until it completes, and reads every page.
 #[test]
@@ -332,7 +334,8 @@ fn lifecycle_policy_preview() {
         json!({"imageDigest": digest, "imageTags": tags, "imagePushedAt": pushed, "action": {"type": "EXPIRE"}, "appliedRulePriority": rule})
     };
     let replay = Replay::new(vec![
-        Recorded::ok("ecr:StartLifecyclePolicyPreview", json!({"registryId": ACCOUNT, "repositoryName": "shop/api", "lifecyclePolicyText": "{}", "status": "IN_PROGRESS"}).to_string()),
+        // ECR echoes the repository's policy (at least 100 characters, as its model says).
+        Recorded::ok("ecr:StartLifecyclePolicyPreview", json!({"registryId": ACCOUNT, "repositoryName": "shop/api", "lifecyclePolicyText": POLICY, "status": "IN_PROGRESS"}).to_string()),
         Recorded::ok("ecr:GetLifecyclePolicyPreview", json!({"registryId": ACCOUNT, "repositoryName": "shop/api", "status": "IN_PROGRESS", "previewResults": []}).to_string()),
         Recorded::ok(
             "ecr:GetLifecyclePolicyPreview",

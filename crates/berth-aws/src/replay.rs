@@ -40,6 +40,9 @@ pub struct Replay {
 
 impl Replay {
     pub fn new(responses: Vec<Recorded>) -> Self {
+        for r in &responses {
+            log(serde_json::json!({"recorded": r.operation, "status": r.status, "body": r.body}));
+        }
         Replay { queue: Arc::new(Mutex::new(responses.into())), calls: Arc::default() }
     }
 
@@ -59,6 +62,7 @@ impl HttpConnector for Replay {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let op = crate::limits::operation_of(&request);
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).push(op.clone());
+        log(serde_json::json!({"sent": op, "body": String::from_utf8_lossy(request.body().bytes().unwrap_or_default())}));
         let next = {
             let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
             queue.iter().position(|r| r.operation == op).and_then(|i| queue.remove(i))
@@ -76,6 +80,19 @@ impl HttpConnector for Replay {
         response.headers_mut().insert("content-type", if json { "application/x-amz-json-1.1" } else { "text/xml" });
         HttpConnectorFuture::ready(Ok(response))
     }
+}
+
+/// With `BERTH_REPLAY_LOG=<file>` set, every response a test records and
+/// every request berth sends is appended to that file as one JSON line
+/// (`{"recorded": operation, "status", "body"}` when a Replay is made,
+/// `{"sent": operation, "body"}` when a request arrives). The shape check
+/// (tests/tests/shapes.rs) validates them against AWS's service models.
+fn log(line: serde_json::Value) {
+    static LOCK: Mutex<()> = Mutex::new(());
+    let Some(path) = std::env::var_os("BERTH_REPLAY_LOG") else { return };
+    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path).expect("BERTH_REPLAY_LOG is writable");
+    std::io::Write::write_all(&mut file, format!("{line}\n").as_bytes()).expect("BERTH_REPLAY_LOG is writable");
 }
 
 impl HttpClient for Replay {
