@@ -169,17 +169,41 @@ impl Sides<'_> {
         Err(format!("no free rule priority on the test listener {listener}: {last}"))
     }
 
+    /// Runs the `verify` command. What it prints, on stdout or stderr, goes
+    /// to the reporter line by line as `verify: <line>` (berth's stderr):
+    /// berth's stdout carries only data (`apply --format json`'s events).
     fn verify(&self) -> Result<(), String> {
         let Some(command) = &self.bg.verify else { return Ok(()) };
-        let status = std::process::Command::new("sh")
+        let mut child = std::process::Command::new("sh")
             .arg("-c")
             .arg(command)
             .env("BERTH_SERVICE", &self.bg.base_name)
             .env("BERTH_COLOR", self.idle)
             .env("BERTH_TARGET_GROUP_ARN", self.tg(self.idle).unwrap_or_default())
             .env("BERTH_TEST_LISTENER", self.bg.test_listener.clone().unwrap_or_default())
-            .status()
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
             .map_err(|e| format!("cannot run the verification command: {e}"))?;
+        let pipes: [Option<Box<dyn std::io::Read + Send>>; 2] = [
+            child.stdout.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+        ];
+        let reporter = self.cx.reporter;
+        let status = std::thread::scope(|scope| {
+            for pipe in pipes.into_iter().flatten() {
+                scope.spawn(move || {
+                    use std::io::BufRead;
+                    for line in std::io::BufReader::new(pipe).split(b'\n') {
+                        let Ok(line) = line else { break };
+                        let line = String::from_utf8_lossy(&line);
+                        reporter.command_output(&format!("verify: {}", line.trim_end_matches('\r')));
+                    }
+                });
+            }
+            child.wait()
+        })
+        .map_err(|e| format!("cannot run the verification command: {e}"))?;
         if status.success() {
             Ok(())
         } else {

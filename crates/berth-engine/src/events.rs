@@ -116,6 +116,14 @@ impl Event {
 /// Receives events as they happen.
 pub trait Reporter: Send + Sync {
     fn event(&self, event: &Event);
+
+    /// A line printed by a command berth runs (a blue/green `verify`, on its
+    /// stdout or its stderr), already prefixed: for the person reading
+    /// berth's stderr, never for stdout, which carries only data.
+    fn command_output(&self, line: &str) {
+        use std::io::Write;
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
 }
 
 /// A reporter that keeps every event (tests, JSON output).

@@ -15,7 +15,7 @@ Exit codes:
   3  a deployment failed (circuit breaker, timeout, rollback)";
 
 #[derive(Debug, Parser)]
-#[command(name = "berth", version, about = "Declarative deploys of Compose apps to AWS ECS", after_help = EXIT_CODES)]
+#[command(name = "berth", version = crate::commands::version::LONG, about = "Declarative deploys of Compose apps to AWS ECS", after_help = EXIT_CODES)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -26,47 +26,47 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Spec file; repeat to merge overrides (later files win, as in Compose).
-    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    #[arg(short = 'f', long = "file", global = true, help_heading = "Spec options", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Apply the overlay x-berth.environments.NAME.
-    #[arg(long = "env", global = true, value_name = "NAME")]
+    #[arg(long = "env", global = true, help_heading = "Spec options", value_name = "NAME")]
     pub env: Option<String>,
     /// Set an interpolation variable (wins over the environment and .env).
-    #[arg(long = "var", global = true, value_name = "KEY=VALUE", value_parser = parse_var)]
+    #[arg(long = "var", global = true, help_heading = "Spec options", value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
     /// Read variables from this env file instead of the `.env` beside the first spec file; repeat for several (later files win).
-    #[arg(long = "env-file", global = true, value_name = "FILE")]
+    #[arg(long = "env-file", global = true, help_heading = "Spec options", value_name = "FILE")]
     pub env_files: Vec<PathBuf>,
     /// Activate a Compose profile (repeatable; COMPOSE_PROFILES works too). `--profile` is the AWS profile.
-    #[arg(long = "compose-profile", global = true, value_name = "NAME")]
+    #[arg(long = "compose-profile", global = true, help_heading = "Spec options", value_name = "NAME")]
     pub compose_profiles: Vec<String>,
     /// Where the app is deployed: `aws` (your account), or `sim`, a simulated account kept in --sim-state.
-    #[arg(long, global = true, value_enum, default_value_t = BackendKind::Sim, env = "BERTH_BACKEND")]
+    #[arg(long, global = true, help_heading = "Account options", value_enum, default_value_t = BackendKind::Sim, env = "BERTH_BACKEND")]
     pub backend: BackendKind,
     /// AWS region (else x-berth.region, AWS_REGION, or the profile's region).
-    #[arg(long, global = true, value_name = "REGION")]
+    #[arg(long, global = true, help_heading = "Account options", value_name = "REGION")]
     pub region: Option<String>,
     /// AWS profile from the shared config files (SSO and credential_process profiles work).
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, help_heading = "Account options", value_name = "NAME")]
     pub profile: Option<String>,
     /// Send AWS API calls to this endpoint (an emulator such as moto); AWS_ENDPOINT_URL works too.
-    #[arg(long, global = true, value_name = "URL")]
+    #[arg(long, global = true, help_heading = "Account options", value_name = "URL")]
     pub endpoint_url: Option<String>,
     /// Print the number of AWS API calls per operation (stderr) when done.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Account options")]
     pub stats: bool,
     /// The simulated account's state file.
-    #[arg(long, global = true, value_name = "PATH", default_value = ".berth/sim.json", env = "BERTH_SIM_STATE")]
+    #[arg(long, global = true, help_heading = "Account options", value_name = "PATH", default_value = ".berth/sim.json", env = "BERTH_SIM_STATE")]
     pub sim_state: PathBuf,
     /// No colors (also when NO_COLOR is set or stdout is not a terminal).
     #[arg(long, global = true)]
     pub no_color: bool,
     /// Set images from the build: CodePipeline's imagedefinitions.json
     /// (`[{"name","imageUri"}]`) or imageDetail.json (`{"ImageURI"}`).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, help_heading = "Image options", value_name = "FILE")]
     pub images_from: Option<PathBuf>,
     /// Do not warn about images outside ECR deployed by a tag (which can move).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Image options")]
     pub allow_mutable_tags: bool,
 }
 
@@ -85,32 +85,210 @@ pub enum BackendKind {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Parse, interpolate, merge and validate the spec; report problems with file:line:col.
+    #[command(after_help = ex::VALIDATE)]
     Validate,
     /// Print the resources berth would create or update, without touching the account.
+    #[command(after_help = ex::RENDER)]
     Render(RenderArgs),
     /// Print the JSON Schema of the spec (for editors' YAML language server).
+    #[command(after_help = ex::SCHEMA)]
     Schema(SchemaArgs),
     /// Read the live resources, diff them against the spec, print the plan.
+    #[command(visible_alias = "diff", after_help = ex::PLAN)]
     Plan(PlanArgs),
     /// Apply a saved plan, or plan and apply after confirmation.
+    #[command(after_help = ex::APPLY)]
     Apply(ApplyArgs),
     /// Delete every resource berth owns for this app, in reverse order.
+    #[command(after_help = ex::DESTROY)]
     Destroy(DestroyArgs),
     /// Return a service to the revision that ran before (mid blue/green: restore the old color at once).
+    #[command(after_help = ex::ROLLBACK)]
     Rollback(RollbackArgs),
     /// Show each service's deployments, tasks, target health and traffic weights.
+    #[command(after_help = ex::STATUS)]
     Status(StatusArgs),
     /// Print the least-privilege IAM policy (JSON) berth's deployer role needs for this spec.
+    #[command(after_help = ex::IAM_POLICY)]
     IamPolicy(IamPolicyArgs),
     /// List the images the spec needs built (service, context, repository, tag), for CI.
+    #[command(after_help = ex::IMAGES)]
     Images(ImagesArgs),
     /// ECR: `berth ecr preview [REPO]` shows which images the lifecycle policy would expire.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = ex::ECR)]
     Ecr(EcrCommand),
     /// Scaffold a spec and CI files (CodeBuild buildspec, GitOps workflow, IAM policy).
+    #[command(after_help = ex::INIT)]
     Init(InitArgs),
     /// The containers' log lines (CloudWatch Logs; the sim's tasks log too), with task id and container.
+    #[command(after_help = ex::LOGS)]
     Logs(LogsArgs),
+    /// Print berth's version and the git commit it was built from.
+    #[command(after_help = ex::VERSION)]
+    Version,
+    /// Print a shell completion script (generated from this command line).
+    #[command(after_help = ex::COMPLETIONS)]
+    Completions(CompletionsArgs),
+    /// Print berth's man page (roff), or write one page per subcommand to a directory.
+    #[command(after_help = ex::MAN)]
+    Man(ManArgs),
+}
+
+impl Command {
+    /// Whether the command only reads (the spec, the account) and writes
+    /// nothing but its output: a closed stdout ends it quietly.
+    pub fn only_reads(&self) -> bool {
+        match self {
+            Command::Apply(_) | Command::Destroy(_) | Command::Rollback(_) | Command::Init(_) => false,
+            Command::Plan(args) => args.out.is_none(),
+            Command::Man(args) => args.out_dir.is_none(),
+            Command::Validate
+            | Command::Render(_)
+            | Command::Schema(_)
+            | Command::Status(_)
+            | Command::IamPolicy(_)
+            | Command::Images(_)
+            | Command::Ecr(_)
+            | Command::Logs(_)
+            | Command::Version
+            | Command::Completions(_) => true,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write `berth.1` and one `berth-<subcommand>.1` per subcommand into DIR instead.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+}
+
+/// The options that name the account or the simulated one: hidden from the
+/// help of subcommands that never read an account.
+const ACCOUNT_OPTIONS: &[&str] = &["backend", "region", "profile", "endpoint_url", "stats", "sim_state"];
+/// The options that choose and interpolate the spec and its images.
+const SPEC_OPTIONS: &[&str] = &["files", "env", "vars", "env_files", "compose_profiles", "images_from", "allow_mutable_tags"];
+/// Subcommands that read the spec but no account (`iam-policy` takes `--region`).
+const OFFLINE: &[&str] = &["validate", "render", "images", "init", "iam-policy"];
+/// Subcommands that read neither.
+const STANDALONE: &[&str] = &["schema", "version", "completions", "man"];
+
+/// The command line as clap sees it: [`Cli`], with the global options that
+/// do not apply to a subcommand hidden from its help (they are still
+/// accepted, so a shared set of flags in a script keeps working).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    let hidden_in = |ids: &[&str], cmd: &clap::Command| -> Vec<clap::Arg> {
+        cmd.get_arguments().filter(|a| ids.contains(&a.get_id().as_str())).map(|a| a.clone().hide(true)).collect()
+    };
+    let account = hidden_in(ACCOUNT_OPTIONS, &cmd);
+    let spec = hidden_in(SPEC_OPTIONS, &cmd);
+    // A subcommand that defines an argument itself does not get the global
+    // one propagated: define a hidden copy there.
+    for name in OFFLINE.iter().chain(STANDALONE) {
+        let mut hide: Vec<clap::Arg> =
+            account.iter().filter(|a| !(*name == "iam-policy" && a.get_id() == "region")).cloned().collect();
+        if STANDALONE.contains(name) {
+            hide.extend(spec.iter().cloned());
+        }
+        cmd = cmd.mut_subcommand(*name, |sc| hide.into_iter().fold(sc, |sc, a| sc.arg(a)));
+    }
+    cmd
+}
+
+/// Parses a command line with [`command`].
+pub fn parse<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    use clap::FromArgMatches;
+    let mut cmd = command();
+    let matches = cmd.try_get_matches_from_mut(args)?;
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+}
+
+/// Two or three examples per subcommand, shown after its options.
+mod ex {
+    pub const VALIDATE: &str = "\
+Examples:
+  berth validate
+  berth -f compose.yaml -f compose.prod.yaml --env prod validate
+  berth --var TAG=abc1234 validate";
+    pub const RENDER: &str = "\
+Examples:
+  berth render
+  berth --env prod render --format yaml";
+    pub const SCHEMA: &str = "\
+Examples:
+  berth schema > berth.schema.json
+  berth schema --plan
+  berth schema --events";
+    pub const PLAN: &str = "\
+Examples:
+  berth --var TAG=abc1234 plan
+  berth plan -o plan.json --format markdown > plan.md
+  berth plan --detailed-exitcode    # exit 2 when there are changes
+`berth diff` is the same command.";
+    pub const APPLY: &str = "\
+Examples:
+  berth --var TAG=abc1234 apply --yes
+  berth apply plan.json --yes
+  berth apply --yes --format json --timeout 30m";
+    pub const DESTROY: &str = "\
+Examples:
+  berth destroy
+  berth --env staging destroy --yes --delete-images";
+    pub const ROLLBACK: &str = "\
+Examples:
+  berth rollback web
+  berth rollback --yes          # an app with one service";
+    pub const STATUS: &str = "\
+Examples:
+  berth status
+  berth --backend aws --region eu-west-1 status --format json";
+    pub const IAM_POLICY: &str = "\
+Examples:
+  berth iam-policy > berth-iam-policy.json
+  berth iam-policy --execution-role";
+    pub const IMAGES: &str = "\
+Examples:
+  berth --var TAG=abc1234 images
+  berth images --format json";
+    pub const ECR: &str = "\
+Examples:
+  berth ecr preview
+  berth ecr preview shop/api --format json";
+    pub const INIT: &str = "\
+Examples:
+  berth init
+  berth init --from compose.yaml
+  berth init --from compose.yaml --out compose.berth.yaml --force";
+    pub const LOGS: &str = "\
+Examples:
+  berth logs web --since 10m
+  berth logs -F
+  berth logs --task 0f1e2d3c --container app";
+    pub const VERSION: &str = "\
+Examples:
+  berth version";
+    pub const COMPLETIONS: &str = "\
+Examples:
+  source <(berth completions bash)
+  berth completions zsh > \"${fpath[1]}/_berth\"
+  berth completions fish > ~/.config/fish/completions/berth.fish";
+    pub const MAN: &str = "\
+Examples:
+  berth man | man -l -
+  berth man --out-dir /usr/local/share/man/man1";
 }
 
 #[derive(Debug, Args)]

@@ -13,8 +13,6 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
-
 /// berth's exit codes (documented in `berth --help`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -46,7 +44,8 @@ pub struct Io<'a> {
 }
 
 pub fn main_from_env() -> ExitCode {
-    let mut stdout = std::io::stdout();
+    let closed = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut stdout = Stdout { inner: std::io::stdout(), closed: closed.clone() };
     let mut stderr = std::io::stderr();
     use std::io::IsTerminal;
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
@@ -59,7 +58,41 @@ pub fn main_from_env() -> ExitCode {
         interactive,
         stdout_tty,
     };
-    run(std::env::args_os(), &mut io).into()
+    let stdout_closed = || closed.load(std::sync::atomic::Ordering::Relaxed);
+    run_with(std::env::args_os(), &mut io, &stdout_closed).into()
+}
+
+/// The process's stdout, noting when its reader went away (`berth status |
+/// head`): then a read command ends quietly instead of reporting the pipe.
+struct Stdout {
+    inner: std::io::Stdout,
+    closed: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Stdout {
+    fn note<T>(&self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                self.closed.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+        result
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let result = self.inner.write(buf);
+        self.note(result)
+    }
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        let result = self.inner.write_all(buf);
+        self.note(result)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.inner.flush();
+        self.note(result)
+    }
 }
 
 /// Runs one berth command line.
@@ -68,7 +101,18 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match cli::Cli::try_parse_from(args) {
+    run_with(args, io, &|| false)
+}
+
+/// [`run`], told whether stdout's reader has gone away: a command that only
+/// reads then ends with success and says nothing (as `cat` does), instead of
+/// `error: Broken pipe`; one that changes the account still reports it.
+fn run_with<I, T>(args: I, io: &mut Io, stdout_closed: &dyn Fn() -> bool) -> ExitStatus
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match cli::parse(args) {
         Ok(cli) => cli,
         Err(e) => {
             let to_stdout = !e.use_stderr();
@@ -77,7 +121,13 @@ where
             return if to_stdout { ExitStatus::Success } else { ExitStatus::Error };
         }
     };
-    match commands::dispatch(&cli, io) {
+    let result = commands::dispatch(&cli, io);
+    // What was written may still sit in the buffer: its failure counts too.
+    let flushed = io.stdout.flush();
+    if stdout_closed() && cli.command.only_reads() {
+        return ExitStatus::Success;
+    }
+    match result.and_then(|status| flushed.map(|()| status).map_err(Into::into)) {
         Ok(status) => status,
         Err(err) => {
             let _ = writeln!(io.stderr, "error: {}", berth_render::redact::text(&format!("{err:#}")));

@@ -25,6 +25,11 @@ impl Reporter for Lines<'_> {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         let _ = writeln!(out, "{}", berth_render::event_line(e));
     }
+
+    fn command_output(&self, line: &str) {
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(out, "{}", berth_render::redact::text(line));
+    }
 }
 
 /// One JSON object per event on stdout (JSON lines), shaped as
@@ -43,6 +48,11 @@ impl Reporter for JsonLines<'_> {
     fn event(&self, e: &Event) {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
         let _ = writeln!(out, "{}", berth_render::event_json(e));
+    }
+
+    /// Not on stdout, which has one JSON object a line: on stderr.
+    fn command_output(&self, line: &str) {
+        let _ = writeln!(std::io::stderr(), "{}", berth_render::redact::text(line));
     }
 }
 
@@ -92,5 +102,9 @@ impl Reporter for Bars {
                 let _ = self.multi.println(berth_render::event_line(e));
             }
         }
+    }
+
+    fn command_output(&self, line: &str) {
+        let _ = self.multi.println(berth_render::redact::text(line));
     }
 }

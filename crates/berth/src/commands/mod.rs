@@ -1,5 +1,6 @@
 mod apply;
 mod backend;
+mod completions;
 mod ecr;
 mod iam_policy;
 mod images;
@@ -12,6 +13,7 @@ mod render;
 mod schema;
 mod status;
 mod validate;
+pub(crate) mod version;
 
 use berth_model::Desired;
 use berth_plan::{Plan, PlanContext};
@@ -40,6 +42,9 @@ pub fn dispatch(cli: &Cli, io: &mut Io) -> anyhow::Result<ExitStatus> {
         Command::Images(args) => images::run(cli, args, io),
         Command::Ecr(crate::cli::EcrCommand::Preview(args)) => ecr::preview(cli, args, io),
         Command::Init(args) => init::run(cli, args, io),
+        Command::Version => version::run(io),
+        Command::Completions(args) => completions::completions(args, io),
+        Command::Man(args) => completions::man(args, io),
     }
 }
 

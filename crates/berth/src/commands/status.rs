@@ -1,6 +1,6 @@
 //! `berth status`: the live view of each service of the app.
 
-use berth_provider::{Kind, ServiceProgress};
+use berth_provider::{DeploymentStatus, Kind, ServiceEvent, StoppedTask, TargetCounts};
 use serde::Serialize;
 
 use crate::cli::{Cli, StatusArgs, StatusFormat};
@@ -14,8 +14,13 @@ struct ServiceStatus {
     desired: Option<u64>,
     task_definition: String,
     images: Vec<String>,
-    #[serde(flatten)]
-    progress: ServiceProgress,
+    // `ServiceProgress`'s fields, not the struct flattened: it has a
+    // `service` too, and a JSON object names each key once.
+    deployments: Vec<DeploymentStatus>,
+    /// The last five service events and stopped tasks.
+    events: Vec<ServiceEvent>,
+    stopped_tasks: Vec<StoppedTask>,
+    targets: Option<TargetCounts>,
     /// Listener weights of the rules routing to this service: target group → weight.
     weights: Vec<(String, u64)>,
 }
@@ -31,8 +36,8 @@ pub fn run(cli: &Cli, args: &StatusArgs, io: &mut Io) -> anyhow::Result<ExitStat
         for svc in observed.resources.iter().filter(|r| r.kind == Kind::Service && r.owned_by(&target.desired.app)) {
             let cluster = svc.spec["cluster"].as_str().unwrap_or_default().to_string();
             let mut progress = provider.service_progress(&cluster, &svc.name, 0).await?;
-            progress.events = progress.events.split_off(progress.events.len().saturating_sub(5));
-            progress.stopped_tasks = progress.stopped_tasks.split_off(progress.stopped_tasks.len().saturating_sub(5));
+            let events = progress.events.split_off(progress.events.len().saturating_sub(5));
+            let stopped_tasks = progress.stopped_tasks.split_off(progress.stopped_tasks.len().saturating_sub(5));
             // The task definition of the revision this service runs (a blue/green
             // color's family is the service's without the color).
             let family = svc.spec["taskDefinition"]
@@ -76,7 +81,10 @@ pub fn run(cli: &Cli, args: &StatusArgs, io: &mut Io) -> anyhow::Result<ExitStat
                 desired: svc.spec["desiredCount"].as_u64(),
                 task_definition: berth_engine::wait::short(svc.spec["taskDefinition"].as_str().unwrap_or_default()).to_string(),
                 images,
-                progress,
+                deployments: progress.deployments,
+                events,
+                stopped_tasks,
+                targets: progress.targets,
                 weights,
             });
         }
@@ -112,7 +120,7 @@ fn human(out: &mut Vec<u8>, app: &str, statuses: &[ServiceStatus]) -> std::io::R
         for image in &s.images {
             writeln!(out, "  image       {image}")?;
         }
-        for d in &s.progress.deployments {
+        for d in &s.deployments {
             writeln!(
                 out,
                 "  deployment  {} {} {}: {}/{} running, {} pending, {} failed tasks ({})",
@@ -126,13 +134,13 @@ fn human(out: &mut Vec<u8>, app: &str, statuses: &[ServiceStatus]) -> std::io::R
                 berth_engine::wait::short(&d.task_definition)
             )?;
         }
-        if let Some(t) = &s.progress.targets {
+        if let Some(t) = &s.targets {
             writeln!(out, "  targets     {} healthy, {} unhealthy, {} other", t.healthy, t.unhealthy, t.other)?;
         }
         for (tg, w) in &s.weights {
             writeln!(out, "  traffic     {tg}: {w}%")?;
         }
-        for e in &s.progress.events {
+        for e in &s.events {
             writeln!(out, "  event       {} {}", berth_render::time::rfc3339(e.at_ms), e.message)?;
         }
     }
