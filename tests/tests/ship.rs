@@ -26,9 +26,8 @@ fn output(out: std::process::Output) -> Output {
 
 /// A spec of `n` plain services (no load balancer), so plan and status print a lot.
 fn many_services(dir: &Path, n: usize) -> PathBuf {
-    let mut yaml = String::from(
-        "name: many\nx-berth:\n  network: { vpc_id: vpc-1, subnets: [subnet-a], security_groups: [sg-1] }\nservices:\n",
-    );
+    let mut yaml =
+        String::from("name: many\nx-berth:\n  network: { vpc_id: vpc-1, subnets: [subnet-a], security_groups: [sg-1] }\nservices:\n");
     for i in 0..n {
         yaml.push_str(&format!(
             "  service-{i:03}:\n    image: nginx:1.27\n    environment: {{ SERVICE_INDEX: \"{i}\", GREETING: hello-from-a-rather-long-value-{i} }}\n    deploy: {{ replicas: 1 }}\n"
@@ -200,11 +199,8 @@ fn version_names_the_commit_berth_was_built_from() {
     let commit = rest.strip_suffix(')').unwrap_or_else(|| panic!("{line}"));
     if std::env::var_os("BERTH_BUILD_COMMIT").is_none() && repo_root().join(".git").exists() {
         assert!(commit.len() >= 7 && commit.chars().all(|c| c.is_ascii_hexdigit()), "{line}");
-        let known = Command::new("git")
-            .args(["cat-file", "-e", &format!("{commit}^{{commit}}")])
-            .current_dir(repo_root())
-            .status()
-            .expect("git");
+        let known =
+            Command::new("git").args(["cat-file", "-e", &format!("{commit}^{{commit}}")]).current_dir(repo_root()).status().expect("git");
         assert!(known.success(), "{commit} is a commit of this repository");
     }
     assert_eq!(Berth::new(repo_root()).args(["--version"]).run().stdout, out.stdout);
@@ -217,11 +213,7 @@ fn bash_loads_the_completion_script() {
     let dir = tempfile::tempdir().expect("tempdir");
     let script = dir.path().join("berth.bash");
     std::fs::write(&script, &out.stdout).expect("write");
-    let bash = Command::new("bash")
-        .args(["-c", "source \"$1\" && complete -p berth", "bash"])
-        .arg(&script)
-        .output()
-        .expect("bash");
+    let bash = Command::new("bash").args(["-c", "source \"$1\" && complete -p berth", "bash"]).arg(&script).output().expect("bash");
     let bash = output(bash);
     assert_eq!(bash.code, 0, "{}", bash.stderr);
     assert_eq!(bash.stderr, "");
@@ -268,7 +260,8 @@ fn diff_is_plan_and_each_subcommand_help_has_examples() {
         let name = sub.get_name();
         let out = Berth::new(repo_root()).args([name, "--help"]).run();
         ok(&out);
-        let examples = out.stdout.split_once("Examples:\n").map(|(_, e)| e).unwrap_or_else(|| panic!("berth {name} --help: {}", out.stdout));
+        let examples =
+            out.stdout.split_once("Examples:\n").map(|(_, e)| e).unwrap_or_else(|| panic!("berth {name} --help: {}", out.stdout));
         let n = examples.lines().take_while(|l| l.starts_with("  berth ") || l.starts_with("  source ")).count();
         assert!((1..=3).contains(&n), "berth {name} --help has {n} examples:\n{examples}");
     }

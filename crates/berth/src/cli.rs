@@ -56,7 +56,14 @@ pub struct GlobalArgs {
     #[arg(long, global = true, help_heading = "Account options")]
     pub stats: bool,
     /// The simulated account's state file.
-    #[arg(long, global = true, help_heading = "Account options", value_name = "PATH", default_value = ".berth/sim.json", env = "BERTH_SIM_STATE")]
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Account options",
+        value_name = "PATH",
+        default_value = ".berth/sim.json",
+        env = "BERTH_SIM_STATE"
+    )]
     pub sim_state: PathBuf,
     /// No colors (also when NO_COLOR is set or stdout is not a terminal).
     #[arg(long, global = true)]
@@ -194,8 +201,7 @@ pub fn command() -> clap::Command {
     // A subcommand that defines an argument itself does not get the global
     // one propagated: define a hidden copy there.
     for name in OFFLINE.iter().chain(STANDALONE) {
-        let mut hide: Vec<clap::Arg> =
-            account.iter().filter(|a| !(*name == "iam-policy" && a.get_id() == "region")).cloned().collect();
+        let mut hide: Vec<clap::Arg> = account.iter().filter(|a| !(*name == "iam-policy" && a.get_id() == "region")).cloned().collect();
         if STANDALONE.contains(name) {
             hide.extend(spec.iter().cloned());
         }
