@@ -97,7 +97,7 @@ impl Berth {
             let mut stderr = Vec::new();
             let mut io =
                 berth::Io { stdout: &mut stdout, stderr: &mut stderr, env: self.env, cwd: self.cwd, interactive: false, stdout_tty: false };
-            let code = berth::run(self.args, &mut io) as i32;
+            let code = i32::from(berth::run(self.args, &mut io).code());
             let _ = tx.send(Output {
                 code,
                 stdout: String::from_utf8_lossy(&stdout).into_owned(),

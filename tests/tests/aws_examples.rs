@@ -470,6 +470,25 @@ fn cloud_map_namespace_creation_examples_read_as_the_namespace_arn() {
     );
 }
 
+#[test]
+fn run_task_example_reads_as_the_started_task() {
+    let out = &outputs("ecs:RunTask")[0];
+    let r = replay(vec![served("ecs:RunTask", out)]);
+    let request = berth_provider::RunTaskRequest {
+        cluster: "default".into(),
+        task_definition: "sleep360:1".into(),
+        launch_type: "EC2".into(),
+        started_by: "berth-run".into(),
+        ..Default::default()
+    };
+    let task = rt().block_on(async { berth_aws::connect_replay(REGION, r.clone()).await.expect("connect").run_task(&request).await }).expect("started");
+    let example = &out["tasks"][0];
+    assert_eq!(task.task_arn, example["taskArn"].as_str().expect("arn"));
+    assert_eq!(task.last_status, "PENDING");
+    assert_eq!(task.containers.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), vec!["sleep"]);
+    assert_eq!(task.containers[0].exit_code, None, "a pending container has not exited");
+}
+
 /// Which examples the tests above run, and which operations berth calls
 /// whose examples no test runs yet (tests/README.md lists them).
 const RUN: &[&str] = &[
@@ -481,6 +500,7 @@ const RUN: &[&str] = &[
     "ecs:ListTagsForResource",
     "ecs:ListTasks",
     "ecs:DescribeTasks",
+    "ecs:RunTask",
     "ecs:ListTaskDefinitions",
     "ecr:DescribeRepositories",
     "ecr:ListImages",

@@ -308,7 +308,7 @@ fn spawn(dir: &std::path::Path, args: Vec<String>) -> (Shared, Shared, std::thre
     let (mut o, mut e, dir) = (out.clone(), err.clone(), dir.to_path_buf());
     let handle = std::thread::spawn(move || {
         let mut io = berth::Io { stdout: &mut o, stderr: &mut e, env: Default::default(), cwd: dir, interactive: false, stdout_tty: false };
-        berth::run(std::iter::once("berth".to_string()).chain(args), &mut io) as i32
+        i32::from(berth::run(std::iter::once("berth".to_string()).chain(args), &mut io).code())
     });
     (out, err, handle)
 }

@@ -330,13 +330,18 @@ const POLICY: &str = r#"{"rules":[{"rulePriority":1,"selection":{"tagStatus":"un
 /// starts it, polls until it completes, and reads every page.
 #[test]
 fn lifecycle_policy_preview() {
-    let image = |digest: &str, tags: Value, pushed: f64, rule: u32| {
-        json!({"imageDigest": digest, "imageTags": tags, "imagePushedAt": pushed, "action": {"type": "EXPIRE"}, "appliedRulePriority": rule})
-    };
+    let image = |digest: &str, tags: Value, pushed: f64, rule: u32| json!({"imageDigest": digest, "imageTags": tags, "imagePushedAt": pushed, "action": {"type": "EXPIRE"}, "appliedRulePriority": rule});
     let replay = Replay::new(vec![
         // ECR echoes the repository's policy (at least 100 characters, as its model says).
-        Recorded::ok("ecr:StartLifecyclePolicyPreview", json!({"registryId": ACCOUNT, "repositoryName": "shop/api", "lifecyclePolicyText": POLICY, "status": "IN_PROGRESS"}).to_string()),
-        Recorded::ok("ecr:GetLifecyclePolicyPreview", json!({"registryId": ACCOUNT, "repositoryName": "shop/api", "status": "IN_PROGRESS", "previewResults": []}).to_string()),
+        Recorded::ok(
+            "ecr:StartLifecyclePolicyPreview",
+            json!({"registryId": ACCOUNT, "repositoryName": "shop/api", "lifecyclePolicyText": POLICY, "status": "IN_PROGRESS"})
+                .to_string(),
+        ),
+        Recorded::ok(
+            "ecr:GetLifecyclePolicyPreview",
+            json!({"registryId": ACCOUNT, "repositoryName": "shop/api", "status": "IN_PROGRESS", "previewResults": []}).to_string(),
+        ),
         Recorded::ok(
             "ecr:GetLifecyclePolicyPreview",
             json!({"registryId": ACCOUNT, "repositoryName": "shop/api", "status": "COMPLETE", "nextToken": "page-2",
@@ -350,7 +355,9 @@ fn lifecycle_policy_preview() {
             .to_string(),
         ),
     ]);
-    let expiring = rt().block_on(async { berth_aws::connect_replay(REGION, replay.clone()).await.expect("connect").lifecycle_preview("shop/api").await }).expect("preview");
+    let expiring = rt()
+        .block_on(async { berth_aws::connect_replay(REGION, replay.clone()).await.expect("connect").lifecycle_preview("shop/api").await })
+        .expect("preview");
     let got: Vec<(String, Vec<String>, u32)> = expiring.into_iter().map(|e| (e.digest, e.tags, e.rule_priority)).collect();
     assert_eq!(got, vec![("sha256:aaaa".to_string(), vec![], 1), ("sha256:bbbb".to_string(), vec!["dev-2".to_string()], 2)]);
     assert!(replay.unused().is_empty());

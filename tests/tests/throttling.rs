@@ -103,7 +103,7 @@ fn berth(endpoint: &str, net: &Network, path: &Path, env: &[(&str, &str)], args:
     std::thread::spawn(move || {
         let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
         let mut io = berth::Io { stdout: &mut stdout, stderr: &mut stderr, env, cwd, interactive: false, stdout_tty: false };
-        let code = berth::run(argv, &mut io) as i32;
+        let code = i32::from(berth::run(argv, &mut io).code());
         let _ = tx.send(Output {
             code,
             stdout: String::from_utf8_lossy(&stdout).into_owned(),

@@ -15,6 +15,7 @@ pub mod policy;
 mod progress;
 pub mod replay;
 mod stats;
+mod tasks;
 mod write;
 
 use std::time::Duration;
@@ -203,6 +204,18 @@ impl Provider for Aws {
 
     async fn log_lines(&self, filter: &berth_provider::LogFilter) -> Result<Vec<berth_provider::LogLine>> {
         logs::log_lines(self, filter).await
+    }
+
+    async fn run_task(&self, request: &berth_provider::RunTaskRequest) -> Result<berth_provider::TaskStatus> {
+        tasks::run_task(self, request).await
+    }
+
+    async fn describe_task(&self, cluster: &str, task_arn: &str) -> Result<berth_provider::TaskStatus> {
+        tasks::describe_task(self, cluster, task_arn).await
+    }
+
+    async fn stop_task(&self, cluster: &str, task_arn: &str, reason: &str) -> Result<()> {
+        tasks::stop_task(self, cluster, task_arn, reason).await
     }
 
     fn now_ms(&self) -> u64 {

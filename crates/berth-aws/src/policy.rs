@@ -22,6 +22,9 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("ecs:ListTagsForResource", "*"),
     ("ecs:ListTasks", "*"),
     ("ecs:DescribeTasks", "arn:aws:ecs:{region}:*:task/{cluster}/*"),
+    // One-off tasks: `berth run` and `before_deploy` migrations (of the app's families).
+    ("ecs:RunTask", "arn:aws:ecs:{region}:*:task-definition/{app}-*"),
+    ("ecs:StopTask", "arn:aws:ecs:{region}:*:task/{cluster}/*"),
     ("ecs:RegisterTaskDefinition", "*"),
     ("ecs:DeregisterTaskDefinition", "*"),
     ("ecs:DescribeTaskDefinition", "*"),

@@ -36,6 +36,8 @@ pub struct Replay {
     queue: Arc<Mutex<VecDeque<Recorded>>>,
     /// Operations asked for, in order (including ones with nothing recorded).
     calls: Arc<Mutex<Vec<String>>>,
+    /// The body of each request, with its operation, in order.
+    sent: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl Replay {
@@ -43,11 +45,16 @@ impl Replay {
         for r in &responses {
             log(serde_json::json!({"recorded": r.operation, "status": r.status, "body": r.body}));
         }
-        Replay { queue: Arc::new(Mutex::new(responses.into())), calls: Arc::default() }
+        Replay { queue: Arc::new(Mutex::new(responses.into())), calls: Arc::default(), sent: Arc::default() }
     }
 
     pub fn calls(&self) -> Vec<String> {
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The bodies berth sent for `operation`, in order.
+    pub fn sent(&self, operation: &str) -> Vec<String> {
+        self.sent.lock().unwrap_or_else(|e| e.into_inner()).iter().filter(|(op, _)| op == operation).map(|(_, b)| b.clone()).collect()
     }
 
     /// Responses recorded but never asked for.
@@ -62,7 +69,9 @@ impl HttpConnector for Replay {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let op = crate::limits::operation_of(&request);
         self.calls.lock().unwrap_or_else(|e| e.into_inner()).push(op.clone());
-        log(serde_json::json!({"sent": op, "body": String::from_utf8_lossy(request.body().bytes().unwrap_or_default())}));
+        let body = String::from_utf8_lossy(request.body().bytes().unwrap_or_default()).into_owned();
+        log(serde_json::json!({"sent": op, "body": body}));
+        self.sent.lock().unwrap_or_else(|e| e.into_inner()).push((op.clone(), body));
         let next = {
             let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
             queue.iter().position(|r| r.operation == op).and_then(|i| queue.remove(i))

@@ -315,6 +315,7 @@ async fn run_change(cx: &Ctx<'_>, c: &Change) -> Result<(), Failure> {
         }
         Action::Create => create_or_update(cx, c, false).await?,
         Action::Update => create_or_update(cx, c, true).await?,
+        Action::Run => crate::migrate::run(cx, c).await?,
     }
     cx.emit(EventKind::ChangeDone { address: c.address.clone(), action: c.action.verb().into() });
     Ok(())
@@ -323,7 +324,7 @@ async fn run_change(cx: &Ctx<'_>, c: &Change) -> Result<(), Failure> {
 /// Whether a change writes to the live resource its ARN names (a task
 /// definition "update" registers a new revision and leaves the live one be).
 fn writes_by_arn(c: &Change) -> bool {
-    !(c.action == Action::Create || (c.kind == "task_definition" && c.action == Action::Update))
+    !(c.action == Action::Create || c.action == Action::Run || (c.kind == "task_definition" && c.action == Action::Update))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -62,6 +62,26 @@ pub enum EventKind {
         exit_code: Option<i32>,
         log_tail: Vec<String>,
     },
+    /// A `before_deploy` migration started as a one-off task.
+    MigrationStarted {
+        service: String,
+        task: String,
+        command: Vec<String>,
+    },
+    /// A line a one-off task's container wrote.
+    TaskLog {
+        service: String,
+        task: String,
+        container: String,
+        message: String,
+    },
+    /// The migration's task stopped: its container's exit code (`None`: it
+    /// never ran, or was stopped).
+    MigrationFinished {
+        service: String,
+        task: String,
+        exit_code: Option<i32>,
+    },
     DeploymentCompleted {
         service: String,
         deployment: String,

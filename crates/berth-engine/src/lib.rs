@@ -7,6 +7,8 @@ pub mod blue_green;
 pub mod diagnose;
 mod events;
 pub mod lock;
+mod migrate;
+pub mod oneoff;
 pub mod poll;
 mod rollback;
 pub mod wait;

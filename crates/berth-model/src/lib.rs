@@ -69,6 +69,11 @@ impl Desired {
                 to_json(s),
             );
         }
+        // A migration is a step, not a resource: in the digest and in
+        // `berth render`, and planned by berth-plan from this entry.
+        for m in &self.migrations {
+            push(format!("migrate.{}", m.service), "migration", vec![format!("taskdef.{}", m.service)], to_json(m));
+        }
         out
     }
 }

@@ -116,6 +116,15 @@ pub fn lower(app: &App) -> Desired {
         namespace,
         cloud_map_services,
         services,
+        migrations: app
+            .tasks
+            .iter()
+            .filter_map(|t| {
+                let command = t.before_deploy.clone()?;
+                let own = t.containers.iter().find(|c| c.name == t.name).or(t.containers.first())?;
+                Some(Migration { service: t.name.clone(), container: own.name.clone(), command })
+            })
+            .collect(),
     }
 }
 

@@ -53,6 +53,21 @@ pub struct Desired {
     pub cloud_map_services: Vec<CloudMapService>,
     #[serde(default)]
     pub services: Vec<Service>,
+    /// `before_deploy` commands, one per service that has one.
+    #[serde(default)]
+    pub migrations: Vec<Migration>,
+}
+
+/// A service's `before_deploy`: a command run as a one-off task of the
+/// service's new revision, in its own container, before any service of the
+/// app is updated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Migration {
+    /// The compose service (its task definition is `taskdef.<service>`).
+    pub service: String,
+    pub container: String,
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

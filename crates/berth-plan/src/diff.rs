@@ -59,7 +59,9 @@ pub fn diff(desired: &Desired, observed: &Observed, ctx: &PlanContext) -> Result
         .into_iter()
         .filter_map(|r| Kind::parse(r.kind).map(|kind| Want { address: r.address, kind, spec: r.spec, depends_on: r.depends_on }))
         .collect();
-    plan_from(&mut wants, observed, ctx, &desired.app, spec_digest)
+    let mut plan = plan_from(&mut wants, observed, ctx, &desired.app, spec_digest)?;
+    crate::migrations::add(&mut plan, desired);
+    Ok(plan)
 }
 
 /// The plan that deletes everything the app owns.
@@ -275,6 +277,7 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
             Action::Update => summary.update += 1,
             Action::Replace => summary.replace += 1,
             Action::Delete => summary.delete += 1,
+            Action::Run => summary.run += 1,
         }
     }
     Ok(Plan {

@@ -5,6 +5,7 @@ mod diff;
 pub mod fingerprint;
 pub mod graph;
 pub mod images;
+pub mod migrations;
 pub mod normalize;
 pub mod redeploy;
 mod order;

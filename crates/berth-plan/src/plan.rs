@@ -16,6 +16,8 @@ pub enum Action {
     Update,
     Replace,
     Delete,
+    /// A step that changes no resource: a `before_deploy` one-off task.
+    Run,
 }
 
 impl Action {
@@ -26,6 +28,7 @@ impl Action {
             Action::Update => "~",
             Action::Replace => "-/+",
             Action::Delete => "-",
+            Action::Run => ">",
         }
     }
 
@@ -35,6 +38,7 @@ impl Action {
             Action::Update => "update",
             Action::Replace => "replace",
             Action::Delete => "delete",
+            Action::Run => "run",
         }
     }
 }
@@ -45,7 +49,8 @@ pub struct Change {
     /// `taskdef.web`, `service.web`, `tg.web`, `rule.web/0`, `cloudmap.api`, `ecr.shop/api`.
     pub address: String,
     /// `cluster`, `ecr_repository`, `task_definition`, `load_balancer`,
-    /// `target_group`, `listener_rule`, `namespace`, `cloud_map_service`, `service`.
+    /// `target_group`, `listener_rule`, `namespace`, `cloud_map_service`,
+    /// `service`, `log_group`; or `migration`, a step (`run`) that changes no resource.
     pub kind: String,
     pub action: Action,
     /// Why, for display only.
@@ -74,6 +79,9 @@ pub struct Summary {
     pub replace: usize,
     pub delete: usize,
     pub unchanged: usize,
+    /// Steps to run (`before_deploy` migrations).
+    #[serde(default)]
+    pub run: usize,
 }
 
 /// A resource the plan leaves as it is, with its ARN (apply needs it to

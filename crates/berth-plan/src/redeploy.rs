@@ -53,7 +53,8 @@ pub fn redeploy(plan: &mut Plan, observed: &Observed, services: &[String]) -> Re
             after: Some(after),
             changed: vec![FORCE.to_string()],
             arn: Some(live.arn.clone()),
-            depends_on: Vec::new(),
+            // Like every change that touches what serves: after the migrations.
+            depends_on: crate::migrations::addresses(plan),
         });
         plan.summary.update += 1;
         plan.summary.unchanged = plan.summary.unchanged.saturating_sub(1);

@@ -6,6 +6,7 @@ pub mod crash;
 mod live;
 mod lock;
 pub mod logs;
+pub mod tasks;
 
 use std::time::Duration;
 
@@ -18,6 +19,7 @@ use berth_model::resources::{
 pub use live::*;
 pub use lock::*;
 pub use logs::{ContainerExit, LogFilter, LogLine};
+pub use tasks::{ContainerOverride, RunTaskRequest, TaskStatus};
 
 /// Why a provider call failed, in terms a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -213,6 +215,14 @@ pub trait Provider: Send + Sync {
 
     /// Container log lines of one log group (CloudWatch Logs FilterLogEvents), oldest first.
     async fn log_lines(&self, filter: &LogFilter) -> Result<Vec<LogLine>>;
+
+    /// Starts a one-off task (RunTask). A task ECS cannot place (RunTask's
+    /// `failures`) is an error naming the reason.
+    async fn run_task(&self, request: &RunTaskRequest) -> Result<TaskStatus>;
+    /// A task's status (DescribeTasks); `NotFound` when ECS no longer knows it.
+    async fn describe_task(&self, cluster: &str, task_arn: &str) -> Result<TaskStatus>;
+    /// Stops a task (StopTask: SIGTERM, then SIGKILL after the stop timeout).
+    async fn stop_task(&self, cluster: &str, task_arn: &str, reason: &str) -> Result<()>;
 
     /// The provider's clock, in milliseconds since the epoch (virtual on the sim).
     fn now_ms(&self) -> u64;

@@ -26,12 +26,14 @@ fn action_color(a: Action) -> &'static str {
         Action::Update => "33",
         Action::Replace => "35",
         Action::Delete => "31",
+        Action::Run => "36",
     }
 }
 
 pub fn summary_line(plan: &Plan) -> String {
     let s = &plan.summary;
-    format!("Plan: {} to create, {} to update, {} to replace, {} to delete.", s.create, s.update, s.replace, s.delete)
+    let run = if s.run > 0 { format!(", {} to run", s.run) } else { String::new() };
+    format!("Plan: {} to create, {} to update, {} to replace, {} to delete{run}.", s.create, s.update, s.replace, s.delete)
 }
 
 pub fn human(plan: &Plan, style: Style) -> String {
@@ -45,7 +47,8 @@ pub fn human(plan: &Plan, style: Style) -> String {
         return out;
     }
     out.push_str(&format!("berth will make these changes to app {} on backend {}:\n", plan.app, plan.backend));
-    out.push_str("(+ create, ~ update, -/+ replace, - delete)\n\n");
+    let run = if plan.summary.run > 0 { ", > run before any service is updated" } else { "" };
+    out.push_str(&format!("(+ create, ~ update, -/+ replace, - delete{run})\n\n"));
     for c in &plan.changes {
         let head = format!("{:>3} {}", c.action.symbol(), c.address);
         out.push_str(&format!("{}  ({}) {}\n", paint(style, &format!("1;{}", action_color(c.action)), &head), c.kind, c.reason));
@@ -109,6 +112,14 @@ pub fn event_line(e: &Event) -> String {
             }
             s
         }
+        EventKind::MigrationStarted { service, task, command } => {
+            format!("{service}: before_deploy started in task {task}: {}", command.join(" "))
+        }
+        EventKind::TaskLog { service, task, container, message } => format!("{service}/{task} {container}: {message}"),
+        EventKind::MigrationFinished { service, task, exit_code: Some(code) } => {
+            format!("{service}: before_deploy (task {task}) exited with code {code}")
+        }
+        EventKind::MigrationFinished { service, task, exit_code: None } => format!("{service}: before_deploy (task {task}) did not run to its end"),
         EventKind::DeploymentCompleted { service, deployment } => format!("{service}: deployment {deployment} completed"),
         EventKind::DeploymentFailed { service, deployment, reason } => format!("{service}: deployment {deployment} FAILED: {reason}"),
         EventKind::RollbackStarted { service, deployment, task_definition } if deployment.is_empty() => {

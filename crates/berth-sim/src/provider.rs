@@ -688,6 +688,21 @@ impl Provider for Sim {
         Ok(berth_provider::logs::keep_last(lines, filter.last))
     }
 
+    async fn run_task(&self, request: &berth_provider::RunTaskRequest) -> Result<berth_provider::TaskStatus> {
+        self.api("RunTask")?;
+        self.state().run_task(request)
+    }
+
+    async fn describe_task(&self, _cluster: &str, task_arn: &str) -> Result<berth_provider::TaskStatus> {
+        self.api("DescribeTasks")?;
+        self.state().describe_task(task_arn)
+    }
+
+    async fn stop_task(&self, _cluster: &str, task_arn: &str, reason: &str) -> Result<()> {
+        self.api("StopTask")?;
+        self.state().stop_task(task_arn, reason)
+    }
+
     fn now_ms(&self) -> u64 {
         self.state().now_ms
     }

@@ -112,6 +112,7 @@ pub fn tick(state: &mut SimState) {
         reconcile(state, &mut svc, now);
         state.services.insert(name, svc);
     }
+    crate::oneoff::tick(state);
     sync_targets(state);
 }
 
@@ -349,6 +350,13 @@ pub fn breaker_threshold(desired: u32) -> u32 {
 pub(crate) fn task_definition<'a>(state: &'a SimState, arn: &str) -> Option<&'a berth_model::resources::TaskDefinition> {
     let (family, rev) = arn.rsplit_once("task-definition/").map(|(_, r)| r).and_then(|r| r.split_once(':')).unwrap_or(("", ""));
     state.task_definitions.get(family).and_then(|revs| revs.iter().find(|r| r.revision.to_string() == rev)).map(|r| &r.spec)
+}
+
+/// A revision by ARN or `family:revision`.
+pub(crate) fn task_definition_revision<'a>(state: &'a SimState, reference: &str) -> Option<&'a crate::state::SimTaskDefinition> {
+    let r = reference.rsplit_once("task-definition/").map_or(reference, |(_, r)| r);
+    let (family, rev) = r.split_once(':')?;
+    state.task_definitions.get(family)?.iter().find(|t| t.revision.to_string() == rev)
 }
 
 /// The awslogs group and stream of each container of a task (`None` for a

@@ -58,6 +58,9 @@ pub struct SimState {
     /// CloudWatch Logs groups by name.
     #[serde(default)]
     pub log_groups: BTreeMap<String, crate::logs::SimLogGroup>,
+    /// One-off tasks (RunTask) by id, stopped ones for an hour after.
+    #[serde(default)]
+    pub run_tasks: BTreeMap<String, crate::oneoff::SimRunTask>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,6 +93,7 @@ impl Default for SimState {
             resolved_tags: BTreeMap::new(),
             log_events: BTreeMap::new(),
             log_groups: BTreeMap::new(),
+            run_tasks: BTreeMap::new(),
         }
     }
 }

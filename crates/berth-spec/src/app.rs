@@ -131,6 +131,9 @@ pub struct Task {
     /// Other tasks this one waits for, with the compose condition.
     pub depends_on: Vec<(String, String)>,
     pub volumes: Vec<Volume>,
+    /// `x-berth.before_deploy`: run in the service's own container of a
+    /// one-off task of its new revision, before any service is updated.
+    pub before_deploy: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

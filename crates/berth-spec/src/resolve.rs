@@ -165,6 +165,7 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
         let blue_green = resolve_blue_green(cx, name, svc, route.is_some(), app_name);
         let discoverable = resolve_discoverable(cx, name, svc, &containers[0], discovery.as_ref());
         warn_unrouted_ports(cx, &members, route.as_ref());
+        let before_deploy = resolve_before_deploy(cx, name, svc);
 
         let mut depends_on: Vec<(String, String)> = Vec::new();
         for (member, msvc) in &members {
@@ -201,6 +202,7 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
             blue_green,
             depends_on,
             volumes: task_volumes,
+            before_deploy,
         });
     }
 
@@ -922,6 +924,18 @@ fn ignored_hint(key: &str) -> Option<&'static str> {
         "extra_hosts" | "dns" => "name resolution on ECS comes from the VPC and x-berth.discovery",
         _ => return None,
     })
+}
+
+/// `x-berth.before_deploy`: a command (list, or a string split into words
+/// as Compose splits `command:`), not empty.
+fn resolve_before_deploy(cx: &mut Ctx, name: &str, svc: &types::Service) -> Option<Vec<String>> {
+    let path = p(&["services", name, "x-berth", "before_deploy"]);
+    let command = split_command(cx, &path, svc.x_berth.as_ref()?.before_deploy.as_ref())?;
+    if command.is_empty() || command.iter().all(|w| w.trim().is_empty()) {
+        cx.error(&path, "before_deploy is empty", Some("give the command to run, e.g. [bundle, exec, rails, db:migrate], or remove the key"));
+        return None;
+    }
+    Some(command)
 }
 
 fn split_command(cx: &mut Ctx, path: &[Seg], value: Option<&types::StringOrList>) -> Option<Vec<String>> {

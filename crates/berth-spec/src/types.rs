@@ -511,6 +511,11 @@ pub struct ServiceXBerth {
     /// Inject this service's secrets as environment variables (named after
     /// each secret) instead of files under /run/secrets.
     pub secret_env: Option<bool>,
+    /// A command run as a one-off task of the service's new task definition
+    /// before any service of the app is updated (a database migration, e.g.
+    /// `[bundle, exec, rails, db:migrate]`). It runs only when the task
+    /// definition changes; a non-zero exit stops the apply before any rollout.
+    pub before_deploy: Option<StringOrList>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

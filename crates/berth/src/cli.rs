@@ -130,6 +130,9 @@ pub enum Command {
     /// The containers' log lines (CloudWatch Logs; the sim's tasks log too), with task id and container.
     #[command(after_help = ex::LOGS)]
     Logs(LogsArgs),
+    /// Run a one-off task of a service (a migration, a shell): its logs stream, berth exits with its exit code.
+    #[command(after_help = RUN_EXAMPLES)]
+    Run(RunArgs),
     /// Print berth's version and the git commit it was built from.
     #[command(after_help = ex::VERSION)]
     Version,
@@ -146,7 +149,7 @@ impl Command {
     /// nothing but its output: a closed stdout ends it quietly.
     pub fn only_reads(&self) -> bool {
         match self {
-            Command::Apply(_) | Command::Destroy(_) | Command::Rollback(_) | Command::Init(_) => false,
+            Command::Apply(_) | Command::Destroy(_) | Command::Rollback(_) | Command::Init(_) | Command::Run(_) => false,
             Command::Plan(args) => args.out.is_none(),
             Command::Man(args) => args.out_dir.is_none(),
             Command::Validate
@@ -314,6 +317,43 @@ pub struct LogsArgs {
     /// Only this container's lines.
     #[arg(long, value_name = "NAME")]
     pub container: Option<String>,
+}
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  berth run web -- bundle exec rails db:migrate
+  berth run web -e RAILS_ENV=production --cpu 1024 --memory 2048 -- rake db:seed
+  berth run web --live --timeout 10m -- sh -c 'echo $HOSTNAME'
+The task uses the service's network configuration and launch type; its
+exit code is berth's (124: --timeout passed, 130: interrupted, 1: it could
+not start). `--env NAME` still selects the x-berth.environments overlay:
+set the task's variables with -e.";
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The compose service whose task definition to run.
+    pub service: String,
+    /// The command, after `--` (default: the container's own command).
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+    /// Run the revision the service runs now, not the one the plan would deploy.
+    #[arg(long)]
+    pub live: bool,
+    /// Set an environment variable of the container (repeatable).
+    #[arg(short = 'e', long = "task-env", value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub task_env: Vec<(String, String)>,
+    /// Task cpu units (override), e.g. 1024.
+    #[arg(long, value_name = "UNITS")]
+    pub cpu: Option<u32>,
+    /// Task memory in MiB (override), e.g. 2048.
+    #[arg(long, value_name = "MIB")]
+    pub memory: Option<u32>,
+    /// The container to run the command in (default: the service's own).
+    #[arg(long, value_name = "NAME")]
+    pub container: Option<String>,
+    /// Stop the task when it runs longer than this, e.g. 10m, 2h.
+    #[arg(long, default_value = "1h", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,18 +16,33 @@ use std::process::ExitCode;
 /// berth's exit codes (documented in `berth --help`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
-    Success = 0,
+    Success,
     /// Invalid spec, bad arguments, a refused or stale plan, or any other error.
-    Error = 1,
+    Error,
     /// `plan --detailed-exitcode`: the plan has changes.
-    Changes = 2,
+    Changes,
     /// A deployment failed (circuit breaker, timeout, rollback).
-    DeployFailed = 3,
+    DeployFailed,
+    /// `berth run`: the exit code of the task's container (or 124 for a
+    /// timeout, 130 for an interrupt).
+    Task(u8),
+}
+
+impl ExitStatus {
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Success => 0,
+            ExitStatus::Error => 1,
+            ExitStatus::Changes => 2,
+            ExitStatus::DeployFailed => 3,
+            ExitStatus::Task(code) => code,
+        }
+    }
 }
 
 impl From<ExitStatus> for ExitCode {
     fn from(s: ExitStatus) -> Self {
-        ExitCode::from(s as u8)
+        ExitCode::from(s.code())
     }
 }
 

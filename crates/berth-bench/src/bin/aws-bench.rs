@@ -52,7 +52,7 @@ fn berth(args: &[String], env: &[(&str, &str)]) -> Run {
         stdout_tty: false,
     };
     let start = Instant::now();
-    let code = berth::run(std::iter::once("berth".to_string()).chain(args.iter().cloned()), &mut io) as i32;
+    let code = i32::from(berth::run(std::iter::once("berth".to_string()).chain(args.iter().cloned()), &mut io).code());
     Run { took: start.elapsed(), code, stderr: String::from_utf8_lossy(&stderr).into_owned() }
 }
 

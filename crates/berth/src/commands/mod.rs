@@ -10,6 +10,7 @@ mod logs;
 mod plan;
 mod plan_file;
 mod render;
+mod run;
 mod schema;
 mod status;
 mod validate;
@@ -39,6 +40,7 @@ pub fn dispatch(cli: &Cli, io: &mut Io) -> anyhow::Result<ExitStatus> {
         Command::Status(args) => status::run(cli, args, io),
         Command::IamPolicy(args) => iam_policy::run(cli, args, io),
         Command::Logs(args) => logs::run(cli, args, io),
+        Command::Run(args) => run::run(cli, args, io),
         Command::Images(args) => images::run(cli, args, io),
         Command::Ecr(crate::cli::EcrCommand::Preview(args)) => ecr::preview(cli, args, io),
         Command::Init(args) => init::run(cli, args, io),
