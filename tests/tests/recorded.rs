@@ -249,6 +249,80 @@ fn deployment_failed_with_rollback() {
     assert!(matches!(events.last(), Some(EventKind::RollbackCompleted { .. })));
 }
 
+/// A task that crashed while berth waits: DescribeTasks says how its
+/// containers exited but not where they log; berth reads the revision
+/// (once) and shows the failed container's last log lines.
+#[test]
+fn a_crashed_task_shows_its_last_log_lines() {
+    let stopped_arn = format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task/rec/0123456789abcdef");
+    let td_arn = format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/rec-db:8");
+    let in_progress = || deployment("ecs-svc/2", "PRIMARY", "IN_PROGRESS", "rec-db:8", 0, 1, 1, "");
+    let replay = Replay::new(vec![
+        progress_page(json!([in_progress()]), json!([])),
+        Recorded::ok("ecs:ListTasks", json!({"taskArns": [stopped_arn]}).to_string()),
+        Recorded::ok(
+            "ecs:DescribeTasks",
+            json!({"tasks": [{"taskArn": stopped_arn, "taskDefinitionArn": td_arn, "lastStatus": "STOPPED",
+                "stopCode": "EssentialContainerExited", "stoppedReason": "Essential container in task exited", "stoppedAt": 1767225650.0,
+                "containers": [{"name": "db", "lastStatus": "STOPPED", "exitCode": 1}, {"name": "log-router", "lastStatus": "STOPPED", "exitCode": 0}]}],
+                "failures": []})
+            .to_string(),
+        ),
+        Recorded::ok(
+            "ecs:DescribeTaskDefinition",
+            json!({"taskDefinition": {"taskDefinitionArn": td_arn, "family": "rec-db", "revision": 8, "status": "ACTIVE", "containerDefinitions": [
+                {"name": "db", "image": "postgres:16", "essential": true, "logConfiguration": {"logDriver": "awslogs",
+                    "options": {"awslogs-group": "/berth/rec", "awslogs-region": REGION, "awslogs-stream-prefix": "rec"}}},
+                {"name": "log-router", "image": "fluent-bit:3", "essential": false}]}})
+            .to_string(),
+        ),
+        Recorded::ok(
+            "logs:FilterLogEvents",
+            json!({"events": [
+                {"logStreamName": "rec/db/0123456789abcdef", "timestamp": 1767225640000u64, "message": "FATAL: could not open config", "ingestionTime": 1767225641000u64, "eventId": "1"},
+                {"logStreamName": "rec/db/0123456789abcdef", "timestamp": 1767225641000u64, "message": "exiting\n", "ingestionTime": 1767225642000u64, "eventId": "2"}]})
+            .to_string(),
+        ),
+        progress_page(json!([deployment("ecs-svc/2", "PRIMARY", "COMPLETED", "rec-db:8", 2, 0, 1, "")]), json!([])),
+        no_stopped_tasks(),
+    ]);
+    let collect = Collect::default();
+    let result = rt().block_on(async {
+        let aws = berth_aws::connect_replay(REGION, replay.clone()).await.expect("connect");
+        let wait = Wait {
+            provider: &aws,
+            reporter: &collect,
+            cluster: "rec",
+            service: "rec-db",
+            timeout: Duration::from_secs(600),
+            poll: PollPolicy::default(),
+            rollback: true,
+            cancel: None,
+            poller: None,
+        };
+        wait.deployment("ecs-svc/2").await
+    });
+    assert!(result.is_ok(), "{result:?}");
+    let failed = collect
+        .events()
+        .into_iter()
+        .find_map(|e| {
+            if let EventKind::TaskFailed { container, exit_code, log_tail, .. } = e.kind {
+                Some((container, exit_code, log_tail))
+            } else {
+                None
+            }
+        })
+        .expect("the failure report");
+    assert_eq!(failed, (Some("db".to_string()), Some(1), vec!["FATAL: could not open config".to_string(), "exiting".to_string()]));
+    let filter: Value = serde_json::from_str(&replay.sent("logs:FilterLogEvents")[0]).expect("JSON");
+    assert_eq!(
+        (filter["logGroupName"].as_str(), filter["logStreamNamePrefix"].as_str()),
+        (Some("/berth/rec"), Some("rec/db/0123456789abcdef"))
+    );
+    assert!(replay.unused().is_empty(), "{:?}", replay.unused());
+}
+
 /// A deployment that never completes stops at the timeout and says what it waited for.
 #[test]
 fn deployment_timeout_names_what_it_waited_for() {

@@ -197,6 +197,7 @@ async fn connect_with(opts: &AwsOptions, http: aws_smithy_runtime_api::client::h
         region,
         stats,
         seen_tags: Default::default(),
+        container_logs: Default::default(),
         clock: (
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64),
             tokio::time::Instant::now(),

@@ -44,6 +44,9 @@ pub struct Aws {
     /// Tags read by the ownership check right before a write (by ARN): an
     /// update whose tags are the same sends no TagResource.
     pub(crate) seen_tags: std::sync::Mutex<std::collections::HashMap<String, Vec<berth_model::resources::Tag>>>,
+    /// Per revision (ARN): each container's name, whether it is essential,
+    /// and its awslogs group and stream prefix — what DescribeTasks does not say.
+    pub(crate) container_logs: std::sync::Mutex<std::collections::HashMap<String, Vec<logs::ContainerLog>>>,
 }
 
 /// Independent reads run concurrently, this many at a time.

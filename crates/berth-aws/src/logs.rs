@@ -53,6 +53,55 @@ pub fn container_exits(t: &aws_sdk_ecs::types::Task) -> Vec<ContainerExit> {
         .collect()
 }
 
+/// A container of a revision: name, essential, and its awslogs group and stream prefix.
+#[derive(Debug, Clone)]
+pub struct ContainerLog {
+    pub name: String,
+    pub essential: bool,
+    pub awslogs: Option<(String, String)>,
+}
+
+/// The containers of a revision, from DescribeTaskDefinition (once per revision).
+async fn container_logs(aws: &Aws, task_definition: &str) -> Result<Vec<ContainerLog>> {
+    if let Some(known) = aws.container_logs.lock().unwrap_or_else(|e| e.into_inner()).get(task_definition) {
+        return Ok(known.clone());
+    }
+    let out = aws.ecs.describe_task_definition().task_definition(task_definition).send().await.ctx("ecs:DescribeTaskDefinition", task_definition)?;
+    let containers: Vec<ContainerLog> = out
+        .task_definition()
+        .map(|td| td.container_definitions())
+        .unwrap_or_default()
+        .iter()
+        .map(|c| ContainerLog {
+            name: c.name().unwrap_or_default().to_string(),
+            // ECS's default: a container is essential unless it says otherwise.
+            essential: c.essential().unwrap_or(true),
+            awslogs: c.log_configuration().filter(|l| l.log_driver().as_str() == "awslogs").and_then(|l| {
+                let options = l.options()?;
+                Some((options.get("awslogs-group")?.clone(), options.get("awslogs-stream-prefix").cloned().unwrap_or_default()))
+            }),
+        })
+        .collect();
+    aws.container_logs.lock().unwrap_or_else(|e| e.into_inner()).insert(task_definition.to_string(), containers.clone());
+    Ok(containers)
+}
+
+/// Completes what DescribeTasks says of a stopped task's containers with its
+/// revision's definition: which are essential and where each logs, so a
+/// failure report can show the last lines the failed container wrote. Best
+/// effort: a revision that cannot be read leaves the task as it was.
+pub async fn locate_container_logs(aws: &Aws, task: &mut berth_provider::StoppedTask) {
+    let Ok(defs) = container_logs(aws, &task.task_definition).await else { return };
+    for c in task.containers.iter_mut() {
+        let Some(def) = defs.iter().find(|d| d.name == c.name) else { continue };
+        c.essential = def.essential;
+        if let Some((group, prefix)) = &def.awslogs {
+            c.log_group = Some(group.clone());
+            c.log_stream = Some(berth_provider::logs::stream_name(prefix, &c.name, &task.task_id));
+        }
+    }
+}
+
 /// `arn:…:log-group:NAME:*` (DescribeLogGroups' `arn`) → `arn:…:log-group:NAME`, the ARN tags are read by.
 fn group_arn(g: &aws_sdk_cloudwatchlogs::types::LogGroup) -> String {
     g.log_group_arn().map(str::to_string).unwrap_or_else(|| g.arn().unwrap_or_default().trim_end_matches(":*").to_string())

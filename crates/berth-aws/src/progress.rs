@@ -144,16 +144,18 @@ async fn stopped_tasks(aws: &Aws, cluster: &str, service: Option<&str>, cursor_m
             let at_ms = ms(t.stopped_at());
             if at_ms > cursor_ms {
                 let group = t.group().map(str::to_string).or_else(|| service.map(|s| format!("service:{s}"))).unwrap_or_default();
-                out.push((
-                    group,
-                    StoppedTask {
-                        task_id: t.task_arn().and_then(|a| a.rsplit('/').next()).unwrap_or_default().into(),
-                        task_definition: t.task_definition_arn().unwrap_or_default().into(),
-                        stopped_reason: t.stopped_reason().unwrap_or_default().into(),
-                        at_ms,
-                        containers: crate::logs::container_exits(t),
-                    },
-                ));
+                let mut stopped = StoppedTask {
+                    task_id: t.task_arn().and_then(|a| a.rsplit('/').next()).unwrap_or_default().into(),
+                    task_definition: t.task_definition_arn().unwrap_or_default().into(),
+                    stopped_reason: t.stopped_reason().unwrap_or_default().into(),
+                    at_ms,
+                    containers: crate::logs::container_exits(t),
+                };
+                // Only a task that failed needs to say where its containers log.
+                if stopped.containers.iter().any(|c| c.exit_code.is_some_and(|x| x != 0)) || t.stop_code().is_some_and(|c| c.as_str() == "TaskFailedToStart") {
+                    crate::logs::locate_container_logs(aws, &mut stopped).await;
+                }
+                out.push((group, stopped));
             }
         }
     }
