@@ -66,7 +66,13 @@ async fn container_logs(aws: &Aws, task_definition: &str) -> Result<Vec<Containe
     if let Some(known) = aws.container_logs.lock().unwrap_or_else(|e| e.into_inner()).get(task_definition) {
         return Ok(known.clone());
     }
-    let out = aws.ecs.describe_task_definition().task_definition(task_definition).send().await.ctx("ecs:DescribeTaskDefinition", task_definition)?;
+    let out = aws
+        .ecs
+        .describe_task_definition()
+        .task_definition(task_definition)
+        .send()
+        .await
+        .ctx("ecs:DescribeTaskDefinition", task_definition)?;
     let containers: Vec<ContainerLog> = out
         .task_definition()
         .map(|td| td.container_definitions())

@@ -152,7 +152,9 @@ async fn stopped_tasks(aws: &Aws, cluster: &str, service: Option<&str>, cursor_m
                     containers: crate::logs::container_exits(t),
                 };
                 // Only a task that failed needs to say where its containers log.
-                if stopped.containers.iter().any(|c| c.exit_code.is_some_and(|x| x != 0)) || t.stop_code().is_some_and(|c| c.as_str() == "TaskFailedToStart") {
+                if stopped.containers.iter().any(|c| c.exit_code.is_some_and(|x| x != 0))
+                    || t.stop_code().is_some_and(|c| c.as_str() == "TaskFailedToStart")
+                {
                     crate::logs::locate_container_logs(aws, &mut stopped).await;
                 }
                 out.push((group, stopped));
