@@ -231,3 +231,60 @@ fn tampered_saved_plans_are_refused_on_moto_and_the_foreign_service_survives() {
     });
     ok(&base.clone().args(["apply".to_string(), arg(&plan), "--yes".into(), "--wait".into(), "none".into()]).run());
 }
+
+/// A saved plan holds the app: `berth apply plan.json` in a directory with
+/// no spec and no variables applies it; with a spec, the spec must be the
+/// one planned; an edited app inside the file is refused.
+#[test]
+fn a_saved_plan_applies_with_no_spec_and_no_variables() {
+    let account = SimAccount::new();
+    let plan = account.dir().join("plan.json");
+    ok(&account.berth("shop", "v1").args(["plan".to_string(), "-o".into(), arg(&plan)]).run());
+    let saved: Value = serde_json::from_str(&std::fs::read_to_string(&plan).expect("read")).expect("json");
+    assert!(saved["target"]["app"]["desired"]["services"].is_array(), "the file holds the app");
+    // Displayed plans never carry it (nor the values it holds).
+    let shown = account.berth("shop", "v1").args(["plan", "--format", "json"]).run();
+    assert!(serde_json::from_str::<Value>(&shown.stdout).expect("json").get("target").is_none());
+
+    // An app edited inside the file: its digest is not the plan's.
+    let edited = edit(&plan, "edited.json", |v| {
+        let services = v["target"]["app"]["desired"]["services"].as_array_mut().expect("services");
+        services[0]["desiredCount"] = json!(50);
+    });
+    let empty = tempfile::tempdir().expect("tempdir");
+    let apply = |file: &std::path::Path| {
+        Berth::new(empty.path())
+            .args(["--sim-state".to_string(), arg(&account.state_path()), "apply".into(), arg(file), "--yes".into()])
+            .run()
+    };
+    let out = apply(&edited);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("the spec changed since"), "{}", out.stderr);
+    assert!(account.read(|s| s.services.is_empty()), "nothing was created");
+
+    // A spec given with the plan must be the one planned.
+    let out = account.berth("shop", "v2").args(["apply".to_string(), arg(&plan), "--yes".into()]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("the spec changed since"), "{}", out.stderr);
+
+    // No spec, no variables: the plan is applied as reviewed.
+    let out = apply(&plan);
+    ok(&out);
+    assert!(account.read(|s| ["shop-api", "shop-worker", "shop-web-blue"].iter().all(|n| s.services.contains_key(*n))));
+    // And it is verified against the app it holds: the next plan is empty.
+    assert_eq!(account.berth("shop", "v1").args(["plan", "--detailed-exitcode"]).run().code, 0);
+
+    // destroy needs no image variables.
+    let out = Berth::new(berth_tests::repo_root())
+        .args([
+            "--sim-state".to_string(),
+            arg(&account.state_path()),
+            "-f".into(),
+            "examples/shop/compose.yaml".into(),
+            "destroy".into(),
+            "--yes".into(),
+        ])
+        .run();
+    ok(&out);
+    assert!(account.read(|s| s.services.is_empty()), "destroyed: {}", out.stderr);
+}

@@ -10,6 +10,10 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Default)]
 pub struct Vars {
     layers: Vec<HashMap<String, String>>,
+    /// What a required variable (`${X:?}`) that is unset becomes, instead
+    /// of an error: for commands that do not use such values (`destroy`
+    /// needs no image tags).
+    required_placeholder: Option<String>,
 }
 
 impl Vars {
@@ -20,6 +24,13 @@ impl Vars {
     /// Adds a layer consulted after the ones already added.
     pub fn with_layer(mut self, layer: HashMap<String, String>) -> Self {
         self.layers.push(layer);
+        self
+    }
+
+    /// Unset required variables (`${X:?}`) become `placeholder` (and are
+    /// reported as unset) instead of failing the interpolation.
+    pub fn with_required_placeholder(mut self, placeholder: impl Into<String>) -> Self {
+        self.required_placeholder = Some(placeholder.into());
         self
     }
 
@@ -37,11 +48,20 @@ impl Vars {
 /// Where interpolation finds a variable's value.
 pub trait Lookup {
     fn lookup(&self, name: &str) -> Option<&str>;
+
+    /// See [`Vars::with_required_placeholder`].
+    fn required_placeholder(&self) -> Option<&str> {
+        None
+    }
 }
 
 impl Lookup for Vars {
     fn lookup(&self, name: &str) -> Option<&str> {
         self.get(name)
+    }
+
+    fn required_placeholder(&self) -> Option<&str> {
+        self.required_placeholder.as_deref()
     }
 }
 
@@ -218,7 +238,15 @@ impl Interp<'_> {
             Some(":-" | "-") => self.run(word, depth),
             Some(":?") if set_nonempty => Ok(value.unwrap_or_default().to_string()),
             Some("?") if value.is_some() => Ok(value.unwrap_or_default().to_string()),
-            Some(":?" | "?") => Err(InterpolationError::Required { name: name.to_string(), message: word.to_string() }),
+            Some(":?" | "?") => match self.vars.required_placeholder() {
+                Some(placeholder) => {
+                    if !self.unset.iter().any(|n| n == name) {
+                        self.unset.push(name.to_string());
+                    }
+                    Ok(placeholder.to_string())
+                }
+                None => Err(InterpolationError::Required { name: name.to_string(), message: word.to_string() }),
+            },
             Some(":+") if set_nonempty => self.run(word, depth),
             Some("+") if value.is_some() => self.run(word, depth),
             Some(_) => Ok(String::new()),
@@ -294,6 +322,16 @@ mod tests {
             assert_eq!(got.value, *want, "template {template:?}");
             assert_eq!(got.unset, *unset, "unset vars of {template:?}");
         }
+    }
+
+    #[test]
+    fn a_required_placeholder_stands_for_unset_required_variables_only() {
+        let v = vars().with_required_placeholder("unset");
+        let out = interpolate("app:${UNSET:?set it}", &v).expect("placeholder");
+        assert_eq!((out.value.as_str(), out.unset.clone()), ("app:unset", vec!["UNSET".to_string()]));
+        // Defaults and set values are as they were.
+        assert_eq!(interpolate("${UNSET:-shop}", &v).expect("default").value, "shop");
+        assert_eq!(interpolate("${UNSET}", &v).expect("empty").value, "");
     }
 
     #[test]

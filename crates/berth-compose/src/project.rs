@@ -51,6 +51,8 @@ pub struct Options {
     pub process_env: HashMap<String, String>,
     /// Variables consulted last (derived ones, e.g. from CI).
     pub fallback_vars: HashMap<String, String>,
+    /// What an unset required variable (`${X:?}`) becomes instead of an error.
+    pub required_placeholder: Option<String>,
     /// `--profile` names (COMPOSE_PROFILES adds to them).
     pub profiles: Vec<String>,
     /// The project name when the files give none (`name:`), e.g. the folder's.
@@ -70,6 +72,7 @@ impl Default for Options {
             vars: HashMap::new(),
             process_env: HashMap::new(),
             fallback_vars: HashMap::new(),
+            required_placeholder: None,
             profiles: Vec::new(),
             default_name: String::new(),
             is_secret_key: |_| false,
@@ -171,6 +174,9 @@ pub fn load(opts: &Options) -> Result<Project, Diagnostics> {
     let dotenv = read_env_files(&env_files, &outer, &mut warnings)?;
     let dotenv_values: HashMap<String, String> = dotenv.iter().map(|(k, v)| (k.clone(), v.value.clone())).collect();
     let mut vars = outer.clone().with_layer(dotenv_values).with_layer(opts.fallback_vars.clone());
+    if let Some(p) = &opts.required_placeholder {
+        vars = vars.with_required_placeholder(p.clone());
+    }
 
     // Parse every file, then name the project (COMPOSE_PROJECT_NAME is
     // interpolated like any other variable).

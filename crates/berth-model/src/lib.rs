@@ -26,6 +26,55 @@ fn to_json<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
+/// A [`Desired`] as a saved plan holds it (so apply needs no spec and no
+/// variables): the resources in their AWS shapes, plus berth's own fields
+/// those shapes leave out, by position.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct SavedDesired {
+    pub desired: Desired,
+    /// `TargetGroup::service` of each target group.
+    pub target_group_services: Vec<String>,
+    /// `ListenerRule::address` of each rule.
+    pub rule_addresses: Vec<String>,
+    /// `Service::compose_name` and `Service::depends_on` of each service.
+    pub services: Vec<(String, Vec<String>)>,
+}
+
+impl From<&Desired> for SavedDesired {
+    fn from(d: &Desired) -> Self {
+        SavedDesired {
+            desired: d.clone(),
+            target_group_services: d.target_groups.iter().map(|t| t.service.clone()).collect(),
+            rule_addresses: d.listener_rules.iter().map(|r| r.address.clone()).collect(),
+            services: d.services.iter().map(|s| (s.compose_name.clone(), s.depends_on.clone())).collect(),
+        }
+    }
+}
+
+impl SavedDesired {
+    /// The app again; `Err` when the positional fields do not fit (an edited file).
+    pub fn into_desired(self) -> Result<Desired, String> {
+        let mut d = self.desired;
+        if d.target_groups.len() != self.target_group_services.len()
+            || d.listener_rules.len() != self.rule_addresses.len()
+            || d.services.len() != self.services.len()
+        {
+            return Err("the saved app's resources and their berth fields do not line up".into());
+        }
+        for (t, service) in d.target_groups.iter_mut().zip(self.target_group_services) {
+            t.service = service;
+        }
+        for (r, address) in d.listener_rules.iter_mut().zip(self.rule_addresses) {
+            r.address = address;
+        }
+        for (s, (compose_name, depends_on)) in d.services.iter_mut().zip(self.services) {
+            s.compose_name = compose_name;
+            s.depends_on = depends_on;
+        }
+        Ok(d)
+    }
+}
+
 impl Desired {
     /// Every resource with its address, in apply order: ECR, task
     /// definitions, load balancer, target groups, rules and Cloud Map, services.

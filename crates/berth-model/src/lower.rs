@@ -314,7 +314,9 @@ fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
             services: task
                 .containers
                 .iter()
-                .flat_map(|c| c.ports.iter().filter(|p| p.protocol == "tcp").map(move |p| (c.name.clone(), p.container_port, p.name.clone())))
+                .flat_map(|c| {
+                    c.ports.iter().filter(|p| p.protocol == "tcp").map(move |p| (c.name.clone(), p.container_port, p.name.clone()))
+                })
                 .filter(|_| task.discoverable)
                 .enumerate()
                 .map(|(i, (container, port, name))| ServiceConnectService {

@@ -292,6 +292,7 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
         fingerprints: fingerprints(raw),
         warnings,
         images: Vec::new(),
+        target: None,
         signature: None,
     })
 }

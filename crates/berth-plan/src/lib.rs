@@ -7,6 +7,7 @@ pub mod graph;
 pub mod images;
 pub mod migrations;
 pub mod normalize;
+pub mod pipeline;
 pub mod redeploy;
 mod order;
 mod plan;

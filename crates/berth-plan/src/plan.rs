@@ -114,10 +114,31 @@ pub struct Plan {
     /// Images pinned from a tag to a digest.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<crate::images::Pin>,
+    /// What apply needs besides the changes — the resolved app — so a saved
+    /// plan applies without the spec or its variables. Only in saved plan
+    /// files (`berth plan -o`), never in displayed plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<SavedTarget>,
     /// `hmac-sha256:<hex>` of the saved plan file without this field, when
     /// `BERTH_PLAN_KEY` was set at `berth plan -o`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
+}
+
+/// The app a saved plan was made for, as apply needs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SavedTarget {
+    /// The resolved app (`berth_model::SavedDesired`): its digest is the plan's `spec_digest`.
+    #[schemars(with = "serde_json::Value")]
+    pub app: Value,
+    /// Services of inactive Compose profiles, whose live resources are left alone.
+    #[serde(default)]
+    pub disabled_services: Vec<String>,
+    /// The spec's warnings when the plan was made.
+    #[serde(default)]
+    pub spec_warnings: Vec<String>,
+    /// `x-berth.load_balancer.priority_range`.
+    pub priority_range: (u32, u32),
 }
 
 impl Plan {

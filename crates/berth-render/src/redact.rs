@@ -30,6 +30,8 @@ pub const MARKER_CHANGED: &str = "(sensitive, changed)";
 /// value alone.
 pub fn redacted(plan: &Plan) -> Plan {
     let mut out = plan.clone();
+    // The resolved app of a saved plan is never displayed.
+    out.target = None;
     let mut desired_hidden = false;
     for (c, original) in out.changes.iter_mut().zip(&plan.changes) {
         if let Some(before) = &mut c.before {

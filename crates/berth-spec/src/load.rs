@@ -42,6 +42,9 @@ pub struct LoadOptions {
     pub env_files: Vec<PathBuf>,
     /// Compose profiles to activate (COMPOSE_PROFILES adds to them).
     pub profiles: Vec<String>,
+    /// What an unset required variable (`${X:?}`) becomes instead of an
+    /// error (`berth destroy` needs no image tags).
+    pub required_placeholder: Option<String>,
 }
 
 /// A loaded, validated spec.
@@ -124,6 +127,7 @@ fn load_texts(opts: &LoadOptions, shown: Vec<PathBuf>, files: Vec<PathBuf>, text
         vars: opts.vars.clone(),
         process_env: opts.process_env.clone(),
         fallback_vars: ci_vars(opts, &files[0]),
+        required_placeholder: opts.required_placeholder.clone(),
         profiles: opts.profiles.clone(),
         default_name: folder,
         is_secret_key: resolve::looks_secret,

@@ -14,18 +14,38 @@ use crate::progress::{Bars, JsonLines, Lines};
 use crate::{ExitStatus, Io};
 
 pub fn run(cli: &Cli, args: &ApplyArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
-    let Some(target) = load_deploy_target(cli, io)? else { return Ok(ExitStatus::Error) };
+    // A saved plan is read first: without a spec, it is the app.
+    let saved = match &args.plan {
+        Some(_) if !args.redeploy.is_empty() => {
+            anyhow::bail!("--redeploy plans a change of its own: use it without a saved plan (berth apply --redeploy SERVICE)")
+        }
+        Some(path) => {
+            let key = io.env.get(super::plan_file::KEY_VAR).filter(|k| !k.is_empty()).cloned();
+            Some((path.clone(), super::plan_file::read(&io.cwd.join(path), path, key.as_deref())?))
+        }
+        None => None,
+    };
+    let target = match &saved {
+        Some((path, plan)) if !spec_given(cli, io) => match &plan.target {
+            Some(t) => Target::from_saved(t).map_err(|e| anyhow::anyhow!("{}: {e}; nothing was changed", path.display()))?,
+            None => anyhow::bail!(
+                "{} holds no app (it was made by an older berth): pass the spec it was made from with -f, and its variables",
+                path.display()
+            ),
+        },
+        _ => match load_deploy_target(cli, io)? {
+            Some(t) => t,
+            None => return Ok(ExitStatus::Error),
+        },
+    };
     let rt = backend::runtime()?;
     let backend = rt.block_on(Backend::open(cli, io, &target))?;
     let Some((backend, lock)) = rt.block_on(lock::acquire(cli, io, &target, backend, args.deploy.wait_for_lock))? else {
         return Ok(ExitStatus::Error);
     };
     let status = rt.block_on(lock.hold(&backend, async {
-        let plan = match &args.plan {
-            Some(_) if !args.redeploy.is_empty() => {
-                anyhow::bail!("--redeploy plans a change of its own: use it without a saved plan (berth apply --redeploy SERVICE)")
-            }
-            Some(path) => saved_plan(io, &target, &backend, path, cli.global.allow_mutable_tags).await?,
+        let plan = match saved {
+            Some((path, plan)) => checked_saved_plan(&target, &backend, &path, plan, cli.global.allow_mutable_tags).await?,
             None => {
                 let mut plan = make_plan(&target, backend.provider(), cli.global.allow_mutable_tags).await?;
                 let known: Vec<&str> = target.desired.services.iter().map(|s| s.compose_name.as_str()).collect();
@@ -44,8 +64,13 @@ pub fn run(cli: &Cli, args: &ApplyArgs, io: &mut Io) -> anyhow::Result<ExitStatu
     lock.finish(&rt, &backend, cli, io, status)
 }
 
+/// Whether the command line names a spec, or the directory holds one.
+fn spec_given(cli: &Cli, io: &Io) -> bool {
+    !cli.global.files.is_empty() || berth_spec::load::DEFAULT_FILES.iter().any(|f| io.cwd.join(f).is_file())
+}
+
 pub fn destroy(cli: &Cli, args: &DestroyArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
-    let Some(target) = load_target(cli, io)? else { return Ok(ExitStatus::Error) };
+    let Some(target) = super::load_destroy_target(cli, io)? else { return Ok(ExitStatus::Error) };
     let rt = backend::runtime()?;
     let backend = rt.block_on(Backend::open(cli, io, &target))?;
     let Some((backend, lock)) = rt.block_on(lock::acquire(cli, io, &target, backend, args.deploy.wait_for_lock))? else {
@@ -60,37 +85,36 @@ pub fn destroy(cli: &Cli, args: &DestroyArgs, io: &mut Io) -> anyhow::Result<Exi
     lock.finish(&rt, &backend, cli, io, status)
 }
 
-/// Reads a saved plan and checks it may be applied: signed when
-/// `BERTH_PLAN_KEY` is set, same berth, same backend, same spec, every
-/// resource it read unchanged since — and the very plan that the spec and
-/// the live account give now. A file is never trusted as written: an edited
-/// action, value or ARN, or an added or removed change, is refused before
-/// anything is written.
-async fn saved_plan(
-    io: &mut Io<'_>,
+/// Checks that a saved plan (read and its signature checked) may be
+/// applied: same berth, same backend, same spec (or the app it holds),
+/// every resource it read unchanged since — and the very plan that the app
+/// and the live account give now. A file is never trusted as written: an
+/// edited action, value or ARN, or an added or removed change, is refused
+/// before anything is written.
+async fn checked_saved_plan(
     target: &Target,
     backend: &Backend,
     path: &std::path::Path,
+    plan: Plan,
     allow_mutable_tags: bool,
 ) -> anyhow::Result<Plan> {
-    let key = io.env.get(super::plan_file::KEY_VAR).filter(|k| !k.is_empty()).cloned();
-    let plan = super::plan_file::read(&io.cwd.join(path), path, key.as_deref())?;
     let provider = backend.provider();
-    let observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
-    // What each image's tag points to now, next to what the plan pinned.
-    let mut fresh_prints = berth_plan::fingerprint::fingerprints(&observed);
-    for (reference, found) in crate::commands::lookup_images(&target.desired, provider).await? {
-        if let berth_provider::ImageLookup::Found { digest, .. } = found {
-            if plan.fingerprints.contains_key(&format!("image:{reference}")) {
-                fresh_prints.insert(format!("image:{reference}"), digest);
-            }
-        }
-    }
-    berth_plan::check_saved(&plan, VERSION, &provider.name(), &fresh_prints)?;
+    // A different spec is named as such (its images would also read as stale).
     if berth_plan::spec_digest(&target.desired) != plan.spec_digest {
         anyhow::bail!("the spec changed since {} was made; run `berth plan` again", path.display());
     }
-    let fresh = make_plan(target, provider, allow_mutable_tags).await?;
+    let planned = berth_plan::pipeline::plan_app(&super::plan_input(target, provider, allow_mutable_tags), provider).await?;
+    // What each image's tag points to now, next to what the plan pinned.
+    let mut fresh_prints = berth_plan::fingerprint::fingerprints(&planned.observed);
+    for (key, digest) in &planned.plan.fingerprints {
+        if key.starts_with("image:") && plan.fingerprints.contains_key(key) {
+            fresh_prints.insert(key.clone(), digest.clone());
+        }
+    }
+    berth_plan::check_saved(&plan, VERSION, &provider.name(), &fresh_prints)?;
+    let mut fresh = planned.plan;
+    // The app it holds was checked by its digest above.
+    fresh.target = plan.target.clone();
     if let Some(difference) = super::plan_file::first_difference(&plan, &fresh) {
         anyhow::bail!(
             "{} is not the plan the spec and the account give now (first difference: {difference}); the file was edited or is stale: nothing was changed; run `berth plan -o` again and review it",

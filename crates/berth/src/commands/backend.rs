@@ -41,7 +41,7 @@ impl Backend {
             }
             BackendKind::Aws => {
                 let opts = AwsOptions {
-                    region: cli.global.region.clone().or_else(|| target.loaded.app.region.clone()),
+                    region: cli.global.region.clone().or_else(|| target.desired.region.clone()),
                     profile: cli.global.profile.clone(),
                     endpoint_url: cli.global.endpoint_url.clone(),
                     max_attempts: io.env.get("BERTH_AWS_MAX_ATTEMPTS").and_then(|v| v.parse().ok()),

@@ -4,7 +4,7 @@ use crate::{ExitStatus, Io};
 
 pub fn run(cli: &Cli, args: &IamPolicyArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
     let Some(target) = load_target(cli, io)? else { return Ok(ExitStatus::Error) };
-    let region = cli.global.region.clone().or_else(|| target.loaded.app.region.clone());
+    let region = cli.global.region.clone().or_else(|| target.desired.region.clone());
     let out = if args.execution_role {
         // In CloudFormation's AWS::IAM::Role terms: who may assume it, and what it may do.
         serde_json::json!({

@@ -13,6 +13,8 @@ struct ToBuild {
     context: String,
     dockerfile: Option<String>,
     target: Option<String>,
+    /// The build arguments (`docker build --build-arg NAME=VALUE`), interpolated.
+    args: serde_json::Map<String, serde_json::Value>,
     repository: String,
     tag: String,
     /// The full reference when the registry is known (x-berth.registry.url).
@@ -22,7 +24,7 @@ struct ToBuild {
 pub fn run(cli: &Cli, args: &ImagesArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
     let Some(target) = load_target(cli, io)? else { return Ok(ExitStatus::Error) };
     let images: Vec<ToBuild> = target
-        .loaded
+        .spec()?
         .app
         .tasks
         .iter()
@@ -35,6 +37,7 @@ pub fn run(cli: &Cli, args: &ImagesArgs, io: &mut Io) -> anyhow::Result<ExitStat
                 context: build.context.clone(),
                 dockerfile: build.dockerfile.clone(),
                 target: build.target.clone(),
+                args: build.args.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
                 repository: repository.clone(),
                 tag: tag.clone(),
                 image: c.image.reference(),

@@ -53,7 +53,15 @@ pub fn dispatch(cli: &Cli, io: &mut Io) -> anyhow::Result<ExitStatus> {
 /// Loads the spec named by the global arguments. Warnings are printed;
 /// `None` means it was invalid and the errors were printed.
 pub fn load_spec(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Loaded>> {
+    load_spec_with(cli, io, None)
+}
+
+/// [`load_spec`], with unset required variables (`${TAG:?}`) standing as
+/// `required_placeholder` instead of failing, for a command that does not
+/// use their values.
+pub fn load_spec_with(cli: &Cli, io: &mut Io, required_placeholder: Option<&str>) -> anyhow::Result<Option<Loaded>> {
     let opts = LoadOptions {
+        required_placeholder: required_placeholder.map(str::to_string),
         files: cli.global.files.clone(),
         dir: io.cwd.clone(),
         env: cli.global.env.clone(),
@@ -85,26 +93,78 @@ pub fn load_spec(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Loaded>> {
 
 /// The spec, lowered: what the app should look like.
 pub struct Target {
-    pub loaded: Loaded,
+    /// The spec as loaded; `None` for the app of a self-contained saved plan.
+    pub loaded: Option<Loaded>,
     pub desired: Desired,
+    /// Services of inactive Compose profiles (their live resources are left alone).
+    pub disabled_services: Vec<String>,
+    /// The spec's warnings, as a plan lists them.
+    pub spec_warnings: Vec<String>,
+    /// `x-berth.load_balancer.priority_range`.
+    pub priority_range: (u32, u32),
+}
+
+impl Target {
+    fn from_loaded(loaded: Loaded) -> Target {
+        let desired = berth_model::lower(&loaded.app);
+        let spec_warnings = loaded
+            .warnings
+            .warnings()
+            .map(|w| w.to_string().replace("\n  hint: ", " (hint: ") + if w.hint.is_some() { ")" } else { "" })
+            .collect();
+        let priority_range = loaded.app.load_balancer.as_ref().map_or(berth_spec::resolve::DEFAULT_PRIORITY_RANGE, |lb| lb.priority_range);
+        Target { disabled_services: loaded.disabled_services.clone(), spec_warnings, priority_range, desired, loaded: Some(loaded) }
+    }
+
+    /// The app a self-contained saved plan holds.
+    pub fn from_saved(saved: &berth_plan::SavedTarget) -> Result<Target, String> {
+        let app: berth_model::SavedDesired =
+            serde_json::from_value(saved.app.clone()).map_err(|e| format!("the plan's app is not valid: {e}"))?;
+        Ok(Target {
+            loaded: None,
+            desired: app.into_desired()?,
+            disabled_services: saved.disabled_services.clone(),
+            spec_warnings: saved.spec_warnings.clone(),
+            priority_range: saved.priority_range,
+        })
+    }
+
+    /// What a saved plan holds of this target.
+    pub fn saved(&self) -> berth_plan::SavedTarget {
+        berth_plan::SavedTarget {
+            app: serde_json::to_value(berth_model::SavedDesired::from(&self.desired)).unwrap_or_default(),
+            disabled_services: self.disabled_services.clone(),
+            spec_warnings: self.spec_warnings.clone(),
+            priority_range: self.priority_range,
+        }
+    }
+
+    /// The loaded spec, for commands that need more than the app.
+    pub fn spec(&self) -> anyhow::Result<&Loaded> {
+        self.loaded.as_ref().ok_or_else(|| anyhow::anyhow!("this command needs the spec (-f FILE)"))
+    }
 }
 
 pub fn load_target(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Target>> {
-    Ok(load_spec(cli, io)?.map(|loaded| {
-        let desired = berth_model::lower(&loaded.app);
-        Target { loaded, desired }
-    }))
+    Ok(load_spec(cli, io)?.map(Target::from_loaded))
+}
+
+/// The target of `destroy`: the app's names are all it needs, so image
+/// tags and other required variables may be left unset.
+pub fn load_destroy_target(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Target>> {
+    Ok(load_spec_with(cli, io, Some("unset-not-needed-to-destroy"))?.map(Target::from_loaded))
 }
 
 /// The spec of a plan or apply: `load_target` plus what deploying needs
 /// (subnets, a VPC id), which `validate` does not ask of a compose file.
 pub fn load_deploy_target(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Target>> {
     let Some(target) = load_target(cli, io)? else { return Ok(None) };
-    let mut missing = berth_spec::deploy_checks(&target.loaded);
+    let loaded = target.spec()?;
+    let mut missing = berth_spec::deploy_checks(loaded);
     // An execution role is checked where IAM is: on AWS, not on the sim or an emulator.
     let emulator = cli.global.endpoint_url.is_some() || io.env.get("AWS_ENDPOINT_URL").is_some_and(|u| !u.is_empty());
     let strict = cli.global.backend == crate::cli::BackendKind::Aws && !emulator;
-    if let Some(d) = berth_spec::deploy_checks::execution_role_check(&target.loaded, strict) {
+    if let Some(d) = berth_spec::deploy_checks::execution_role_check(loaded, strict) {
         if strict {
             missing.push(d);
         } else {
@@ -123,69 +183,27 @@ pub fn load_deploy_target(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Targe
 }
 
 pub fn plan_context(target: &Target, provider: &dyn Provider) -> PlanContext {
-    PlanContext {
-        berth_version: VERSION.to_string(),
-        backend: provider.name(),
-        priority_range: target
-            .loaded
-            .app
-            .load_balancer
-            .as_ref()
-            .map_or(berth_spec::resolve::DEFAULT_PRIORITY_RANGE, |lb| lb.priority_range),
+    PlanContext { berth_version: VERSION.to_string(), backend: provider.name(), priority_range: target.priority_range }
+}
+
+/// What the plan pipeline needs of a target.
+pub fn plan_input<'a>(target: &'a Target, provider: &dyn Provider, allow_mutable_tags: bool) -> berth_plan::pipeline::PlanInput<'a> {
+    berth_plan::pipeline::PlanInput {
+        desired: &target.desired,
+        disabled_services: &target.disabled_services,
+        spec_warnings: target.spec_warnings.clone(),
+        ctx: plan_context(target, provider),
+        allow_mutable_tags,
     }
 }
 
-/// What ECR says of every ECR image of the spec, by reference.
-pub async fn lookup_images(
-    desired: &Desired,
-    provider: &dyn Provider,
-) -> anyhow::Result<std::collections::BTreeMap<String, berth_provider::ImageLookup>> {
-    // Concurrently: each is one DescribeImages (an app's images are mostly one
-    // tag per repository, so batching per repository would save nothing).
-    let images = berth_plan::images::ecr_images(desired);
-    let found = futures::future::join_all(
-        images.iter().map(|i| provider.resolve_image(i.registry.as_deref(), i.region.as_deref(), &i.repository, &i.tag)),
-    )
-    .await;
-    let mut lookups = std::collections::BTreeMap::new();
-    for (image, found) in images.into_iter().zip(found) {
-        lookups.insert(image.reference, found?);
-    }
-    Ok(lookups)
-}
-
-/// Observes the live state, pins images to digests, and diffs. Warnings
-/// about images are in the plan and printed to stderr by `show_image_warnings`.
+/// Observes the live state, pins images to digests, and diffs
+/// (`berth_plan::pipeline::plan_app`).
 pub async fn make_plan(target: &Target, provider: &dyn Provider, allow_mutable_tags: bool) -> anyhow::Result<Plan> {
-    let mut observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
-    leave_disabled_services_alone(&mut observed, &target.loaded.disabled_services, &target.desired.app);
-    let mut desired = target.desired.clone();
-    let lookups = lookup_images(&desired, provider).await?;
-    let creating: std::collections::BTreeSet<String> = desired
-        .ecr_repositories
-        .iter()
-        .map(|r| r.repository_name.clone())
-        .filter(|r| observed.get(&format!("ecr.{r}")).is_none())
-        .collect();
-    let pinned = berth_plan::images::pin(&mut desired, &lookups, &creating, allow_mutable_tags)?;
-    let mut plan = berth_plan::diff(&desired, &observed, &plan_context(target, provider))?;
-    plan.spec_digest = berth_plan::spec_digest(&target.desired);
-    plan.fingerprints.extend(pinned.fingerprints);
-    plan.images = pinned.pins;
-    let from_diff = std::mem::take(&mut plan.warnings);
-    plan.warnings = target
-        .loaded
-        .warnings
-        .warnings()
-        .map(|w| w.to_string().replace("\n  hint: ", " (hint: ") + if w.hint.is_some() { ")" } else { "" })
-        .collect();
-    plan.warnings.extend(from_diff);
-    // After the spec's: image warnings are only known once the account was read.
-    plan.warnings.extend(pinned.warnings.iter().map(|w| format!("{IMAGE_WARNING}{w}")));
-    Ok(plan)
+    Ok(berth_plan::pipeline::plan_app(&plan_input(target, provider, allow_mutable_tags), provider).await?.plan)
 }
 
-const IMAGE_WARNING: &str = "warning: image: ";
+const IMAGE_WARNING: &str = berth_plan::pipeline::IMAGE_WARNING;
 
 /// Prints the warnings found while planning, about images and routes
 /// (spec warnings were printed when loading).
@@ -200,23 +218,4 @@ pub fn show_plan_warnings(plan: &Plan, io: &mut Io) -> std::io::Result<()> {
 
 pub fn color(cli: &Cli, io: &Io) -> bool {
     io.stdout_tty && !cli.global.no_color && io.env.get("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
-/// Services of Compose profiles that are not active are not in the spec,
-/// and their live resources are left alone (not deleted), as
-/// `docker compose up` leaves the containers of inactive profiles.
-fn leave_disabled_services_alone(observed: &mut berth_provider::Observed, disabled: &[String], app: &str) {
-    if disabled.is_empty() {
-        return;
-    }
-    let belongs = |address: &str| {
-        disabled.iter().any(|svc| {
-            ["service", "taskdef", "tg", "rule", "cloudmap"].iter().any(|kind| {
-                address.strip_prefix(&format!("{kind}.{svc}")).is_some_and(|rest| {
-                    rest.is_empty() || rest == "-blue" || rest == "-green" || rest.starts_with('/') || rest.starts_with('~')
-                })
-            }) || address == format!("ecr.{app}/{svc}")
-        })
-    };
-    observed.resources.retain(|r| !belongs(&r.address));
 }

@@ -18,7 +18,10 @@ pub fn run(cli: &Cli, args: &PlanArgs, io: &mut Io) -> anyhow::Result<ExitStatus
     io.stdout.write_all(text.as_bytes())?;
     if let Some(out) = &args.out {
         let key = io.env.get(super::plan_file::KEY_VAR).filter(|k| !k.is_empty());
-        super::plan_file::save(&io.cwd.join(out), &plan, key.map(String::as_str))?;
+        // The saved file holds the app too: apply needs no spec and no variables.
+        let mut saved = plan.clone();
+        saved.target = Some(target.saved());
+        super::plan_file::save(&io.cwd.join(out), &saved, key.map(String::as_str))?;
         let signed = if key.is_some() { ", signed with BERTH_PLAN_KEY" } else { "" };
         writeln!(
             io.stderr,
