@@ -87,7 +87,7 @@ fn init_writes_the_templates_and_never_overwrites_without_force() {
     assert!(
         again
             .stderr
-            .contains("these files exist already: compose.berth.yaml, buildspec.yml, .github/workflows/berth.yml; nothing was written"),
+            .contains("these files exist already: compose.berth.yaml, buildspec.yml, .github/workflows/berth.yml, berth-iam-policy.json; nothing was written"),
         "{}",
         again.stderr
     );
