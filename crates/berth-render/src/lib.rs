@@ -5,10 +5,11 @@
 mod human;
 mod markdown;
 pub mod redact;
+pub mod repo;
 pub mod time;
 
 pub use human::{event_line, human, summary_line, Style};
-pub use markdown::{markdown, MARKDOWN_LIMIT};
+pub use markdown::{markdown, markdown_within, MARKDOWN_LIMIT};
 
 use berth_plan::Plan;
 

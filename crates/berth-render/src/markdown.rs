@@ -8,6 +8,12 @@ use berth_plan::Plan;
 pub const MARKDOWN_LIMIT: usize = 60_000;
 
 pub fn markdown(plan: &Plan) -> String {
+    markdown_within(plan, MARKDOWN_LIMIT)
+}
+
+/// [`markdown`] within `limit` characters (a repository report shares one
+/// comment among its apps).
+pub fn markdown_within(plan: &Plan, limit: usize) -> String {
     let plan = &crate::redact::redacted(plan);
     let mut out = format!("### berth plan: `{}` on `{}`\n\n", plan.app, plan.backend);
     if !plan.has_changes() {
@@ -33,7 +39,7 @@ pub fn markdown(plan: &Plan) -> String {
         let mut left_out = 0;
         for w in &plan.warnings {
             let line = format!("- {}\n", w.trim_start_matches("warning: ").replace('|', "\\|"));
-            if out.len() + line.len() > MARKDOWN_LIMIT / 2 {
+            if out.len() + line.len() > limit / 2 {
                 left_out += 1;
                 continue;
             }
@@ -53,7 +59,7 @@ pub fn markdown(plan: &Plan) -> String {
             c.action.verb(),
             crate::unified(c)
         );
-        if out.len() + block.len() > MARKDOWN_LIMIT {
+        if out.len() + block.len() > limit {
             truncated += 1;
             continue;
         }

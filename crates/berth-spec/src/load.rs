@@ -166,7 +166,12 @@ fn load_texts(opts: &LoadOptions, shown: Vec<PathBuf>, files: Vec<PathBuf>, text
         return Err(diags);
     }
     let spec = deserialize(&tree, &mut diags)?;
-    let app_name = app_name(&project.name, project.name_from_key, &tree, &mut diags);
+    // An environment overlay may name the app of that environment (`prod: { name: shop-prod }`).
+    let (name, from_key) = match (&opts.env, tree.get("name").and_then(Node::as_str)) {
+        (Some(_), Some(n)) if n != project.name => (n.to_string(), true),
+        _ => (project.name.clone(), project.name_from_key),
+    };
+    let app_name = app_name(&name, from_key, &tree, &mut diags);
     let (mut app, rdiags) = resolve::resolve(&spec, &tree, &app_name, &vars);
     diags.extend(rdiags);
     if let (Some(app), Some(path)) = (app.as_mut(), &opts.images_from) {

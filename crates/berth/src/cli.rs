@@ -428,9 +428,17 @@ pub enum PlanFormat {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Save the plan to FILE for `berth apply FILE`.
+    /// Save the plan to FILE for `berth apply FILE` (with --all: a directory, one plan per app).
     #[arg(short = 'o', long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Plan every app of the repository at DIR (default: here): the apps
+    /// berth-repo.yaml lists, else each */compose.berth.yaml with each of its
+    /// x-berth.environments.
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = ".")]
+    pub all: Option<PathBuf>,
+    /// With --all: only the apps whose files changed since this git REF.
+    #[arg(long, value_name = "REF", requires = "all")]
+    pub changed_since: Option<String>,
     /// Exit 0 when there are no changes, 2 when there are, 1 on error.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -476,6 +484,9 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 pub struct ApplyArgs {
     /// A plan saved with `berth plan -o FILE`; without it, berth plans first.
     pub plan: Option<PathBuf>,
+    /// Apply every plan `berth plan --all -o DIR` saved in DIR, continuing past a failed app.
+    #[arg(long, value_name = "DIR")]
+    pub all: Option<PathBuf>,
     /// Also start a new deployment of these services' current revision
     /// (e.g. after a secret rotated): an explicit change of the plan.
     #[arg(long, value_name = "SERVICE", num_args = 1..)]

@@ -14,30 +14,51 @@ use crate::progress::{Bars, JsonLines, Lines};
 use crate::{ExitStatus, Io};
 
 pub fn run(cli: &Cli, args: &ApplyArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
+    if let Some(dir) = &args.all {
+        return apply_all(cli, args, dir, io);
+    }
     // A saved plan is read first: without a spec, it is the app.
     let saved = match &args.plan {
         Some(_) if !args.redeploy.is_empty() => {
             anyhow::bail!("--redeploy plans a change of its own: use it without a saved plan (berth apply --redeploy SERVICE)")
         }
-        Some(path) => {
-            let key = io.env.get(super::plan_file::KEY_VAR).filter(|k| !k.is_empty()).cloned();
-            Some((path.clone(), super::plan_file::read(&io.cwd.join(path), path, key.as_deref())?))
-        }
+        Some(path) => Some(read_saved(io, path)?),
         None => None,
     };
     let target = match &saved {
-        Some((path, plan)) if !spec_given(cli, io) => match &plan.target {
-            Some(t) => Target::from_saved(t).map_err(|e| anyhow::anyhow!("{}: {e}; nothing was changed", path.display()))?,
-            None => anyhow::bail!(
-                "{} holds no app (it was made by an older berth): pass the spec it was made from with -f, and its variables",
-                path.display()
-            ),
-        },
+        Some((path, plan)) if !spec_given(cli, io) => target_of(path, plan)?,
         _ => match load_deploy_target(cli, io)? {
             Some(t) => t,
             None => return Ok(ExitStatus::Error),
         },
     };
+    apply_target(cli, io, args, target, saved)
+}
+
+/// A saved plan, its signature checked when `BERTH_PLAN_KEY` is set.
+fn read_saved(io: &Io, path: &std::path::Path) -> anyhow::Result<(std::path::PathBuf, Plan)> {
+    let key = io.env.get(super::plan_file::KEY_VAR).filter(|k| !k.is_empty()).cloned();
+    Ok((path.to_path_buf(), super::plan_file::read(&io.cwd.join(path), path, key.as_deref())?))
+}
+
+/// The app a self-contained saved plan holds.
+fn target_of(path: &std::path::Path, plan: &Plan) -> anyhow::Result<Target> {
+    match &plan.target {
+        Some(t) => Target::from_saved(t).map_err(|e| anyhow::anyhow!("{}: {e}; nothing was changed", path.display())),
+        None => anyhow::bail!(
+            "{} holds no app (it was made by an older berth): pass the spec it was made from with -f, and its variables",
+            path.display()
+        ),
+    }
+}
+
+fn apply_target(
+    cli: &Cli,
+    io: &mut Io,
+    args: &ApplyArgs,
+    target: Target,
+    saved: Option<(std::path::PathBuf, Plan)>,
+) -> anyhow::Result<ExitStatus> {
     let rt = backend::runtime()?;
     let backend = rt.block_on(Backend::open(cli, io, &target))?;
     let Some((backend, lock)) = rt.block_on(lock::acquire(cli, io, &target, backend, args.deploy.wait_for_lock))? else {
@@ -62,6 +83,49 @@ pub fn run(cli: &Cli, args: &ApplyArgs, io: &mut Io) -> anyhow::Result<ExitStatu
         execute(cli, io, &backend, &plan, &args.deploy, Some(&target)).await
     }));
     lock.finish(&rt, &backend, cli, io, status)
+}
+
+/// `berth apply --all DIR`: each plan `plan --all -o DIR` saved, in name
+/// order, each with the app it holds; a failed app does not stop the
+/// others, and the summary names every one that failed.
+fn apply_all(cli: &Cli, args: &ApplyArgs, dir: &std::path::Path, io: &mut Io) -> anyhow::Result<ExitStatus> {
+    if args.plan.is_some() || !args.redeploy.is_empty() {
+        anyhow::bail!("--all applies the saved plans of a directory: give no plan file and no --redeploy with it");
+    }
+    let plans = super::repo::saved_plans(&io.cwd.join(dir))?;
+    if plans.is_empty() {
+        writeln!(
+            io.stderr,
+            "error: no saved plans (*.plan.json) in {}
+  hint: make them with `berth plan --all -o {}`",
+            dir.display(),
+            dir.display()
+        )?;
+        return Ok(ExitStatus::Error);
+    }
+    let mut failed: Vec<(String, ExitStatus)> = Vec::new();
+    for path in &plans {
+        let name = path.file_name().map(|n| n.to_string_lossy().trim_end_matches(".plan.json").to_string()).unwrap_or_default();
+        writeln!(io.stderr, "=== {name} ===")?;
+        let status = read_saved(io, path).and_then(|saved| {
+            let target = target_of(path, &saved.1)?;
+            apply_target(cli, io, args, target, Some(saved))
+        });
+        let status = status.unwrap_or_else(|e| {
+            let _ = writeln!(io.stderr, "error: {e:#}");
+            ExitStatus::Error
+        });
+        if status != ExitStatus::Success {
+            failed.push((name, status));
+        }
+    }
+    if failed.is_empty() {
+        writeln!(io.stderr, "apply --all: {} apps applied", plans.len())?;
+        return Ok(ExitStatus::Success);
+    }
+    let names: Vec<String> = failed.iter().map(|(n, s)| format!("{n} (exit {})", s.code())).collect();
+    writeln!(io.stderr, "error: apply --all: {} of {} apps failed: {}", failed.len(), plans.len(), names.join(", "))?;
+    Ok(if failed.iter().all(|(_, s)| *s == ExitStatus::DeployFailed) { ExitStatus::DeployFailed } else { ExitStatus::Error })
 }
 
 /// Whether the command line names a spec, or the directory holds one.

@@ -10,6 +10,7 @@ mod logs;
 mod plan;
 mod plan_file;
 mod render;
+mod repo;
 mod run;
 mod schema;
 mod status;
@@ -60,32 +61,53 @@ pub fn load_spec(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Loaded>> {
 /// `required_placeholder` instead of failing, for a command that does not
 /// use their values.
 pub fn load_spec_with(cli: &Cli, io: &mut Io, required_placeholder: Option<&str>) -> anyhow::Result<Option<Loaded>> {
+    let at = SpecAt { files: &cli.global.files, dir: &io.cwd, env: cli.global.env.as_deref() };
+    Ok(load_spec_at(cli, &io.env, &at, required_placeholder, io.stderr)?)
+}
+
+/// Where a spec is: its files (none: the directory's default file), the
+/// directory, and the `x-berth.environments` overlay to apply.
+pub struct SpecAt<'a> {
+    pub files: &'a [std::path::PathBuf],
+    pub dir: &'a std::path::Path,
+    pub env: Option<&'a str>,
+}
+
+/// Loads a spec with the global arguments' variables, printing its
+/// diagnostics to `out`; `None` when it is invalid.
+pub fn load_spec_at(
+    cli: &Cli,
+    process_env: &std::collections::HashMap<String, String>,
+    at: &SpecAt,
+    required_placeholder: Option<&str>,
+    out: &mut (dyn std::io::Write + Send),
+) -> std::io::Result<Option<Loaded>> {
     let opts = LoadOptions {
         required_placeholder: required_placeholder.map(str::to_string),
-        files: cli.global.files.clone(),
-        dir: io.cwd.clone(),
-        env: cli.global.env.clone(),
+        files: at.files.to_vec(),
+        dir: at.dir.to_path_buf(),
+        env: at.env.map(str::to_string),
         vars: cli.global.vars.iter().cloned().collect(),
-        process_env: io.env.clone(),
+        process_env: process_env.clone(),
         images_from: cli.global.images_from.clone(),
         env_files: cli.global.env_files.clone(),
         profiles: cli.global.compose_profiles.clone(),
     };
     match berth_spec::load(&opts) {
         Ok(loaded) => {
-            printer::diagnostics(io.stderr, &loaded.warnings)?;
+            printer::diagnostics(out, &loaded.warnings)?;
             // Placeholders `berth init` left: valid YAML, never a deployable value.
             let placeholders = berth_spec::placeholders::check(&loaded);
             if placeholders.has_errors() {
-                printer::diagnostics(io.stderr, &placeholders)?;
-                printer::invalid_summary(io.stderr, &placeholders)?;
+                printer::diagnostics(out, &placeholders)?;
+                printer::invalid_summary(out, &placeholders)?;
                 return Ok(None);
             }
             Ok(Some(loaded))
         }
         Err(diags) => {
-            printer::diagnostics(io.stderr, &diags)?;
-            printer::invalid_summary(io.stderr, &diags)?;
+            printer::diagnostics(out, &diags)?;
+            printer::invalid_summary(out, &diags)?;
             Ok(None)
         }
     }
@@ -105,7 +127,7 @@ pub struct Target {
 }
 
 impl Target {
-    fn from_loaded(loaded: Loaded) -> Target {
+    pub fn from_loaded(loaded: Loaded) -> Target {
         let desired = berth_model::lower(&loaded.app);
         let spec_warnings = loaded
             .warnings
@@ -159,10 +181,21 @@ pub fn load_destroy_target(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Targ
 /// (subnets, a VPC id), which `validate` does not ask of a compose file.
 pub fn load_deploy_target(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Target>> {
     let Some(target) = load_target(cli, io)? else { return Ok(None) };
+    Ok(deployable(cli, &io.env, &target, io.stderr)?.then_some(target))
+}
+
+/// Whether a valid spec can be deployed (subnets, a VPC id, an execution
+/// role where AWS needs one); what is missing is printed to `out`.
+pub fn deployable(
+    cli: &Cli,
+    process_env: &std::collections::HashMap<String, String>,
+    target: &Target,
+    out: &mut (dyn std::io::Write + Send),
+) -> anyhow::Result<bool> {
     let loaded = target.spec()?;
     let mut missing = berth_spec::deploy_checks(loaded);
     // An execution role is checked where IAM is: on AWS, not on the sim or an emulator.
-    let emulator = cli.global.endpoint_url.is_some() || io.env.get("AWS_ENDPOINT_URL").is_some_and(|u| !u.is_empty());
+    let emulator = cli.global.endpoint_url.is_some() || process_env.get("AWS_ENDPOINT_URL").is_some_and(|u| !u.is_empty());
     let strict = cli.global.backend == crate::cli::BackendKind::Aws && !emulator;
     if let Some(d) = berth_spec::deploy_checks::execution_role_check(loaded, strict) {
         if strict {
@@ -170,16 +203,16 @@ pub fn load_deploy_target(cli: &Cli, io: &mut Io) -> anyhow::Result<Option<Targe
         } else {
             let mut warning = berth_spec::Diagnostics::default();
             warning.push(d);
-            printer::diagnostics(io.stderr, &warning)?;
+            printer::diagnostics(out, &warning)?;
         }
     }
     if missing.has_errors() {
-        printer::diagnostics(io.stderr, &missing)?;
+        printer::diagnostics(out, &missing)?;
         let n = missing.errors().count();
-        writeln!(io.stderr, "error: the spec is valid but cannot be deployed yet ({n} key{} to set)", if n == 1 { "" } else { "s" })?;
-        return Ok(None);
+        writeln!(out, "error: the spec is valid but cannot be deployed yet ({n} key{} to set)", if n == 1 { "" } else { "s" })?;
+        return Ok(false);
     }
-    Ok(Some(target))
+    Ok(true)
 }
 
 pub fn plan_context(target: &Target, provider: &dyn Provider) -> PlanContext {

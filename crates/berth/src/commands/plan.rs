@@ -3,6 +3,9 @@ use crate::commands::{backend, color, load_deploy_target, make_plan, Backend};
 use crate::{ExitStatus, Io};
 
 pub fn run(cli: &Cli, args: &PlanArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
+    if let Some(dir) = &args.all {
+        return super::repo::plan_all(cli, args, dir, io);
+    }
     let Some(target) = load_deploy_target(cli, io)? else { return Ok(ExitStatus::Error) };
     let rt = backend::runtime()?;
     let backend = rt.block_on(Backend::open(cli, io, &target))?;

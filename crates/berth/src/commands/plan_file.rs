@@ -104,6 +104,8 @@ pub fn first_difference(saved: &Plan, fresh: &Plan) -> Option<String> {
     let strip = |p: &Plan| {
         let mut p = p.clone();
         p.signature = None;
+        // Display only (apply acts on none), and they depend on flags such as --allow-mutable-tags.
+        p.warnings.clear();
         serde_json::to_value(p).unwrap_or_default()
     };
     let (saved, fresh) = (strip(saved), strip(fresh));
