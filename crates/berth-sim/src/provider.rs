@@ -116,6 +116,11 @@ impl Sim {
                 push(Kind::TaskDefinition, &format!("{family}:{}", r.revision), &r.arn, &r.spec.tags, to_json(&r.spec));
             }
         }
+        // Each family of the app's: its latest ACTIVE revision, as DescribeTaskDefinition by family answers.
+        for family in scope.task_families.iter().chain(state.task_definitions.keys().filter(|f| f.starts_with(&format!("{app}-")))) {
+            let latest = state.task_definitions.get(family).and_then(|revs| revs.iter().rev().find(|r| r.status == "ACTIVE"));
+            out.latest_revisions.insert(family.clone(), latest.map(|r| (r.arn.clone(), r.spec.clone())));
+        }
         if let Some(lb) = state
             .load_balancers
             .values()
@@ -285,7 +290,12 @@ impl Provider for Sim {
         let mut s = self.state();
         let repo = s.repositories.get(name).ok_or_else(|| not_found(format!("ECR repository {name}")))?;
         if !repo.images.is_empty() && !force {
-            return Err(conflict("DeleteRepository", format!("RepositoryNotEmptyException: {name} holds {} images", repo.images.len())));
+            // ECR answers RepositoryNotEmptyException, which the AWS backend
+            // reports as a failure of the call, not as a conflict.
+            return Err(ProviderError::Other(format!(
+                "ecr:DeleteRepository on {name} failed: RepositoryNotEmptyException: {name} holds {} images",
+                repo.images.len()
+            )));
         }
         s.repositories.remove(name);
         Ok(())
@@ -426,8 +436,21 @@ impl Provider for Sim {
     async fn create_target_group(&self, tg: &TargetGroup) -> Result<String> {
         self.api("CreateTargetGroup")?;
         let mut s = self.state();
-        if s.target_groups.values().any(|t| t.spec.name == tg.name) {
-            return Err(conflict("CreateTargetGroup", format!("DuplicateTargetGroupName: {}", tg.name)));
+        // ELB answers DuplicateTargetGroupName; the AWS backend then adopts
+        // a group managed for the same app (left by an interrupted apply)
+        // with the wanted settings, and refuses anyone else's.
+        if let Some(t) = s.target_groups.values_mut().find(|t| t.spec.name == tg.name) {
+            let managed = t.spec.tags.iter().any(|x| x.key == berth_model::resources::TAG_MANAGED && x.value == "true");
+            let app = |tags: &[Tag]| tags.iter().find(|x| x.key == berth_model::resources::TAG_APP).map(|x| x.value.clone());
+            if !managed || app(&t.spec.tags).is_none() || app(&t.spec.tags) != app(&tg.tags) {
+                return Err(ProviderError::NotOwned { what: format!("target group {}", tg.name) });
+            }
+            // ModifyTargetGroup changes the health check, not the protocol,
+            // port, VPC or target type.
+            let kept = (t.spec.protocol.clone(), t.spec.port, t.spec.vpc_id.clone(), t.spec.target_type.clone());
+            t.spec = tg.clone();
+            (t.spec.protocol, t.spec.port, t.spec.vpc_id, t.spec.target_type) = kept;
+            return Ok(t.arn.clone());
         }
         let id = s.next_id();
         let arn = SimState::arn("elasticloadbalancing", &format!("targetgroup/{}/{id}", tg.name));
