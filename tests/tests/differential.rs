@@ -26,7 +26,10 @@
 //!
 //! moto's known quirk is handled the way `moto.rs` does: CreateService drops
 //! the deployment configuration, so every "create" is `apply --wait none`
-//! then `apply` on both backends (on the sim the second changes nothing).
+//! then `apply` on both backends (on the sim the second changes nothing),
+//! and the sim's clock then runs five minutes, so its deployments finish as
+//! moto's do at once. The sim's `auto_push` (a tag never pushed resolves as
+//! if CI had pushed it) is off: images are pushed on both sides.
 //! Every scenario deploys into a VPC and load balancer of its own in
 //! [`REGION`], used by no other test file.
 
@@ -802,7 +805,10 @@ fn a_removed_service_is_deleted_the_same() {
     same_plan("after the removal", &sim, &moto);
     let status = same_status("after the removal", &pair, "1");
     assert_eq!(status.len(), 1, "{status:#?}");
-    // The service is gone: the provider says so in the same words.
+    // The service is gone: NotFound on both. (Only the variant: moto still
+    // describes the deleted service, as ECS does for a while with INACTIVE
+    // ones, and the AWS backend's NotFound then names the service's deleted
+    // target group, from DescribeTargetHealth.)
     let r = pair.call_both("DescribeServices", |_, p| Box::pin(async move { p.service_progress("df-removed", "df-removed-api", 0).await }));
     assert_eq!(same_error("DescribeServices of a deleted service", r).0, "NotFound");
 }
