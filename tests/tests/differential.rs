@@ -247,7 +247,7 @@ services:
 
     fn provider(&self, side: Side) -> ProviderHandle {
         match side {
-            Side::Sim => ProviderHandle::Sim(berth_sim::Sim::open(&self.sim.state_path()).expect("open sim")),
+            Side::Sim => ProviderHandle::Sim(Box::new(berth_sim::Sim::open(&self.sim.state_path()).expect("open sim"))),
             Side::Moto => {
                 let env = [("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"), ("BERTH_AWS_RATE_LIMITS", "off")]
                     .into_iter()
@@ -260,7 +260,7 @@ services:
                     env,
                     ..Default::default()
                 };
-                ProviderHandle::Aws(block_on(berth_aws::connect(&opts)).expect("connect to moto"))
+                ProviderHandle::Aws(Box::new(block_on(berth_aws::connect(&opts)).expect("connect to moto")))
             }
         }
     }
@@ -288,15 +288,15 @@ services:
 }
 
 enum ProviderHandle {
-    Sim(berth_sim::Sim),
-    Aws(berth_aws::Aws),
+    Sim(Box<berth_sim::Sim>),
+    Aws(Box<berth_aws::Aws>),
 }
 
 impl ProviderHandle {
     fn get(&self) -> &dyn Provider {
         match self {
-            ProviderHandle::Sim(s) => s,
-            ProviderHandle::Aws(a) => a,
+            ProviderHandle::Sim(s) => s.as_ref(),
+            ProviderHandle::Aws(a) => a.as_ref(),
         }
     }
 }
