@@ -48,7 +48,9 @@ pub async fn observe(aws: &Aws, scope: &Scope) -> Result<Observed> {
     let mut out = Observed::default();
     out.resources.extend(cluster?);
     out.resources.extend(log_groups?);
-    out.resources.extend(ecs?);
+    let (ecs, latest) = ecs?;
+    out.resources.extend(ecs);
+    out.latest_revisions = latest;
     out.resources.extend(repos?);
     out.resources.extend(tgs?);
     let lb = lb?;
@@ -89,7 +91,14 @@ async fn cluster(aws: &Aws, scope: &Scope) -> Result<Option<LiveResource>> {
 
 /// ECS services (ListServices, then DescribeServices 10 at a time), then the
 /// task definition revision each runs (and the latest of orphaned families).
-async fn services_and_task_definitions(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {
+/// A family's latest ACTIVE revision (`None`: it has none).
+type Latest = Option<(String, berth_model::resources::TaskDefinition)>;
+
+/// The app's services and task definitions, and each family's latest ACTIVE revision.
+async fn services_and_task_definitions(
+    aws: &Aws,
+    scope: &Scope,
+) -> Result<(Vec<LiveResource>, std::collections::BTreeMap<String, Latest>)> {
     let arns: Vec<String> =
         match aws.ecs.list_services().cluster(&scope.cluster).max_results(100).into_paginator().items().send().try_collect().await {
             Ok(arns) => arns,
@@ -149,51 +158,56 @@ async fn services_and_task_definitions(aws: &Aws, scope: &Scope) -> Result<Vec<L
     let listed: BTreeSet<String> = listed.into_iter().collect();
     let unlisted_spec = scope.task_families.iter().filter(|f| !f.starts_with(&prefix)).cloned();
     let families: BTreeSet<String> = listed.iter().cloned().chain(running.keys().cloned()).chain(unlisted_spec).collect();
-    let tds: Vec<Option<LiveResource>> = stream::iter(families)
+    // Each family by name (DescribeTaskDefinition answers a family with its
+    // latest ACTIVE revision). The revision a service runs is the live
+    // resource: most often the latest, else read by its ARN as well.
+    let tds: Vec<(String, Latest, Option<LiveResource>)> = stream::iter(families)
         .map(|family| {
-            let which = running.get(&family).map(|(_, td)| td.clone()).unwrap_or_else(|| family.clone());
-            let by_family = !running.contains_key(&family);
+            let running_arn = running.get(&family).map(|(_, td)| td.clone());
             async move {
-                match aws
-                    .ecs
-                    .describe_task_definition()
-                    .task_definition(&which)
-                    .include(aws_sdk_ecs::types::TaskDefinitionField::Tags)
-                    .send()
-                    .await
-                {
-                    Ok(o) => {
-                        let Some(td) = o.task_definition() else { return Ok(None) };
-                        // A family with no ACTIVE revision is gone (AWS answers its
-                        // name with the latest ACTIVE one; moto may answer with an
-                        // INACTIVE one). A revision a service runs counts whatever its status.
-                        if by_family && td.status() != Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Active) {
-                            return Ok(None);
-                        }
-                        let model = convert::from_task_definition(td, o.tags());
-                        if !(scope.task_families.contains(&family) || tagged_for(&model.tags, &scope.app)) {
-                            return Ok(None);
-                        }
-                        let name = format!("{family}:{}", td.revision());
-                        Ok(Some(live(
-                            scope,
-                            Kind::TaskDefinition,
-                            &name,
-                            td.task_definition_arn().unwrap_or_default(),
-                            model.tags.clone(),
-                            json(&model),
-                        )))
-                    }
-                    Err(e) if code(&e).as_deref() == Some("ClientException") => Ok(None),
-                    Err(e) => Err(crate::errors::map("ecs:DescribeTaskDefinition", &which, e)),
-                }
+                let latest = match describe_task_definition(aws, &family).await? {
+                    // AWS answers a family with its latest ACTIVE revision; moto may
+                    // answer with an INACTIVE one, which counts as none.
+                    Some((arn, model, active)) if active => Some((arn, model)),
+                    _ => None,
+                };
+                let current = match (&running_arn, &latest) {
+                    (Some(run), Some((arn, model))) if run == arn => Some((arn.clone(), model.clone())),
+                    // A revision a service runs counts whatever its status.
+                    (Some(run), _) => describe_task_definition(aws, run).await?.map(|(arn, model, _)| (arn, model)),
+                    (None, latest) => latest.clone(),
+                };
+                let current = current.filter(|(_, model)| scope.task_families.contains(&family) || tagged_for(&model.tags, &scope.app));
+                let resource = current.map(|(arn, model)| {
+                    let revision = arn.rsplit(':').next().unwrap_or_default();
+                    let name = format!("{family}:{revision}");
+                    live(scope, Kind::TaskDefinition, &name, &arn, model.tags.clone(), json(&model))
+                });
+                Ok::<_, berth_provider::ProviderError>((family, latest, resource))
             }
         })
         .buffer_unordered(CONCURRENCY)
         .try_collect()
         .await?;
-    out.extend(tds.into_iter().flatten());
-    Ok(out)
+    let mut latest_revisions = std::collections::BTreeMap::new();
+    for (family, latest, resource) in tds {
+        out.extend(resource);
+        latest_revisions.insert(family, latest);
+    }
+    Ok((out, latest_revisions))
+}
+
+/// DescribeTaskDefinition of a family (its latest ACTIVE revision) or an
+/// ARN, with its tags: `(arn, definition, active)`, `None` when there is none.
+async fn describe_task_definition(aws: &Aws, which: &str) -> Result<Option<(String, berth_model::resources::TaskDefinition, bool)>> {
+    match aws.ecs.describe_task_definition().task_definition(which).include(aws_sdk_ecs::types::TaskDefinitionField::Tags).send().await {
+        Ok(o) => Ok(o.task_definition().map(|td| {
+            let active = td.status() == Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Active);
+            (td.task_definition_arn().unwrap_or_default().to_string(), convert::from_task_definition(td, o.tags()), active)
+        })),
+        Err(e) if code(&e).as_deref() == Some("ClientException") => Ok(None),
+        Err(e) => Err(crate::errors::map("ecs:DescribeTaskDefinition", which, e)),
+    }
 }
 
 async fn repositories(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {

@@ -40,6 +40,11 @@ pub struct ApplyOptions {
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Delete ECR repositories even when they still hold images.
     pub delete_images: bool,
+    /// What the plan was checked against at the start of this apply (the
+    /// CLI observes right before it applies, under the app lock): the
+    /// ownership tags and latest revisions it holds are not read again.
+    /// Resources and families it does not cover are read as the apply starts.
+    pub observed: Option<std::sync::Arc<berth_provider::Observed>>,
 }
 
 impl Default for ApplyOptions {
@@ -50,6 +55,7 @@ impl Default for ApplyOptions {
             poll: PollPolicy::default(),
             cancel: None,
             delete_images: false,
+            observed: None,
         }
     }
 }
@@ -167,9 +173,24 @@ pub async fn apply(plan: &Plan, provider: &dyn Provider, opts: &ApplyOptions, re
         .filter(|c| c.kind == "task_definition" && c.action != Action::Create)
         .filter_map(|c| c.after.as_ref()?.get("family")?.as_str().map(str::to_string))
         .collect();
+    // Read now unless the observation this apply was checked against holds them.
+    let seen = opts.observed.as_deref();
+    let known_tags: HashMap<&str, &Vec<Tag>> =
+        seen.map(|o| o.resources.iter().map(|r| (r.arn.as_str(), &r.tags)).collect()).unwrap_or_default();
+    let known_tags = &known_tags;
     let (tags, revisions) = futures::join!(
-        futures::future::join_all(reads.iter().map(|(_, kind, arn)| provider.live_tags(*kind, arn))),
-        futures::future::join_all(families.iter().map(|f| provider.latest_task_definition(f)))
+        futures::future::join_all(reads.iter().map(|(_, kind, arn)| async move {
+            match known_tags.get(arn.as_str()) {
+                Some(tags) => Ok(Some((*tags).clone())),
+                None => provider.live_tags(*kind, arn).await,
+            }
+        })),
+        futures::future::join_all(families.iter().map(|f| async move {
+            match seen.and_then(|o| o.latest_revisions.get(f)) {
+                Some(latest) => Ok(latest.clone()),
+                None => provider.latest_task_definition(f).await,
+            }
+        }))
     );
     let owners = reads.into_iter().map(|(address, _, _)| address).zip(tags).collect();
     let latest = families.into_iter().zip(revisions).collect();

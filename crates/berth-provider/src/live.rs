@@ -89,6 +89,13 @@ pub struct Observed {
     pub resources: Vec<LiveResource>,
     /// Priorities in use on the app's listener, by any rule.
     pub taken_priorities: Vec<TakenPriority>,
+    /// Per task definition family observe read: its latest ACTIVE revision
+    /// (ARN and definition; `None`: it has none), which an apply compares
+    /// with the revision it would register (an identical one, left by an
+    /// interrupted run or by `berth run`, is reused). A family not here was
+    /// not read.
+    #[serde(default)]
+    pub latest_revisions: std::collections::BTreeMap<String, Option<(String, berth_model::resources::TaskDefinition)>>,
 }
 
 impl Observed {

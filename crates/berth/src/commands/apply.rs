@@ -65,22 +65,24 @@ fn apply_target(
         return Ok(ExitStatus::Error);
     };
     let status = rt.block_on(lock.hold(&backend, async {
-        let plan = match saved {
+        let (plan, observed) = match saved {
             Some((path, plan)) => checked_saved_plan(&target, &backend, &path, plan, cli.global.allow_mutable_tags).await?,
             None => {
-                let mut plan = make_plan(&target, backend.provider(), cli.global.allow_mutable_tags).await?;
+                let provider = backend.provider();
+                let planned =
+                    berth_plan::pipeline::plan_app(&super::plan_input(&target, provider, cli.global.allow_mutable_tags), provider).await?;
+                let (mut plan, observed) = (planned.plan, planned.observed);
                 let known: Vec<&str> = target.desired.services.iter().map(|s| s.compose_name.as_str()).collect();
                 if let Some(unknown) = args.redeploy.iter().find(|s| !known.contains(&s.as_str())) {
                     anyhow::bail!("--redeploy: no service {unknown:?} in the spec (the services are: {})", known.join(", "));
                 }
                 if !args.redeploy.is_empty() {
-                    let observed = backend.provider().observe(&berth_plan::scope(&target.desired)).await?;
                     berth_plan::redeploy::redeploy(&mut plan, &observed, &args.redeploy).map_err(anyhow::Error::msg)?;
                 }
-                plan
+                (plan, observed)
             }
         };
-        execute(cli, io, &backend, &plan, &args.deploy, Some(&target)).await
+        execute(cli, io, &backend, &plan, &args.deploy, Some(&target), Some(observed)).await
     }));
     lock.finish(&rt, &backend, cli, io, status)
 }
@@ -144,7 +146,7 @@ pub fn destroy(cli: &Cli, args: &DestroyArgs, io: &mut Io) -> anyhow::Result<Exi
         let provider = backend.provider();
         let observed = provider.observe(&berth_plan::scope(&target.desired)).await?;
         let plan = berth_plan::diff_destroy(&target.desired.app, &observed, &plan_context(&target, provider))?;
-        execute(cli, io, &backend, &plan, &args.deploy, None).await
+        execute(cli, io, &backend, &plan, &args.deploy, None, Some(observed)).await
     }));
     lock.finish(&rt, &backend, cli, io, status)
 }
@@ -161,7 +163,7 @@ async fn checked_saved_plan(
     path: &std::path::Path,
     plan: Plan,
     allow_mutable_tags: bool,
-) -> anyhow::Result<Plan> {
+) -> anyhow::Result<(Plan, berth_provider::Observed)> {
     let provider = backend.provider();
     // A different spec is named as such (its images would also read as stale).
     if berth_plan::spec_digest(&target.desired) != plan.spec_digest {
@@ -185,7 +187,7 @@ async fn checked_saved_plan(
             path.display()
         );
     }
-    Ok(plan)
+    Ok((plan, planned.observed))
 }
 
 fn confirm(io: &mut Io, yes: bool, verb: &str) -> anyhow::Result<bool> {
@@ -211,6 +213,7 @@ async fn execute(
     plan: &Plan,
     args: &DeployArgs,
     verify: Option<&Target>,
+    observed: Option<berth_provider::Observed>,
 ) -> anyhow::Result<ExitStatus> {
     let style = berth_render::Style { color: false };
     io.stderr.write_all(berth_render::human(plan, style).as_bytes())?;
@@ -227,7 +230,9 @@ async fn execute(
         writeln!(io.stderr, "Cancelled; nothing was changed.")?;
         return Ok(ExitStatus::Error);
     }
-    let opts = options(args, io);
+    let mut opts = options(args, io);
+    // Checked against the account just now, under the lock: not read again.
+    opts.observed = observed.map(Arc::new);
     let provider = backend.provider();
     let result = if args.format == StatusFormat::Json {
         let lines = JsonLines::new(&mut *io.stdout);

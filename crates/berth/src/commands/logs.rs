@@ -132,7 +132,7 @@ pub fn run(cli: &Cli, args: &LogsArgs, io: &mut Io) -> anyhow::Result<ExitStatus
 
 /// Resolves on Ctrl-C (SIGINT).
 #[cfg(unix)]
-fn interrupt() -> anyhow::Result<impl std::future::Future<Output = ()> + Unpin> {
+pub(crate) fn interrupt() -> anyhow::Result<impl std::future::Future<Output = ()> + Unpin> {
     let mut sig = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
     Ok(Box::pin(async move {
         sig.recv().await;
@@ -140,7 +140,7 @@ fn interrupt() -> anyhow::Result<impl std::future::Future<Output = ()> + Unpin> 
 }
 
 #[cfg(not(unix))]
-fn interrupt() -> anyhow::Result<impl std::future::Future<Output = ()> + Unpin> {
+pub(crate) fn interrupt() -> anyhow::Result<impl std::future::Future<Output = ()> + Unpin> {
     Ok(Box::pin(async {
         let _ = tokio::signal::ctrl_c().await;
     }))

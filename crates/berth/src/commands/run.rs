@@ -193,17 +193,18 @@ pub fn run(cli: &Cli, args: &RunArgs, io: &mut Io) -> anyhow::Result<ExitStatus>
         if args.live { " (the live revision)" } else { "" }
     )?;
     let finished = rt.block_on(async {
-        // Ctrl-C stops the task (and berth waits for it to stop).
+        // Ctrl-C stops the task (and berth waits for it to stop). The handler
+        // is in place before the task starts: an early Ctrl-C is never the default (killing) one.
         let flag = cancel.clone();
+        let interrupted = super::logs::interrupt()?;
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ninterrupted: stopping the task");
-                flag.store(true, Ordering::SeqCst);
-            }
+            interrupted.await;
+            eprintln!("\ninterrupted: stopping the task");
+            flag.store(true, Ordering::SeqCst);
         });
         let mut printer = Printer { io, many_containers: logs.len() > 1 };
-        oneoff::run(provider, &job, &mut printer).await
-    });
+        anyhow::Ok(oneoff::run(provider, &job, &mut printer).await)
+    })?;
     let status = match finished {
         Ok(f) => {
             let task = f.task.as_ref().map_or(String::new(), |t| format!("task {} ", t.id()));
