@@ -37,6 +37,7 @@ const EXPRESSIONS: &[(&str, &str)] = &[
     ("github.event.pull_request.number", "42"),
     ("github.token", "ghs_test_token"),
     ("github.repository", "acme/shop"),
+    ("github.base_ref", "main"),
 ];
 
 /// Replaces every `${{ expr }}` by its value from [`EXPRESSIONS`].
@@ -141,7 +142,9 @@ case "$1 $2" in
   "run download")
     [ "$3" = --name ] || { echo "gh run download: expected --name" >&2; exit 1; }
     [ -d "$STANDIN_ARTIFACTS/$4" ] || { echo "no artifact matches $4" >&2; exit 1; }
-    cp -R "$STANDIN_ARTIFACTS/$4/." .
+    into=.
+    if [ "${5:-}" = --dir ]; then into="$6"; mkdir -p "$into"; fi
+    cp -R "$STANDIN_ARTIFACTS/$4/." "$into"
     ;;
   *) echo "gh stand-in: not modelled: $*" >&2; exit 1 ;;
 esac
@@ -359,6 +362,9 @@ struct GithubRun<'a> {
     workdir: PathBuf,
     env: BTreeMap<String, String>,
     berth_installed: bool,
+    /// A git repository `actions/checkout` clones (and the branch it checks
+    /// out), instead of the shop example.
+    source: Option<(PathBuf, String)>,
 }
 
 impl<'a> GithubRun<'a> {
@@ -381,7 +387,13 @@ impl<'a> GithubRun<'a> {
         ] {
             env.insert(k.to_string(), v);
         }
-        GithubRun { world, workdir, env, berth_installed: false }
+        GithubRun { world, workdir, env, berth_installed: false, source: None }
+    }
+
+    /// `actions/checkout` clones `repo` and checks out `branch`.
+    fn cloning(mut self, repo: &Path, branch: &str) -> Self {
+        self.source = Some((repo.to_path_buf(), branch.to_string()));
+        self
     }
 
     /// What each `uses:` step of the workflow does, as far as the `run:`
@@ -389,10 +401,18 @@ impl<'a> GithubRun<'a> {
     fn uses(&mut self, action: &str, with: &serde_yaml::Value) {
         let name = action.split('@').next().expect("name");
         match name {
-            "actions/checkout" => {
-                let checkout = self.world.checkout(self.workdir.file_name().expect("name").to_str().expect("utf-8"));
-                assert_eq!(checkout, self.workdir);
-            }
+            "actions/checkout" => match &self.source {
+                Some((repo, branch)) => {
+                    std::fs::remove_dir_all(&self.workdir).expect("empty workdir");
+                    let clone =
+                        Command::new("git").arg("clone").arg("-q").arg("--branch").arg(branch).arg(repo).arg(&self.workdir).status();
+                    assert!(clone.expect("git clone").success(), "clone {}", repo.display());
+                }
+                None => {
+                    let checkout = self.world.checkout(self.workdir.file_name().expect("name").to_str().expect("utf-8"));
+                    assert_eq!(checkout, self.workdir);
+                }
+            },
             // This repository's action.yml: berth on the PATH.
             _ if name.ends_with("/berth") => self.berth_installed = true,
             "aws-actions/configure-aws-credentials" => {
@@ -405,7 +425,15 @@ impl<'a> GithubRun<'a> {
                 let store = self.world.path("artifacts").join(expand(&str_of(&with["name"])));
                 std::fs::create_dir_all(&store).expect("mkdir");
                 for file in str_of(&with["path"]).lines().map(str::trim).filter(|l| !l.is_empty()) {
-                    std::fs::copy(self.workdir.join(file), store.join(file)).unwrap_or_else(|e| panic!("upload {file}: {e}"));
+                    let from = self.workdir.join(file);
+                    if from.is_dir() {
+                        // A directory's files are stored at the artifact's root (their common ancestor dropped).
+                        for e in std::fs::read_dir(&from).expect("read dir").flatten() {
+                            std::fs::copy(e.path(), store.join(e.file_name())).unwrap_or_else(|err| panic!("upload {file}: {err}"));
+                        }
+                    } else {
+                        std::fs::copy(&from, store.join(file)).unwrap_or_else(|e| panic!("upload {file}: {e}"));
+                    }
                 }
             }
             other => panic!("the test does not know what `uses: {other}` does"),
@@ -493,6 +521,61 @@ fn the_workflow_plans_comments_and_applies_the_reviewed_plan_and_a_rerun_pushes_
     assert_eq!(running["shop-web-blue"], "shop/web:4f9c2e1-7.2", "{running:?}");
     // The apply job builds nothing and pushes nothing.
     assert_eq!(world.lines("pushed").len(), 4);
+}
+
+/// A repository of two apps, `main` at its first commit and `pr` with a
+/// change to beta's `.env` (its image tag).
+fn apps_repo(world: &World) -> PathBuf {
+    let repo = world.path("apps-origin");
+    for app in ["alpha", "beta"] {
+        let dir = repo.join("apps").join(app);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let spec = format!(
+            "name: {app}\nx-berth:\n  network: {{ subnets: [subnet-1], security_groups: [sg-1] }}\n  environments:\n    staging: {{ name: {app}-staging }}\n    prod: {{ name: {app}-prod }}\nservices:\n  web:\n    image: nginx:${{TAG:?set TAG}}\n"
+        );
+        std::fs::write(dir.join("compose.berth.yaml"), spec).expect("spec");
+        std::fs::write(dir.join(".env"), "TAG=1.27\n").expect(".env");
+    }
+    let git = |args: &[&str]| {
+        let ok = Command::new("git").current_dir(&repo).args(["-c", "user.email=ci@example.com", "-c", "user.name=ci"]).args(args).status();
+        assert!(ok.expect("git").success(), "git {args:?}");
+    };
+    git(&["init", "-q", "-b", "main", "."]);
+    git(&["add", "-A"]);
+    git(&["commit", "-qm", "apps"]);
+    git(&["checkout", "-q", "-b", "pr"]);
+    std::fs::write(repo.join("apps/beta/.env"), "TAG=1.28\n").expect(".env");
+    git(&["commit", "-qam", "beta 1.28"]);
+    repo
+}
+
+#[test]
+fn the_repo_workflow_plans_the_changed_apps_and_applies_their_reviewed_plans() {
+    let world = World::new();
+    let workflow = yaml("github/berth-repo.yml");
+    assert_eq!(workflow["jobs"]["plan"]["if"], serde_yaml::Value::from("github.event.action != 'closed'"));
+    let origin = apps_repo(&world);
+    let plan = GithubRun::new(&world, &workflow, "repo-plan", 3, 1).cloning(&origin, "pr").job(&workflow, "plan");
+    // Only beta changed: its two environments are planned, commented and saved.
+    let report = std::fs::read_to_string(plan.workdir.join("plan.md")).expect("plan.md");
+    assert!(report.starts_with("## berth plan: 2 apps, 2 with changes, 0 failed"), "{report}");
+    assert!(report.contains("| `apps/beta` | staging |") && report.contains("| `apps/beta` | prod |"), "{report}");
+    assert!(!report.contains("apps/alpha"), "{report}");
+    assert!(world.log().contains(&format!("--- comment on #42 (no edit)\n{report}")), "{}", world.log());
+    let mut saved: Vec<String> = std::fs::read_dir(world.path(&format!("artifacts/berth-plans-{COMMIT}")))
+        .expect("the artifact")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    saved.sort();
+    assert_eq!(saved, ["apps__beta.prod.plan.json", "apps__beta.staging.plan.json", "reviewed-commit.txt"]);
+    assert!(world.running().is_empty(), "a pull request only plans");
+
+    // On merge: the reviewed plans are applied, each with the app it holds (no checkout).
+    GithubRun::new(&world, &workflow, "repo-apply", 4, 1).job(&workflow, "apply");
+    let sim = berth_sim::Sim::open(&world.path("sim.json")).expect("sim");
+    let services: Vec<String> = sim.state().services.keys().cloned().collect();
+    assert_eq!(services, ["beta-prod-web", "beta-staging-web"]);
 }
 
 #[test]

@@ -70,6 +70,13 @@ pub async fn observe(aws: &Aws, scope: &Scope) -> Result<Observed> {
         out.resources.extend(rules);
         out.taken_priorities = taken;
     }
+    // The tags just read: an update that keeps them sends no TagResource
+    // (the apply checks ownership with this same observation).
+    let mut seen = aws.seen_tags.lock().unwrap_or_else(|e| e.into_inner());
+    for r in &out.resources {
+        seen.insert(r.arn.clone(), r.tags.clone());
+    }
+    drop(seen);
     Ok(out)
 }
 
