@@ -258,6 +258,10 @@ fn a_failed_verification_restores_the_old_side() {
     assert_eq!(out.code, 3, "{}", out.stderr);
     assert!(out.stderr.contains("failed while verifying the new revision: the verification command"), "{}", out.stderr);
     assert!(out.stderr.contains("traffic is back on blue (bg-web:1) and green was scaled to zero"), "{}", out.stderr);
+    // The phases, as a CI log shows them: verifying, then (it failed) the new color scaled down.
+    let verifying = out.stderr.find(" bg-web: verifying green (no test listener)\n").expect("a verifying line");
+    let scaling = out.stderr.find(" bg-web: scaling green to 0\n").expect("a scaling-down line");
+    assert!(verifying < scaling && !out.stderr.contains("verification of green passed"), "{}", out.stderr);
 }
 
 /// With a test listener, the new color is served there (a rule with the

@@ -92,16 +92,34 @@ impl Sides<'_> {
     }
 
     /// Watches the new color for `d`: every desired task running, no
-    /// unhealthy target, no failed deployment; and no interrupt.
-    async fn watch(&self, d: Duration) -> Result<(), String> {
-        let end = self.cx.provider.now_ms() + d.as_millis() as u64;
+    /// unhealthy target, no failed deployment; and no interrupt. When
+    /// baking, says so with the time left at the start and once a minute.
+    async fn watch(&self, d: Duration, baking: bool) -> Result<(), String> {
+        const REPORT_EVERY_MS: u64 = 60_000;
+        let start = self.cx.provider.now_ms();
+        let end = start + d.as_millis() as u64;
+        let mut next_report = start;
         loop {
             self.check().await?;
             let now = self.cx.provider.now_ms();
             if now >= end {
                 return Ok(());
             }
-            self.cx.provider.sleep(Duration::from_millis((end - now).min(self.cx.opts.poll.max.as_millis() as u64))).await;
+            let mut wake = end.min(now + self.cx.opts.poll.max.as_millis() as u64);
+            if baking {
+                if now >= next_report {
+                    self.cx.emit(EventKind::Baking {
+                        service: self.bg.base_name.clone(),
+                        color: self.idle.into(),
+                        seconds_left: (end - now).div_ceil(1000),
+                    });
+                    while next_report <= now {
+                        next_report += REPORT_EVERY_MS;
+                    }
+                }
+                wake = wake.min(next_report);
+            }
+            self.cx.provider.sleep(Duration::from_millis(wake - now)).await;
         }
     }
 
@@ -267,19 +285,29 @@ pub(crate) async fn deploy(
         wait.deployment(&deployment).await.map_err(|e| ("starting the new revision", e.to_string()))?;
         sides.healthy().await.map_err(|e| ("waiting for healthy targets", e))?;
         let test_rule = sides.serve_on_test_listener().await.map_err(|e| ("serving the new revision on the test listener", e))?;
+        if bg.verify.is_some() {
+            cx.emit(EventKind::VerifyStarted {
+                service: bg.base_name.clone(),
+                color: sides.idle.into(),
+                test_listener: test_rule.as_ref().and(bg.test_listener.clone()),
+            });
+        }
         let verified = sides.verify();
         if let Some(rule) = &test_rule {
             cx.provider.delete_rule(rule).await.map_err(|e| ("removing the test listener rule", e.to_string()))?;
         }
         verified.map_err(|e| ("verifying the new revision", e))?;
+        if bg.verify.is_some() {
+            cx.emit(EventKind::VerifyPassed { service: bg.base_name.clone(), color: sides.idle.into() });
+        }
         let steps = schedule(&bg);
         for (i, percent) in steps.iter().enumerate() {
             sides.shift(*percent).await.map_err(|e| ("shifting traffic", e))?;
             if i + 1 < steps.len() {
-                sides.watch(Duration::from_secs(bg.interval_secs)).await.map_err(|e| ("shifting traffic", e))?;
+                sides.watch(Duration::from_secs(bg.interval_secs), false).await.map_err(|e| ("shifting traffic", e))?;
             }
         }
-        sides.watch(Duration::from_secs(bg.bake_secs)).await.map_err(|e| ("baking", e))?;
+        sides.watch(Duration::from_secs(bg.bake_secs), true).await.map_err(|e| ("baking", e))?;
         Ok::<(), (&str, String)>(())
     }
     .await;
@@ -296,6 +324,7 @@ pub(crate) async fn deploy(
                     lb.target_group_arn = tg.clone();
                 }
             }
+            cx.emit(EventKind::ScalingDown { service: bg.base_name.clone(), color: sides.live.into() });
             cx.provider.update_service(live_arn, &old).await.map_err(|e| crate::apply::fail(address, e))?;
             cx.emit(EventKind::DeploymentCompleted { service: bg.base_name.clone(), deployment });
             Ok(())
@@ -306,6 +335,7 @@ pub(crate) async fn deploy(
             let restored = sides.shift(0).await;
             let mut idle = svc.clone();
             idle.desired_count = Some(0);
+            cx.emit(EventKind::ScalingDown { service: bg.base_name.clone(), color: sides.idle.into() });
             let scaled = cx.provider.update_service(&idle_arn, &idle).await;
             cx.emit(EventKind::RollbackCompleted { service: bg.base_name.clone(), task_definition: live_task_definition.to_string() });
             match (restored, scaled) {

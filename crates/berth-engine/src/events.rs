@@ -109,6 +109,32 @@ pub enum EventKind {
         service: String,
         weights: Vec<TrafficWeight>,
     },
+    /// Blue/green: the new color's `verify` command is running, with the
+    /// new color served on `test_listener` when the spec names one.
+    VerifyStarted {
+        service: String,
+        color: String,
+        test_listener: Option<String>,
+    },
+    /// Blue/green: the `verify` command succeeded.
+    VerifyPassed {
+        service: String,
+        color: String,
+    },
+    /// Blue/green: all traffic is on `color`, which is watched for
+    /// `seconds_left` more before the old color goes (at the start of the
+    /// bake, then once a minute).
+    Baking {
+        service: String,
+        color: String,
+        seconds_left: u64,
+    },
+    /// Blue/green: `color` (the old one after a deployment, the new one
+    /// after a failed one) is being scaled to zero tasks.
+    ScalingDown {
+        service: String,
+        color: String,
+    },
     /// The last event of an apply: what was and was not done.
     ApplyFinished {
         ok: bool,

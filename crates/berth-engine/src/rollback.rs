@@ -119,6 +119,7 @@ pub async fn rollback(
     });
     let mut down = new.clone();
     down.desired_count = Some(0);
+    emit(EventKind::ScalingDown { service: name.into(), color: new_color.into() });
     provider.update_service(&new_live.arn, &down).await.map_err(|e| crate::apply::fail(&address, e))?;
     emit(EventKind::RollbackCompleted { service: name.into(), task_definition: old.task_definition.clone() });
     Ok(format!("{name}: all traffic on {old_color} ({}), {new_color} scaled to zero", short(&old.task_definition)))

@@ -79,6 +79,12 @@ pub fn human(plan: &Plan, style: Style) -> String {
 
 /// One event as one line (non-TTY output and CloudWatch-friendly logs).
 pub fn event_line(e: &Event) -> String {
+    format!("{} {}", rfc3339(e.at_ms), event_text(e))
+}
+
+/// The line of an event without its timestamp, sensitive values masked
+/// (the in-place status line of a service at a terminal).
+pub fn event_text(e: &Event) -> String {
     let body = match &e.kind {
         EventKind::ChangeStarted { address, action } => format!("{address}: {action} started"),
         EventKind::ChangeDone { address, action } => format!("{address}: {action} done"),
@@ -119,7 +125,9 @@ pub fn event_line(e: &Event) -> String {
         EventKind::MigrationFinished { service, task, exit_code: Some(code) } => {
             format!("{service}: before_deploy (task {task}) exited with code {code}")
         }
-        EventKind::MigrationFinished { service, task, exit_code: None } => format!("{service}: before_deploy (task {task}) did not run to its end"),
+        EventKind::MigrationFinished { service, task, exit_code: None } => {
+            format!("{service}: before_deploy (task {task}) did not run to its end")
+        }
         EventKind::DeploymentCompleted { service, deployment } => format!("{service}: deployment {deployment} completed"),
         EventKind::DeploymentFailed { service, deployment, reason } => format!("{service}: deployment {deployment} FAILED: {reason}"),
         EventKind::RollbackStarted { service, deployment, task_definition } if deployment.is_empty() => {
@@ -136,6 +144,15 @@ pub fn event_line(e: &Event) -> String {
             let parts: Vec<String> = weights.iter().map(|w| format!("{} {}%", w.color, w.percent)).collect();
             format!("{service}: traffic {}", parts.join(", "))
         }
+        EventKind::VerifyStarted { service, color, test_listener: Some(listener) } => {
+            format!("{service}: verifying {color}, served on the test listener {listener}")
+        }
+        EventKind::VerifyStarted { service, color, test_listener: None } => format!("{service}: verifying {color} (no test listener)"),
+        EventKind::VerifyPassed { service, color } => format!("{service}: verification of {color} passed"),
+        EventKind::Baking { service, color, seconds_left } => {
+            format!("{service}: baking {color} with all traffic, {} left", duration(*seconds_left))
+        }
+        EventKind::ScalingDown { service, color } => format!("{service}: scaling {color} to 0"),
         EventKind::ApplyFinished { ok, done, failed, not_done } => {
             format!(
                 "apply {}: {} done, {} failed, {} not done",
@@ -146,5 +163,65 @@ pub fn event_line(e: &Event) -> String {
             )
         }
     };
-    format!("{} {}", rfc3339(e.at_ms), crate::redact::text(&body))
+    crate::redact::text(&body).into_owned()
+}
+
+/// `10m`, `9m 30s`, `45s`, `1h 5m`.
+pub fn duration(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
+    let parts: Vec<String> = [(h, "h"), (m, "m"), (s, "s")].iter().filter(|(n, _)| *n > 0).map(|(n, unit)| format!("{n}{unit}")).collect();
+    if parts.is_empty() {
+        "0s".into()
+    } else {
+        parts.join(" ")
+    }
+}
+
+/// Event lines in the order they are shown, with timestamps that never go
+/// back: an event dated before a line already shown (ECS reports a service
+/// event some seconds after it happened, with the time it happened, and
+/// services are watched concurrently) is shown at the time of the line
+/// above it, its own time in parentheses.
+#[derive(Debug, Default)]
+pub struct Timeline {
+    last_ms: u64,
+}
+
+impl Timeline {
+    pub fn line(&mut self, e: &Event) -> String {
+        if e.at_ms >= self.last_ms {
+            self.last_ms = e.at_ms;
+            return event_line(e);
+        }
+        let text = event_text(e);
+        let (first, rest) = text.split_once('\n').map_or((text.as_str(), ""), |(a, b)| (a, b));
+        let rest = if rest.is_empty() { String::new() } else { format!("\n{rest}") };
+        format!("{} {first} (at {}){rest}", rfc3339(self.last_ms), rfc3339(e.at_ms))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(at_ms: u64, message: &str) -> Event {
+        Event { at_ms, kind: EventKind::ServiceEvent { service: "a-web".into(), message: message.into() } }
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration(600), "10m");
+        assert_eq!(duration(570), "9m 30s");
+        assert_eq!(duration(45), "45s");
+        assert_eq!(duration(3900), "1h 5m");
+        assert_eq!(duration(0), "0s");
+    }
+
+    #[test]
+    fn a_late_event_keeps_the_timestamps_in_order() {
+        let mut t = Timeline::default();
+        assert_eq!(t.line(&event(12_000, "one")), "1970-01-01T00:00:12Z a-web: event: one");
+        assert_eq!(t.line(&event(9_000, "late")), "1970-01-01T00:00:12Z a-web: event: late (at 1970-01-01T00:00:09Z)");
+        assert_eq!(t.line(&event(13_000, "two")), "1970-01-01T00:00:13Z a-web: event: two");
+    }
 }

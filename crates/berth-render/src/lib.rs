@@ -8,7 +8,7 @@ pub mod redact;
 pub mod repo;
 pub mod time;
 
-pub use human::{event_line, human, summary_line, Style};
+pub use human::{duration, event_line, event_text, human, summary_line, Style, Timeline};
 pub use markdown::{markdown, markdown_within, MARKDOWN_LIMIT};
 
 use berth_plan::Plan;
