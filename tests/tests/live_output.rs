@@ -207,6 +207,56 @@ fn timestamp(line: &str) -> Option<&str> {
     (ts.starts_with("20") && ts.as_bytes()[10] == b'T' && ts.ends_with('Z') && line[20..].starts_with(' ')).then_some(ts)
 }
 
+/// The event lines of a finished apply's screen, checked: between the first
+/// event line and the summary only event lines and the `extra` lines (each
+/// once; the status lines went away at the end), no line twice, timestamps
+/// in order.
+fn checked_events(raw: &str, summary: &str, extra: &[&str]) -> Vec<String> {
+    let screen = screen(raw, COLUMNS);
+    let from = screen.iter().position(|l| timestamp(l).is_some()).expect("event lines");
+    let to = screen.iter().position(|l| l.starts_with(summary)).unwrap_or_else(|| panic!("no {summary:?}:\n{}", screen.join("\n")));
+    let shown = &screen[from..to];
+    let text = shown.join("\n");
+    for line in shown {
+        assert!(timestamp(line).is_some() || extra.contains(&line.as_str()), "unexpected line {line:?} on the screen:\n{text}");
+    }
+    for line in extra {
+        assert_eq!(shown.iter().filter(|l| l == line).count(), 1, "{line:?} once:\n{text}");
+    }
+    let events: Vec<String> = shown.iter().filter(|l| timestamp(l).is_some()).cloned().collect();
+    let mut seen = std::collections::HashSet::new();
+    for line in &events {
+        assert!(seen.insert(line), "{line:?} is shown twice:\n{text}");
+    }
+    for pair in events.windows(2) {
+        assert!(timestamp(&pair[0]) <= timestamp(&pair[1]), "the time goes back from {:?} to {:?}:\n{text}", pair[0], pair[1]);
+    }
+    events
+}
+
+/// The event lines of a CI log (no TTY) less the progress counts, which
+/// the status line shows at a terminal.
+fn ci_events(out: &berth_tests::Output) -> Vec<String> {
+    out.stderr
+        .lines()
+        .filter(|l| timestamp(l).is_some() && !(l.contains(" running, ") && l.contains(" pending, ")))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Each line at its event's own time: a late event (`<shown at> ... (at
+/// <its time>)`) is shown at the time of the line above it, which in a CI
+/// log may be a progress line a terminal does not print.
+fn own_times(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| match l.strip_suffix(')').and_then(|l| l.rsplit_once(" (at ")) {
+            Some((line, at)) if timestamp(&format!("{at} ")).is_some() => format!("{at}{}", &line[20..]),
+            _ => l.clone(),
+        })
+        .collect()
+}
+
 #[test]
 fn a_canary_at_a_terminal_shows_each_event_once_in_order_with_its_phases() {
     let (account, mut args) = canary_account();
@@ -217,29 +267,10 @@ fn a_canary_at_a_terminal_shows_each_event_once_in_order_with_its_phases() {
     assert_eq!(code, 0, "{raw}");
     // It was interactive: status lines drawn and redrawn in place.
     assert!(raw.contains("\x1b[2K") && raw.contains("bg-web\x1b[0m baking green with all traffic, 10m left"), "{raw:?}");
-
-    let screen = screen(&raw, COLUMNS);
-    let from = screen.iter().position(|l| timestamp(l).is_some()).expect("event lines");
-    let to = screen.iter().position(|l| l.starts_with("Apply complete: 0 created, 2 updated")).expect("the summary");
-    let shown = &screen[from..to];
-    let text = shown.join("\n");
-    // Between the first event line and the summary: event lines and the
-    // verify command's output only; the status lines went away at the end.
-    for line in shown {
-        assert!(timestamp(line).is_some() || line == "verify: checking green", "unexpected line {line:?} on the screen:\n{text}");
-    }
-    let events: Vec<&str> = shown.iter().map(String::as_str).filter(|l| timestamp(l).is_some()).collect();
-    let mut seen = std::collections::HashSet::new();
-    for line in &events {
-        assert!(seen.insert(*line), "{line:?} is shown twice:\n{text}");
-    }
-    for pair in events.windows(2) {
-        assert!(timestamp(pair[0]) <= timestamp(pair[1]), "the time goes back from {:?} to {:?}:\n{text}", pair[0], pair[1]);
-    }
-    assert_eq!(shown.iter().filter(|l| *l == "verify: checking green").count(), 1, "{text}");
+    let events = checked_events(&raw, "Apply complete: 0 created, 2 updated", &["verify: checking green"]);
+    let text = events.join("\n");
 
     // The phases, in order, with their times (virtual: a 16-minute deploy).
-    let bodies: Vec<&str> = events.iter().map(|l| &l[21..]).collect();
     let mut phases = vec![
         format!("2026-01-01T00:01:22Z bg-web: verifying green, served on the test listener {TEST_LISTENER}"),
         "2026-01-01T00:01:22Z bg-web: verification of green passed".into(),
@@ -256,18 +287,48 @@ fn a_canary_at_a_terminal_shows_each_event_once_in_order_with_its_phases() {
         .map(|p| events.iter().position(|l| l == p).unwrap_or_else(|| panic!("no line {p:?} on the screen:\n{text}")))
         .collect();
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "the phases are out of order:\n{text}");
-    assert!(bodies.iter().filter(|b| b.contains("baking")).count() == 10, "{text}");
+    assert_eq!(events.iter().filter(|l| l.contains("baking")).count(), 10, "{text}");
 
-    // The same lines as a CI log (no TTY) of the same deploy, less the
-    // progress counts, which the status line shows at a terminal.
+    // The same lines as a CI log of the same deploy.
     let (ci_account, mut ci_args) = canary_account();
     ci_args.extend(["apply".to_string(), "--yes".to_string()]);
     let ci = berth_tests::Berth::new(ci_account.dir()).args(ci_args).run();
     ok(&ci);
-    let ci_events: Vec<&str> =
-        ci.stderr.lines().filter(|l| timestamp(l).is_some() && !(l.contains(" running, ") && l.contains(" pending, "))).collect();
-    assert_eq!(events, ci_events, "the terminal and the CI log differ");
+    assert_eq!(events, ci_events(&ci), "the terminal and the CI log differ");
     eprintln!("pty run: {took:?}, {} event lines, {} bytes of terminal output", events.len(), raw.len());
+}
+
+/// examples/shop: three services deploying at once (web blue/green, api
+/// and worker rolling), whose ECS events arrive out of order across
+/// services: at a terminal each line still comes once and in time order, a
+/// late event at the time of the line above with its own time in
+/// parentheses, as in the CI log.
+#[test]
+fn concurrent_services_at_a_terminal_keep_their_lines_in_order() {
+    let account = SimAccount::new();
+    let args = |tag: &str| {
+        ["--sim-state".to_string(), account.state_path().display().to_string(), "-f".into(), "examples/shop/compose.yaml".into()]
+            .into_iter()
+            .chain(["--var".into(), format!("TAG={tag}"), "apply".into(), "--yes".into()])
+            .collect::<Vec<String>>()
+    };
+    ok(&account.berth("shop", "v1").args(["apply", "--yes"]).run());
+    let (code, raw) = in_pty(&berth_tests::repo_root(), &args("v2"));
+    assert_eq!(code, 0, "{raw}");
+    let events = checked_events(&raw, "Apply complete: 0 created, 6 updated", &[]);
+    let text = events.join("\n");
+    for service in ["shop-api", "shop-worker", "shop-web"] {
+        let completed = |l: &&String| l.contains(&format!(" {service}: deployment ")) && l.ends_with(" completed");
+        assert!(events.iter().any(|l| completed(&l)), "{service}:\n{text}");
+    }
+    assert!(events.iter().any(|l| l.ends_with(" shop-web: scaling blue to 0")), "{text}");
+    assert!(events.iter().any(|l| l.contains(" (at 2026-")), "no late event this time: the out-of-order case is not exercised:\n{text}");
+
+    let ci_account = SimAccount::new();
+    ok(&ci_account.berth("shop", "v1").args(["apply", "--yes"]).run());
+    let ci = ci_account.berth("shop", "v2").args(["apply", "--yes"]).run();
+    ok(&ci);
+    assert_eq!(own_times(&events), own_times(&ci_events(&ci)), "the terminal and the CI log differ");
 }
 
 #[test]
