@@ -147,6 +147,22 @@ fn deployment(id: &str, status: &str, rollout: &str, td: &str, running: u32, pen
         "rolloutState": rollout, "rolloutStateReason": reason, "createdAt": 1767225600.0})
 }
 
+/// berth's wait on deployment `ecs-svc/2` of service rec-db (cluster rec), with its rollback.
+async fn wait_on_rec_db(aws: &berth_aws::Aws, collect: &Collect, timeout: Duration) -> Result<(), berth_engine::DeployFailure> {
+    let wait = Wait {
+        provider: aws,
+        reporter: collect,
+        cluster: "rec",
+        service: "rec-db",
+        timeout,
+        poll: PollPolicy::default(),
+        rollback: true,
+        cancel: None,
+        poller: None,
+    };
+    wait.deployment("ecs-svc/2").await
+}
+
 fn no_stopped_tasks() -> Recorded {
     Recorded::ok("ecs:ListTasks", json!({"taskArns": []}).to_string())
 }
@@ -175,18 +191,7 @@ fn deployment_in_progress_then_completed() {
     let collect = Collect::default();
     let result = rt().block_on(async {
         let aws = berth_aws::connect_replay(REGION, replay.clone()).await.expect("connect");
-        let wait = Wait {
-            provider: &aws,
-            reporter: &collect,
-            cluster: "rec",
-            service: "rec-db",
-            timeout: Duration::from_secs(600),
-            poll: PollPolicy::default(),
-            rollback: true,
-            cancel: None,
-            poller: None,
-        };
-        wait.deployment("ecs-svc/2").await
+        wait_on_rec_db(&aws, &collect, Duration::from_secs(600)).await
     });
     assert!(result.is_ok(), "{result:?}");
     let events: Vec<EventKind> = collect.events().into_iter().map(|e| e.kind).collect();
@@ -227,18 +232,7 @@ fn deployment_failed_with_rollback() {
     let collect = Collect::default();
     let result = rt().block_on(async {
         let aws = berth_aws::connect_replay(REGION, replay.clone()).await.expect("connect");
-        let wait = Wait {
-            provider: &aws,
-            reporter: &collect,
-            cluster: "rec",
-            service: "rec-db",
-            timeout: Duration::from_secs(600),
-            poll: PollPolicy::default(),
-            rollback: true,
-            cancel: None,
-            poller: None,
-        };
-        wait.deployment("ecs-svc/2").await
+        wait_on_rec_db(&aws, &collect, Duration::from_secs(600)).await
     });
     let err = result.expect_err("the deployment failed").to_string();
     assert!(err.contains("deployment ecs-svc/2 of rec-db failed: ECS deployment circuit breaker"), "{err}");
@@ -289,18 +283,7 @@ fn a_crashed_task_shows_its_last_log_lines() {
     let collect = Collect::default();
     let result = rt().block_on(async {
         let aws = berth_aws::connect_replay(REGION, replay.clone()).await.expect("connect");
-        let wait = Wait {
-            provider: &aws,
-            reporter: &collect,
-            cluster: "rec",
-            service: "rec-db",
-            timeout: Duration::from_secs(600),
-            poll: PollPolicy::default(),
-            rollback: true,
-            cancel: None,
-            poller: None,
-        };
-        wait.deployment("ecs-svc/2").await
+        wait_on_rec_db(&aws, &collect, Duration::from_secs(600)).await
     });
     assert!(result.is_ok(), "{result:?}");
     let failed = collect
@@ -334,18 +317,7 @@ fn deployment_timeout_names_what_it_waited_for() {
     let replay = Replay::new(responses);
     let result = rt().block_on(async {
         let aws = berth_aws::connect_replay(REGION, replay).await.expect("connect");
-        let wait = Wait {
-            provider: &aws,
-            reporter: &Collect::default(),
-            cluster: "rec",
-            service: "rec-db",
-            timeout: Duration::from_secs(120),
-            poll: PollPolicy::default(),
-            rollback: true,
-            cancel: None,
-            poller: None,
-        };
-        wait.deployment("ecs-svc/2").await
+        wait_on_rec_db(&aws, &Collect::default(), Duration::from_secs(120)).await
     });
     let err = result.expect_err("timeout").to_string();
     assert!(
