@@ -263,19 +263,42 @@ async fn execute(
 
 /// How apply waits; at a terminal, Ctrl-C fails the running deployment's
 /// gates (a blue/green one restores the old color), a second Ctrl-C exits.
+/// The first Ctrl-C sets `flag` (the deployment's gates fail and the old
+/// side is restored); a second one exits at once. The handler is in place
+/// before this returns, so a Ctrl-C right after the confirmation is never
+/// the default (killing) one.
+#[cfg(unix)]
+fn interrupts(flag: Arc<AtomicBool>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut sig) = signal(SignalKind::interrupt()) else { return };
+    tokio::spawn(async move {
+        if sig.recv().await.is_some() {
+            eprintln!("\ninterrupted: stopping the deployment and restoring the old side (Ctrl-C again to quit at once)");
+            flag.store(true, Ordering::SeqCst);
+            if sig.recv().await.is_some() {
+                std::process::exit(130);
+            }
+        }
+    });
+}
+
+#[cfg(not(unix))]
+fn interrupts(flag: Arc<AtomicBool>) {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("\ninterrupted: stopping the deployment and restoring the old side (Ctrl-C again to quit at once)");
+            flag.store(true, Ordering::SeqCst);
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(130);
+            }
+        }
+    });
+}
+
 fn options(args: &DeployArgs, io: &Io<'_>) -> ApplyOptions {
     let cancel = Arc::new(AtomicBool::new(false));
     if io.interactive {
-        let flag = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ninterrupted: stopping the deployment and restoring the old side (Ctrl-C again to quit at once)");
-                flag.store(true, Ordering::SeqCst);
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    std::process::exit(130);
-                }
-            }
-        });
+        interrupts(cancel.clone());
     }
     ApplyOptions {
         wait: match args.wait {
