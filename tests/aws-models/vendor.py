@@ -30,6 +30,7 @@ SERVICES = {
     "elasticloadbalancing": "elbv2",
     "servicediscovery": "servicediscovery",
     "logs": "logs",
+    "application-autoscaling": "application-autoscaling",
 }
 DROP = {"documentation", "deprecatedMessage", "documentationUrl"}
 
@@ -37,7 +38,7 @@ DROP = {"documentation", "deprecatedMessage", "documentationUrl"}
 def actions():
     text = open(os.path.join(ROOT, "crates/berth-aws/src/policy.rs")).read()
     ops = {}
-    for prefix, op in re.findall(r'\("([a-z]+):([A-Za-z]+)"', text):
+    for prefix, op in re.findall(r'\("([a-z-]+):([A-Za-z]+)"', text):
         ops.setdefault(prefix, set()).add(op)
     return ops
 

@@ -18,8 +18,14 @@ use std::path::PathBuf;
 use serde_json::Value;
 
 /// The services berth calls: IAM action prefix and botocore's name.
-pub const SERVICES: &[(&str, &str)] =
-    &[("ecs", "ecs"), ("ecr", "ecr"), ("elasticloadbalancing", "elbv2"), ("servicediscovery", "servicediscovery"), ("logs", "logs")];
+pub const SERVICES: &[(&str, &str)] = &[
+    ("ecs", "ecs"),
+    ("ecr", "ecr"),
+    ("elasticloadbalancing", "elbv2"),
+    ("servicediscovery", "servicediscovery"),
+    ("logs", "logs"),
+    ("application-autoscaling", "application-autoscaling"),
+];
 
 /// Errors every AWS API can return without its model listing them
 /// ("Common Errors" of each API reference).

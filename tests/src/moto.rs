@@ -156,6 +156,7 @@ impl Moto {
             elb: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
             sd: aws_sdk_servicediscovery::Client::new(&conf),
             logs: aws_sdk_cloudwatchlogs::Client::new(&conf),
+            autoscaling: aws_sdk_applicationautoscaling::Client::new(&conf),
         }
     }
 }
@@ -210,6 +211,7 @@ pub struct Sdk {
     pub elb: aws_sdk_elasticloadbalancingv2::Client,
     pub sd: aws_sdk_servicediscovery::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub autoscaling: aws_sdk_applicationautoscaling::Client,
 }
 
 /// A runtime for the SDK calls of a test.

@@ -37,6 +37,7 @@ fn service_of(operation: &str) -> &'static str {
         Some("ecr") => "ecr",
         Some("elasticloadbalancing") => "elbv2",
         Some("servicediscovery") => "servicediscovery",
+        Some("application-autoscaling") => "application-autoscaling",
         _ => "logs",
     }
 }
@@ -94,6 +95,7 @@ fn empty_reads() -> Vec<Recorded> {
         Recorded::ok("servicediscovery:ListServices", json!({"Services": []}).to_string()),
         Recorded::ok("servicediscovery:ListTagsForResource", json!({"Tags": []}).to_string()),
         Recorded::ok("logs:DescribeLogGroups", json!({"logGroups": []}).to_string()),
+        Recorded::ok("application-autoscaling:DescribeScalableTargets", json!({"ScalableTargets": []}).to_string()),
     ];
     (0..10).flat_map(|_| once.clone()).collect()
 }
@@ -184,6 +186,33 @@ fn describe_services_example_reads_as_the_service_and_its_deployment() {
     // The example's one event, newer than the cursor.
     assert_eq!(progress.events.len(), 1, "{:?}", progress.events);
     assert!(progress.events[0].message.contains("was unable to place a task"), "{:?}", progress.events);
+}
+
+/// The scalable target of the example (`service/default/web-app`) is read
+/// with the service it scales (the DescribeServices example, named
+/// web-app): its bounds go with the observed service.
+#[test]
+fn describe_scalable_targets_example_reads_as_the_services_bounds() {
+    let [out] = &outputs("application-autoscaling:DescribeScalableTargets")[..] else { panic!("one example") };
+    let [services] = &outputs("ecs:DescribeServices")[..] else { panic!("one example") };
+    let mut services = services.clone();
+    services["services"][0]["serviceName"] = "web-app".into();
+    let list = json!({"serviceArns": [services["services"][0]["serviceArn"]]});
+    let r = replay(vec![
+        served("ecs:ListServices", &list),
+        served("ecs:DescribeServices", &services),
+        served("application-autoscaling:DescribeScalableTargets", out),
+    ]);
+    let scope = Scope { app: "ecs".into(), cluster: "default".into(), service_names: vec!["web-app".into()], ..Scope::default() };
+    let observed = observe(&r, &scope);
+    let found = of_kind(&observed, Kind::Service);
+    assert_eq!(found.len(), 1, "{observed:?}");
+    assert_eq!(found[0].spec["scalableTarget"], json!({"minCapacity": 1, "maxCapacity": 10}));
+    assert_eq!(
+        sent_json(&r, "application-autoscaling:DescribeScalableTargets", 0),
+        json!({"ServiceNamespace": "ecs", "ResourceIds": ["service/default/web-app"], "ScalableDimension": "ecs:service:DesiredCount"})
+    );
+    assert_eq!(count(&r, "application-autoscaling:DescribeScalableTargets"), 1, "one page (no NextToken)");
 }
 
 #[test]
@@ -1078,6 +1107,7 @@ const RUN: &[&str] = &[
     "servicediscovery:CreateService",
     "servicediscovery:DeleteService",
     "servicediscovery:DeleteNamespace",
+    "application-autoscaling:DescribeScalableTargets",
 ];
 
 #[test]

@@ -337,7 +337,14 @@ fn iam_policy_covers_every_call_berth_makes() {
     }
     assert!(called.len() > 20, "recorded calls: {called:?}");
     // The log group's lifecycle and `berth logs` are among them.
-    for op in ["logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:FilterLogEvents", "logs:DeleteLogGroup"] {
+    // So is the read of the services' scalable targets.
+    for op in [
+        "logs:CreateLogGroup",
+        "logs:PutRetentionPolicy",
+        "logs:FilterLogEvents",
+        "logs:DeleteLogGroup",
+        "application-autoscaling:DescribeScalableTargets",
+    ] {
         assert!(called.contains(op), "{op} in {called:?}");
     }
     let policy = moto.berth(&net, "shop").args(["iam-policy"]).run();

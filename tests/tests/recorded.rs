@@ -113,6 +113,8 @@ fn service_fields_moto_drops_round_trip_and_list_services_pages() {
         Recorded::ok("ecs:DescribeServices", json!({"services": [described_service(&desired, &td_arn), legacy(1), legacy(2)], "failures": []}).to_string()),
         Recorded::ok("ecs:ListTaskDefinitionFamilies", json!({"families": ["rec-db"]}).to_string()),
         Recorded::ok("ecs:DescribeTaskDefinition", described_task_definition(&desired, &td_arn).to_string()),
+        // Nothing scales rec-db.
+        Recorded::ok("application-autoscaling:DescribeScalableTargets", json!({"ScalableTargets": []}).to_string()),
         Recorded::ok("ecr:DescribeRepositories", json!({"repositories": []}).to_string()),
         Recorded::ok("elasticloadbalancing:DescribeTargetGroups", empty_target_groups()),
         Recorded::ok("servicediscovery:ListNamespaces", json!({"Namespaces": [{"Id": "ns-abc", "Arn": format!("arn:aws:servicediscovery:{REGION}:{ACCOUNT}:namespace/ns-abc"), "Name": "rec.local", "Type": "DNS_PRIVATE"}]}).to_string()),

@@ -188,8 +188,13 @@ async fn connect_with(opts: &AwsOptions, http: aws_smithy_runtime_api::client::h
         .interceptor(CountCalls { stats: stats.clone(), service: "logs" })
         .retry_partition(retry_partition("berth-logs"))
         .build();
+    let autoscaling = aws_sdk_applicationautoscaling::config::Builder::from(&shared)
+        .interceptor(CountCalls { stats: stats.clone(), service: "application-autoscaling" })
+        .retry_partition(retry_partition("berth-application-autoscaling"))
+        .build();
     Ok(Aws {
         logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs),
+        autoscaling: aws_sdk_applicationautoscaling::Client::from_conf(autoscaling),
         ecs: aws_sdk_ecs::Client::from_conf(ecs),
         ecr: aws_sdk_ecr::Client::from_conf(ecr),
         elb: aws_sdk_elasticloadbalancingv2::Client::from_conf(elb),

@@ -36,6 +36,7 @@ pub struct Aws {
     pub(crate) elb: aws_sdk_elasticloadbalancingv2::Client,
     pub(crate) sd: aws_sdk_servicediscovery::Client,
     pub(crate) logs: aws_sdk_cloudwatchlogs::Client,
+    pub(crate) autoscaling: aws_sdk_applicationautoscaling::Client,
     pub(crate) region: String,
     stats: ApiStats,
     /// Wall-clock time at connect and the monotonic instant it corresponds

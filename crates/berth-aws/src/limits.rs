@@ -115,6 +115,7 @@ pub fn operation_from(target: Option<&str>, body: &[u8]) -> String {
             p if p.starts_with("AmazonEC2ContainerRegistry") => "ecr",
             p if p.starts_with("Route53AutoNaming") => "servicediscovery",
             p if p.starts_with("Logs_") => "logs",
+            "AnyScaleFrontendService" => "application-autoscaling",
             _ => "unknown",
         };
         return format!("{service}:{op}");

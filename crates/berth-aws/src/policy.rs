@@ -69,6 +69,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("elasticloadbalancing:CreateLoadBalancer", "arn:aws:elasticloadbalancing:{region}:*:loadbalancer/app/{app}/*"),
     ("elasticloadbalancing:DeleteLoadBalancer", "arn:aws:elasticloadbalancing:{region}:*:loadbalancer/app/{app}/*"),
     ("elasticloadbalancing:CreateListener", "arn:aws:elasticloadbalancing:{region}:*:loadbalancer/app/{app}/*"),
+    // A service's scalable target (anyone's): the plan keeps the count it chose.
+    ("application-autoscaling:DescribeScalableTargets", "*"),
     ("servicediscovery:ListNamespaces", "*"),
     ("servicediscovery:ListServices", "*"),
     ("servicediscovery:ListTagsForResource", "*"),

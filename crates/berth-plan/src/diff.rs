@@ -121,8 +121,10 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
         return Err(PlanError::NotOwned(not_owned));
     }
 
-    let warnings = allocate_priorities(wants, observed, &index, ctx)?;
+    let mut warnings = allocate_priorities(wants, observed, &index, ctx)?;
     let blue_green = blue_green_live_colors(wants, &index, &arns);
+    let scaled = keep_scaled_counts(wants, &index, &blue_green);
+    warnings.extend(scaled.iter().map(|(address, why)| format!("{AUTOSCALING_WARNING}{address}: {why}")));
 
     // Task definitions are immutable: a difference means a new revision.
     let mut new_revision: BTreeSet<String> = BTreeSet::new();
@@ -238,6 +240,10 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
             (Action::Update, "deploys the new task definition revision".to_string())
         } else {
             (Action::Update, format!("changed: {}", changed.join(", ")))
+        };
+        let reason = match scaled.get(&w.address) {
+            Some(why) => format!("{reason}; {why}"),
+            None => reason,
         };
         changes.push(Change {
             address: w.address.clone(),
@@ -396,6 +402,40 @@ fn target_group_replacements(wants: &mut [Want], index: &Index, arns: &ArnMap) -
         if !fields.is_empty() {
             w.spec["name"] = Value::String(alternate);
             out.insert(w.address.clone(), fields);
+        }
+    }
+    out
+}
+
+/// The prefix of plan warnings about a service Application Auto Scaling scales.
+pub const AUTOSCALING_WARNING: &str = "warning: autoscaling: ";
+
+/// A service with a scalable target (berth's or anyone else's) keeps the
+/// count the scaler chose: the desired service takes the live
+/// `desiredCount`, so no plan changes it (a first deploy, with no live
+/// service, starts at the spec's count). Returns, per address, why — for
+/// the change's reason and the plan's warnings — where the spec asks for
+/// another count.
+fn keep_scaled_counts(wants: &mut [Want], index: &Index, blue_green: &HashMap<String, BlueGreenLive>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for w in wants.iter_mut().filter(|w| w.kind == Kind::Service) {
+        let observed_address = blue_green.get(&w.address).map_or(w.address.as_str(), |bg| bg.live_address.as_str());
+        let Some(live) = index.get(observed_address) else { continue };
+        let Some(target) = live.spec.get("scalableTarget").filter(|t| t.is_object()) else { continue };
+        let Some(count) = live.spec.get("desiredCount").and_then(Value::as_u64) else { continue };
+        let asked = w.spec.get("desiredCount").and_then(Value::as_u64);
+        w.spec["desiredCount"] = count.into();
+        if asked != Some(count) {
+            let bound = |key: &str| target.get(key).and_then(Value::as_u64).map_or_else(|| "?".to_string(), |n| n.to_string());
+            let spec = asked.map_or_else(String::new, |n| format!(", not the spec's {n}"));
+            out.insert(
+                w.address.clone(),
+                format!(
+                    "desiredCount is managed by Application Auto Scaling (min {}, max {}): berth leaves it at {count}{spec}",
+                    bound("minCapacity"),
+                    bound("maxCapacity")
+                ),
+            );
         }
     }
     out

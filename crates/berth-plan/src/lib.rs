@@ -15,7 +15,9 @@ mod plan;
 use berth_model::Desired;
 use berth_provider::Scope;
 
-pub use diff::{changed_paths, diff, diff_destroy, spec_digest, PlanContext, PlanError, NEW_REVISION, ROUTE_WARNING};
+pub use diff::{
+    changed_paths, diff, diff_destroy, spec_digest, PlanContext, PlanError, AUTOSCALING_WARNING, NEW_REVISION, ROUTE_WARNING,
+};
 pub use plan::*;
 
 /// What to observe for a desired app.

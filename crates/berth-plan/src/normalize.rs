@@ -36,6 +36,9 @@ const READ_ONLY_KEYS: &[&str] = &[
     "isDefault",
     "arn",
     "id",
+    // Observed only: a service's Application Auto Scaling target (the plan
+    // keeps the count it chose, see diff.rs `keep_scaled_counts`).
+    "scalableTarget",
 ];
 
 /// Keys AWS does not return (create-only values, berth's own settings): not compared.

@@ -152,6 +152,24 @@ impl Sim {
         Some(digest)
     }
 
+    /// Registers (or updates) an Application Auto Scaling scalable target
+    /// for a service's desired count, as someone other than berth would
+    /// (RegisterScalableTarget): observe reports it with the service.
+    pub fn register_scalable_target(&self, cluster: &str, service: &str, min_capacity: u32, max_capacity: u32) {
+        self.state()
+            .scalable_targets
+            .insert(state::scalable_resource_id(cluster, service), state::SimScalableTarget { min_capacity, max_capacity });
+    }
+
+    /// Sets a service's desired count out of band, as a scaler would.
+    /// Returns false when there is no such service.
+    pub fn set_desired_count(&self, service: &str, count: u32) -> bool {
+        let mut state = self.state();
+        let Some(svc) = state.services.get_mut(service) else { return false };
+        svc.spec.desired_count = Some(count);
+        true
+    }
+
     /// Advances the virtual clock, running the scheduler every tick.
     pub fn advance(&self, ms: u64) {
         let mut state = self.state();

@@ -176,7 +176,12 @@ impl Sim {
                 if let Some(d) = s.deployments.last() {
                     spec.task_definition = d.task_definition.clone();
                 }
-                push(Kind::Service, name, &s.arn, &s.spec.tags, to_json(&spec));
+                let mut spec = to_json(&spec);
+                // DescribeScalableTargets of the service's desired count, as observe on AWS reads it.
+                if let Some(t) = state.scalable_targets.get(&scalable_resource_id(&s.spec.cluster, name)) {
+                    spec["scalableTarget"] = serde_json::json!({"minCapacity": t.min_capacity, "maxCapacity": t.max_capacity});
+                }
+                push(Kind::Service, name, &s.arn, &s.spec.tags, spec);
             }
         }
         out

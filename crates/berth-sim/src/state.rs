@@ -61,6 +61,25 @@ pub struct SimState {
     /// One-off tasks (RunTask) by id, stopped ones for an hour after.
     #[serde(default)]
     pub run_tasks: BTreeMap<String, crate::oneoff::SimRunTask>,
+    /// Application Auto Scaling scalable targets of ECS services (dimension
+    /// `ecs:service:DesiredCount`), by resource id `service/<cluster>/<service>`,
+    /// as whoever registered them (berth or not) left them.
+    #[serde(default)]
+    pub scalable_targets: BTreeMap<String, SimScalableTarget>,
+}
+
+/// One scalable target: the bounds the scaler keeps a service's desired count in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimScalableTarget {
+    pub min_capacity: u32,
+    pub max_capacity: u32,
+}
+
+/// The Application Auto Scaling resource id of an ECS service:
+/// `service/<cluster name>/<service name>` (a cluster ARN gives its name).
+pub fn scalable_resource_id(cluster: &str, service: &str) -> String {
+    let cluster = cluster.rsplit_once(":cluster/").map_or(cluster, |(_, name)| name);
+    format!("service/{cluster}/{service}")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,6 +113,7 @@ impl Default for SimState {
             log_events: BTreeMap::new(),
             log_groups: BTreeMap::new(),
             run_tasks: BTreeMap::new(),
+            scalable_targets: BTreeMap::new(),
         }
     }
 }
