@@ -657,7 +657,8 @@ fn str_of<'a>(v: &'a Value, what: &str) -> &'a str {
 #[test]
 fn create_cluster_and_delete_cluster_examples() {
     let [created] = &outputs("ecs:CreateCluster")[..] else { panic!("one example") };
-    let cluster = berth_model::resources::Cluster { cluster_name: "my_cluster".into(), tags: desired().cluster.tags };
+    let cluster =
+        berth_model::resources::Cluster { cluster_name: "my_cluster".into(), capacity_providers: Vec::new(), tags: desired().cluster.tags };
     let r = Replay::new(vec![served("ecs:CreateCluster", created)]);
     let arn = call(&r, |aws| async move { aws.create_cluster(&cluster).await }).expect("created");
     assert_eq!(arn, str_of(&created["cluster"]["clusterArn"], "clusterArn"));

@@ -320,6 +320,21 @@ pub fn service_connect(sc: &m::ServiceConnectConfiguration) -> R<ecs::ServiceCon
     Ok(b.build())
 }
 
+/// A service's capacity provider strategy, as CreateService and UpdateService take it.
+pub fn capacity_provider_strategy(items: &[m::CapacityProviderStrategyItem]) -> R<Vec<ecs::CapacityProviderStrategyItem>> {
+    items
+        .iter()
+        .map(|c| {
+            ecs::CapacityProviderStrategyItem::builder()
+                .capacity_provider(&c.capacity_provider)
+                .weight(i32::try_from(c.weight).unwrap_or(i32::MAX))
+                .base(i32::try_from(c.base).unwrap_or(i32::MAX))
+                .build()
+                .map_err(build_error)
+        })
+        .collect()
+}
+
 pub fn from_service(s: &ecs::Service) -> m::Service {
     let cluster = s.cluster_arn().and_then(|a| a.rsplit_once(":cluster/")).map_or_else(String::new, |(_, n)| n.to_string());
     let dc = s.deployment_configuration();
@@ -333,6 +348,15 @@ pub fn from_service(s: &ecs::Service) -> m::Service {
         task_definition: s.task_definition().unwrap_or_default().into(),
         desired_count: (s.scheduling_strategy().map(|x| x.as_str()) != Some("DAEMON")).then(|| u(s.desired_count())),
         launch_type: s.launch_type().map_or("", |l| l.as_str()).into(),
+        capacity_provider_strategy: s
+            .capacity_provider_strategy()
+            .iter()
+            .map(|c| m::CapacityProviderStrategyItem {
+                capacity_provider: c.capacity_provider().into(),
+                weight: u(c.weight()),
+                base: u(c.base()),
+            })
+            .collect(),
         scheduling_strategy: s.scheduling_strategy().map_or("REPLICA", |x| x.as_str()).into(),
         deployment_controller: m::DeploymentController { kind: s.deployment_controller().map_or("ECS", |d| d.r#type().as_str()).into() },
         deployment_configuration: m::DeploymentConfiguration {

@@ -91,7 +91,10 @@ async fn cluster(aws: &Aws, scope: &Scope) -> Result<Option<LiveResource>> {
         .ctx("ecs:DescribeClusters", &scope.cluster)?;
     Ok(out.clusters().iter().find(|c| c.status() == Some("ACTIVE")).map(|c| {
         let tags = convert::from_ecs_tags(c.tags());
-        let spec = serde_json::json!({"clusterName": scope.cluster, "tags": tags});
+        let mut spec = serde_json::json!({"clusterName": scope.cluster, "tags": tags});
+        if !c.capacity_providers().is_empty() {
+            spec["capacityProviders"] = c.capacity_providers().into();
+        }
         live(scope, Kind::Cluster, &scope.cluster, c.cluster_arn().unwrap_or_default(), tags, spec)
     }))
 }

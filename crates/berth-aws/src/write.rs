@@ -27,11 +27,27 @@ pub async fn create_cluster(aws: &Aws, c: &m::Cluster) -> Result<String> {
         .ecs
         .create_cluster()
         .cluster_name(&c.cluster_name)
+        .set_capacity_providers((!c.capacity_providers.is_empty()).then(|| c.capacity_providers.clone()))
         .set_tags(Some(convert::ecs_tags(&c.tags)))
         .send()
         .await
         .ctx("ecs:CreateCluster", &c.cluster_name)?;
-    Ok(out.cluster().and_then(|c| c.cluster_arn()).unwrap_or_default().into())
+    // A cluster that existed keeps its capacity providers: they change with
+    // PutClusterCapacityProviders (keeping its default strategy).
+    let live = out.cluster();
+    let mut have: Vec<String> = live.map(|l| l.capacity_providers().to_vec()).unwrap_or_default();
+    have.sort();
+    if !c.capacity_providers.is_empty() && have != c.capacity_providers {
+        aws.ecs
+            .put_cluster_capacity_providers()
+            .cluster(&c.cluster_name)
+            .set_capacity_providers(Some(c.capacity_providers.clone()))
+            .set_default_capacity_provider_strategy(Some(live.map(|l| l.default_capacity_provider_strategy().to_vec()).unwrap_or_default()))
+            .send()
+            .await
+            .ctx("ecs:PutClusterCapacityProviders", &c.cluster_name)?;
+    }
+    Ok(live.and_then(|c| c.cluster_arn()).unwrap_or_default().into())
 }
 
 pub async fn delete_cluster(aws: &Aws, arn: &str) -> Result<()> {
@@ -515,7 +531,13 @@ pub async fn create_service(aws: &Aws, svc: &m::Service) -> Result<(String, Stri
         .service_name(&svc.service_name)
         .task_definition(&svc.task_definition)
         .set_desired_count(svc.desired_count.map(|c| i32::try_from(c).unwrap_or(i32::MAX)))
-        .launch_type(ecs::LaunchType::from(svc.launch_type.as_str()))
+        // ECS takes a launch type or a capacity provider strategy, never both.
+        .set_launch_type((!svc.launch_type.is_empty()).then(|| ecs::LaunchType::from(svc.launch_type.as_str())))
+        .set_capacity_provider_strategy(
+            (!svc.capacity_provider_strategy.is_empty())
+                .then(|| convert::capacity_provider_strategy(&svc.capacity_provider_strategy))
+                .transpose()?,
+        )
         .scheduling_strategy(ecs::SchedulingStrategy::from(svc.scheduling_strategy.as_str()))
         .deployment_controller(
             ecs::DeploymentController::builder()
@@ -567,6 +589,12 @@ pub async fn update_service(aws: &Aws, arn: &str, svc: &m::Service) -> Result<St
         .service(arn)
         .task_definition(&svc.task_definition)
         .set_desired_count(svc.desired_count.map(|c| i32::try_from(c).unwrap_or(i32::MAX)))
+        // A change of strategy takes effect with a new deployment (the plan sets forceNewDeployment).
+        .set_capacity_provider_strategy(
+            (!svc.capacity_provider_strategy.is_empty())
+                .then(|| convert::capacity_provider_strategy(&svc.capacity_provider_strategy))
+                .transpose()?,
+        )
         .deployment_configuration(convert::deployment_configuration(&svc.deployment_configuration))
         .set_network_configuration(svc.network_configuration.as_ref().map(convert::network_configuration).transpose()?)
         .set_load_balancers(Some(convert::load_balancers(&svc.load_balancers)))

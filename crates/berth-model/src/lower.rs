@@ -106,7 +106,7 @@ pub fn lower(app: &App) -> Desired {
     Desired {
         app: app.name.clone(),
         region: app.region.clone(),
-        cluster: Cluster { cluster_name: app.cluster.clone(), tags: tags.clone() },
+        cluster: Cluster { cluster_name: app.cluster.clone(), capacity_providers: capacity_providers(app), tags: tags.clone() },
         log_group,
         ecr_repositories,
         task_definitions,
@@ -348,11 +348,18 @@ fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
         cluster: app.cluster.clone(),
         task_definition: family(app, &task.name),
         desired_count: task.replicas,
+        // A service with a capacity provider strategy has no launch type.
         launch_type: match app.launch_type {
+            _ if !task.capacity.is_empty() => "",
             LaunchType::Fargate => "FARGATE",
             LaunchType::Ec2 => "EC2",
         }
         .into(),
+        capacity_provider_strategy: task
+            .capacity
+            .iter()
+            .map(|c| CapacityProviderStrategyItem { capacity_provider: c.provider.clone(), weight: c.weight, base: c.base })
+            .collect(),
         scheduling_strategy: if task.replicas.is_some() { "REPLICA" } else { "DAEMON" }.into(),
         // berth drives blue/green itself, over the listener rule's weights;
         // the ECS controller is what every service starts with.
@@ -380,6 +387,15 @@ fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
         depends_on: task.depends_on.iter().map(|(d, _)| d.clone()).collect(),
         compose_name: task.name.clone(),
     }
+}
+
+/// The capacity providers the cluster needs: each one a service's strategy
+/// names, sorted.
+fn capacity_providers(app: &App) -> Vec<String> {
+    let mut out: Vec<String> = app.tasks.iter().flat_map(|t| t.capacity.iter().map(|c| c.provider.clone())).collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// A container's log configuration: awslogs to the app's group (compose

@@ -74,6 +74,10 @@ pub struct Migration {
 #[serde(rename_all = "camelCase")]
 pub struct Cluster {
     pub cluster_name: String,
+    /// The capacity providers the services' strategies use (CreateCluster,
+    /// or PutClusterCapacityProviders on a cluster that exists).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_providers: Vec<String>,
     #[serde(default)]
     pub tags: Vec<Tag>,
 }
@@ -441,7 +445,11 @@ pub struct Service {
     pub task_definition: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub desired_count: Option<u32>,
+    /// Empty with a capacity provider strategy (ECS takes one or the other).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub launch_type: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity_provider_strategy: Vec<CapacityProviderStrategyItem>,
     pub scheduling_strategy: String,
     pub deployment_controller: DeploymentController,
     pub deployment_configuration: DeploymentConfiguration,
@@ -473,6 +481,28 @@ pub struct Service {
     /// The compose service name (the plan address is `service.<name>`).
     #[serde(skip)]
     pub compose_name: String,
+}
+
+/// One capacity provider of a service's strategy: `base` tasks first, the
+/// rest spread by `weight`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CapacityProviderStrategyItem {
+    pub capacity_provider: String,
+    pub weight: u32,
+    pub base: u32,
+}
+
+impl Service {
+    /// The launch type of a one-off task of this service (RunTask): the
+    /// service's, or with a capacity provider strategy the one it implies.
+    pub fn run_launch_type(&self) -> String {
+        if !self.launch_type.is_empty() {
+            return self.launch_type.clone();
+        }
+        let fargate = self.capacity_provider_strategy.iter().any(|c| c.capacity_provider.starts_with("FARGATE"));
+        if fargate { "FARGATE" } else { "EC2" }.to_string()
+    }
 }
 
 /// How berth shifts traffic for a blue/green service. The service runs as

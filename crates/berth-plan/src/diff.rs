@@ -61,6 +61,7 @@ pub fn diff(desired: &Desired, observed: &Observed, ctx: &PlanContext) -> Result
         .collect();
     let mut plan = plan_from(&mut wants, observed, ctx, &desired.app, spec_digest)?;
     crate::migrations::add(&mut plan, desired);
+    crate::capacity::mark(&mut plan);
     Ok(plan)
 }
 

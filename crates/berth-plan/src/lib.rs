@@ -1,6 +1,7 @@
 //! berth-plan: `diff(desired, observed) -> Plan`, the plan as data, its
 //! order, and the checks that make a saved plan safe to apply.
 
+pub mod capacity;
 mod diff;
 pub mod fingerprint;
 pub mod graph;

@@ -52,7 +52,7 @@ pub fn add(plan: &mut Plan, desired: &Desired) {
             "taskDefinition": td_address,
             "container": m.container,
             "command": m.command,
-            "launchType": service.launch_type,
+            "launchType": service.run_launch_type(),
             "logs": logs,
         });
         if let Some(nc) = &service.network_configuration {

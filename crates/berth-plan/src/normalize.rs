@@ -81,6 +81,11 @@ pub fn normalize(kind: Kind, spec: &Value, arns: &ArnMap) -> Value {
             Kind::TargetGroup => target_group(obj),
             Kind::ListenerRule => listener_rule(obj, arns),
             Kind::EcrRepository => ecr(obj),
+            Kind::Cluster => {
+                if let Some(Value::Array(cps)) = obj.get_mut("capacityProviders") {
+                    cps.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
+                }
+            }
             Kind::LoadBalancer => {
                 // Observed only, for resolving `listener.http`.
                 obj.remove("listenerArn");
@@ -209,6 +214,18 @@ fn service(svc: &mut Map<String, Value>, arns: &ArnMap) {
         dc.entry("deploymentCircuitBreaker").or_insert(serde_json::json!({"enable": false, "rollback": false}));
     }
     svc.entry("deploymentController").or_insert(serde_json::json!({"type": "ECS"}));
+    // A service with a capacity provider strategy has no launch type.
+    if let Some(Value::Array(items)) = svc.get("capacityProviderStrategy") {
+        if !items.is_empty() {
+            svc.remove("launchType");
+        }
+    }
+    if let Some(Value::Array(items)) = svc.get_mut("capacityProviderStrategy") {
+        for item in items.iter_mut().filter_map(Value::as_object_mut) {
+            item.entry("base").or_insert(0.into());
+            item.entry("weight").or_insert(0.into());
+        }
+    }
     svc.entry("schedulingStrategy").or_insert("REPLICA".into());
     svc.entry("propagateTags").or_insert("NONE".into());
     svc.entry("enableECSManagedTags").or_insert(false.into());

@@ -72,7 +72,11 @@ impl Sim {
             })
         };
         if let Some(c) = state.clusters.get(&scope.cluster) {
-            push(Kind::Cluster, &scope.cluster, &c.arn, &c.tags, serde_json::json!({"clusterName": scope.cluster, "tags": c.tags}));
+            let mut spec = serde_json::json!({"clusterName": scope.cluster, "tags": c.tags});
+            if !c.capacity_providers.is_empty() {
+                spec["capacityProviders"] = c.capacity_providers.clone().into();
+            }
+            push(Kind::Cluster, &scope.cluster, &c.arn, &c.tags, spec);
         }
         for (name, g) in &state.log_groups {
             if scope.log_group_names.contains(name) || owned_by(&g.spec.tags, app) {
@@ -255,8 +259,16 @@ impl Provider for Sim {
         self.api("CreateCluster")?;
         let mut s = self.state();
         let arn = SimState::arn("ecs", &format!("cluster/{}", cluster.cluster_name));
-        // CreateCluster is idempotent in ECS.
-        s.clusters.entry(cluster.cluster_name.clone()).or_insert(SimCluster { arn: arn.clone(), tags: cluster.tags.clone() });
+        // CreateCluster is idempotent in ECS; berth then puts the capacity
+        // providers on a cluster that existed (PutClusterCapacityProviders).
+        let c = s.clusters.entry(cluster.cluster_name.clone()).or_insert(SimCluster {
+            arn: arn.clone(),
+            tags: cluster.tags.clone(),
+            capacity_providers: Vec::new(),
+        });
+        if !cluster.capacity_providers.is_empty() {
+            c.capacity_providers = cluster.capacity_providers.clone();
+        }
         Ok(arn)
     }
 
@@ -611,6 +623,7 @@ impl Provider for Sim {
             return Err(conflict("CreateService", format!("Creation of service was not idempotent: {} exists", svc.service_name)));
         }
         check_task_definition(&s, &svc.task_definition)?;
+        check_capacity(&s, svc, "CreateService")?;
         for lb in &svc.load_balancers {
             if !s.target_groups.contains_key(&lb.target_group_arn) {
                 return Err(not_found(format!("target group {}", lb.target_group_arn)));
@@ -637,6 +650,7 @@ impl Provider for Sim {
         self.api("UpdateService")?;
         let mut s = self.state();
         check_task_definition(&s, &svc.task_definition)?;
+        check_capacity(&s, svc, "UpdateService")?;
         let now = s.now_ms;
         let new_id = format!("ecs-svc/{}", s.next_id());
         let current = s.services.values_mut().find(|x| x.arn == arn).ok_or_else(|| not_found(format!("service {arn}")))?;
@@ -793,4 +807,36 @@ impl std::future::Future for YieldNow {
             std::task::Poll::Pending
         }
     }
+}
+
+/// ECS's checks of a capacity provider strategy: never with a launch type,
+/// each provider associated with the cluster, Fargate Spot only for X86_64.
+fn check_capacity(s: &SimState, svc: &Service, operation: &str) -> Result<()> {
+    let strategy = &svc.capacity_provider_strategy;
+    if strategy.is_empty() {
+        return Ok(());
+    }
+    if !svc.launch_type.is_empty() {
+        return Err(ProviderError::Invalid(format!(
+            "{operation}: specifying both a launch type and capacity provider strategy is not supported (InvalidParameterException)"
+        )));
+    }
+    let associated = s.clusters.get(&svc.cluster).map(|c| c.capacity_providers.clone()).unwrap_or_default();
+    if let Some(c) = strategy.iter().find(|c| !associated.contains(&c.capacity_provider)) {
+        return Err(ProviderError::Invalid(format!(
+            "{operation}: the capacity provider {} is not associated with the cluster {} (InvalidParameterException)",
+            c.capacity_provider, svc.cluster
+        )));
+    }
+    let arm = s
+        .task_definitions
+        .values()
+        .flatten()
+        .find(|r| r.arn == svc.task_definition)
+        .and_then(|r| r.spec.runtime_platform.as_ref())
+        .is_some_and(|p| p.cpu_architecture == "ARM64");
+    if arm && strategy.iter().any(|c| c.capacity_provider == "FARGATE_SPOT") {
+        return Err(ProviderError::Invalid(format!("{operation}: FARGATE_SPOT runs only X86_64 tasks (InvalidParameterException)")));
+    }
+    Ok(())
 }

@@ -138,6 +138,8 @@ impl SimState {
 pub struct SimCluster {
     pub arn: String,
     pub tags: Vec<Tag>,
+    #[serde(default)]
+    pub capacity_providers: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -134,6 +134,18 @@ pub struct Task {
     /// `x-berth.before_deploy`: run in the service's own container of a
     /// one-off task of its new revision, before any service is updated.
     pub before_deploy: Option<Vec<String>>,
+    /// `x-berth.capacity`: the capacity provider strategy; empty is the
+    /// app's launch type.
+    pub capacity: Vec<CapacityItem>,
+}
+
+/// One capacity provider of a strategy (`FARGATE`, `FARGATE_SPOT` or an EC2
+/// capacity provider's name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CapacityItem {
+    pub provider: String,
+    pub base: u32,
+    pub weight: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

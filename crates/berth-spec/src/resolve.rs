@@ -166,6 +166,7 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
         let discoverable = resolve_discoverable(cx, name, svc, &containers[0], discovery.as_ref());
         warn_unrouted_ports(cx, &members, route.as_ref());
         let before_deploy = resolve_before_deploy(cx, name, svc);
+        let capacity = resolve_capacity(cx, &x, name, svc, &members, launch_type, cpu_architecture.as_deref());
 
         let mut depends_on: Vec<(String, String)> = Vec::new();
         for (member, msvc) in &members {
@@ -203,6 +204,7 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
             depends_on,
             volumes: task_volumes,
             before_deploy,
+            capacity,
         });
     }
 
@@ -1189,6 +1191,126 @@ fn task_architecture(cx: &mut Ctx, members: &[(&String, &types::Service)]) -> Op
         }
     }
     arch
+}
+
+/// `x-berth.capacity` (the service's, else the app's) as a capacity provider
+/// strategy. ECS's rules: weights 0..=1000 (at least one above 0), a base
+/// 0..=100000 on one provider at most, Fargate and EC2 providers never mixed;
+/// Fargate Spot runs only X86_64 Linux tasks.
+fn resolve_capacity(
+    cx: &mut Ctx,
+    x: &types::AppXBerth,
+    name: &str,
+    svc: &types::Service,
+    members: &[(&String, &types::Service)],
+    launch: LaunchType,
+    arch: Option<&str>,
+) -> Vec<CapacityItem> {
+    let (cap, base) = match svc.x_berth.as_ref().and_then(|xb| xb.capacity.as_ref()) {
+        Some(c) => (c, p(&["services", name, "x-berth", "capacity"])),
+        None => match x.capacity.as_ref() {
+            Some(c) => (c, p(&["x-berth", "capacity"])),
+            None => return Vec::new(),
+        },
+    };
+    let at = |key: &str| {
+        let mut v = base.clone();
+        v.push(Seg::Key(key.to_string()));
+        v
+    };
+    let fargate = [
+        ("on_demand", "on_demand_base", "FARGATE", cap.on_demand, cap.on_demand_base),
+        ("spot", "spot_base", "FARGATE_SPOT", cap.spot, cap.spot_base),
+    ];
+    let uses_fargate = fargate.iter().any(|(_, _, _, w, b)| w.is_some() || b.is_some());
+    let mut items: Vec<(Vec<Seg>, CapacityItem)> = Vec::new();
+    if uses_fargate && !cap.providers.is_empty() {
+        cx.error(
+            &at("providers"),
+            "a capacity provider strategy cannot mix Fargate (spot, on_demand) and EC2 capacity providers",
+            Some("keep either spot/on_demand or providers"),
+        );
+        return Vec::new();
+    }
+    if uses_fargate {
+        if launch == LaunchType::Ec2 {
+            cx.error(
+                &base,
+                "spot and on_demand are Fargate capacity; this app runs on EC2",
+                Some("name EC2 capacity providers under `providers:`, or set x-berth.launch_type: fargate"),
+            );
+            return Vec::new();
+        }
+        for (wkey, bkey, provider, weight, b) in fargate {
+            if weight.is_some() || b.is_some() {
+                let path = if weight.is_some() { at(wkey) } else { at(bkey) };
+                items.push((path, CapacityItem { provider: provider.into(), base: b.unwrap_or(0), weight: weight.unwrap_or(0) }));
+            }
+        }
+    } else {
+        if !cap.providers.is_empty() && launch == LaunchType::Fargate {
+            cx.error(
+                &at("providers"),
+                "EC2 capacity providers need x-berth.launch_type: ec2",
+                Some("use spot/on_demand for Fargate capacity"),
+            );
+            return Vec::new();
+        }
+        for (i, pr) in cap.providers.iter().enumerate() {
+            let mut path = at("providers");
+            path.push(Seg::Index(i));
+            if pr.name.is_empty() || pr.name.starts_with("FARGATE") {
+                cx.error(
+                    &path,
+                    format!("{:?} is not an EC2 capacity provider", pr.name),
+                    Some("name a capacity provider of an Auto Scaling group"),
+                );
+            }
+            items.push((path, CapacityItem { provider: pr.name.clone(), base: pr.base.unwrap_or(0), weight: pr.weight.unwrap_or(1) }));
+        }
+    }
+    if items.is_empty() {
+        cx.error(
+            &base,
+            "the capacity provider strategy is empty",
+            Some("set spot and/or on_demand weights, e.g. `{ spot: 2, on_demand: 1 }`"),
+        );
+        return Vec::new();
+    }
+    for (path, item) in &items {
+        if item.weight > 1000 {
+            cx.error(path, format!("weight {} is above ECS's maximum of 1000", item.weight), None);
+        }
+        if item.base > 100_000 {
+            cx.error(path, format!("base {} is above ECS's maximum of 100000", item.base), None);
+        }
+    }
+    if items.iter().all(|(_, i)| i.weight == 0) {
+        cx.error(&base, "every weight is 0: ECS needs one capacity provider with a weight above 0", Some("e.g. `spot: 1`"));
+    }
+    if items.iter().filter(|(_, i)| i.base > 0).count() > 1 {
+        cx.error(&base, "ECS allows a base on one capacity provider only", Some("keep one of spot_base, on_demand_base"));
+    }
+    // Fargate Spot runs X86_64 Linux tasks only.
+    if let Some((path, _)) = items.iter().find(|(_, i)| i.provider == "FARGATE_SPOT") {
+        if arch == Some("ARM64") {
+            let platform =
+                members.iter().find(|(_, s)| s.platform.as_deref().is_some_and(|p| p.contains("arm64") || p.contains("aarch64")));
+            let (member, value) = platform.map_or((name, ""), |(n, s)| (n.as_str(), s.platform.as_deref().unwrap_or_default()));
+            let platform_path = p(&["services", member, "platform"]);
+            let at_platform = cx.tree.pos_of(&platform_path);
+            cx.error(
+                path,
+                format!(
+                    "Fargate Spot runs only X86_64 tasks, but {} is {value:?} ({at_platform}): {} cannot use FARGATE_SPOT",
+                    crate::node::path_string(&platform_path),
+                    name
+                ),
+                Some("remove spot (on_demand only), or build the image for linux/amd64"),
+            );
+        }
+    }
+    items.into_iter().filter(|(_, i)| i.weight > 0 || i.base > 0).map(|(_, i)| i).collect()
 }
 
 fn check_duplicate_ports(cx: &mut Ctx, members: &[(&String, &types::Service)], containers: &[Container]) {

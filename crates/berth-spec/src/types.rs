@@ -400,6 +400,35 @@ pub struct AppXBerth {
     /// The image of the init container that writes secrets and configs as
     /// files (default: busybox, pinned by digest).
     pub init_image: Option<String>,
+    /// The capacity provider strategy of every service (a service's own
+    /// `x-berth.capacity` replaces it).
+    pub capacity: Option<Capacity>,
+}
+
+/// `capacity: { spot: 2, on_demand: 1, on_demand_base: 1 }`: how a service's
+/// tasks spread over FARGATE (on demand) and FARGATE_SPOT, as ECS's
+/// capacity provider strategy (base tasks first, the rest by weight); or,
+/// with `launch_type: ec2`, `providers:` names EC2 capacity providers.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct Capacity {
+    /// The weight of FARGATE_SPOT.
+    pub spot: Option<u32>,
+    /// Tasks placed on FARGATE_SPOT before the weights apply.
+    pub spot_base: Option<u32>,
+    /// The weight of FARGATE.
+    pub on_demand: Option<u32>,
+    /// Tasks placed on FARGATE before the weights apply.
+    pub on_demand_base: Option<u32>,
+    /// EC2 capacity providers (Auto Scaling groups), by name.
+    #[serde(default)]
+    pub providers: Vec<CapacityProvider>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct CapacityProvider {
+    pub name: String,
+    pub weight: Option<u32>,
+    pub base: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -516,6 +545,8 @@ pub struct ServiceXBerth {
     /// `[bundle, exec, rails, db:migrate]`). It runs only when the task
     /// definition changes; a non-zero exit stops the apply before any rollout.
     pub before_deploy: Option<StringOrList>,
+    /// This service's capacity provider strategy (over `x-berth.capacity`).
+    pub capacity: Option<Capacity>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

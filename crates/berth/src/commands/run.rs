@@ -65,7 +65,7 @@ async fn planned(target: &Target, provider: &dyn Provider, cli: &Cli, service: &
         task_definition,
         definition,
         cluster: svc.cluster.clone(),
-        launch_type: svc.launch_type.clone(),
+        launch_type: svc.run_launch_type(),
         network: svc.network_configuration.clone(),
     })
 }
@@ -90,7 +90,7 @@ async fn live(target: &Target, provider: &dyn Provider, service: &str) -> anyhow
         task_definition: live.spec["taskDefinition"].as_str().unwrap_or_default().to_string(),
         definition: None,
         cluster: live.spec["cluster"].as_str().map_or(svc.cluster.clone(), |c| c.rsplit('/').next().unwrap_or(c).to_string()),
-        launch_type: live.spec["launchType"].as_str().unwrap_or(&svc.launch_type).to_string(),
+        launch_type: live.spec["launchType"].as_str().filter(|l| !l.is_empty()).map_or_else(|| svc.run_launch_type(), str::to_string),
         network: network.or_else(|| svc.network_configuration.clone()),
     })
 }
