@@ -84,6 +84,11 @@ fn a_spot_strategy_renders_applies_and_replans_clean() {
 
     let again = sim(&account, &file).args(["plan", "--detailed-exitcode"]).run();
     assert_eq!(again.code, 0, "re-plan clean:\n{}\n{}", again.stdout, again.stderr);
+
+    // The deployer role may put the providers on a cluster that exists.
+    let policy = sim(&account, &file).args(["iam-policy"]).run();
+    ok(&policy);
+    assert!(policy.stdout.contains("ecs:PutClusterCapacityProviders"), "{}", policy.stdout);
 }
 
 #[test]

@@ -12,6 +12,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("ecs:CreateCluster", "*"),
     ("ecs:DescribeClusters", "arn:aws:ecs:{region}:*:cluster/{cluster}"),
     ("ecs:DeleteCluster", "arn:aws:ecs:{region}:*:cluster/{cluster}"),
+    // A cluster that exists gets the capacity providers of `x-berth.capacity`.
+    ("ecs:PutClusterCapacityProviders", "arn:aws:ecs:{region}:*:cluster/{cluster}"),
     ("ecs:ListServices", "*"),
     ("ecs:DescribeServices", "arn:aws:ecs:{region}:*:service/{cluster}/{app}-*"),
     ("ecs:CreateService", "arn:aws:ecs:{region}:*:service/{cluster}/{app}-*"),
