@@ -11,7 +11,6 @@ use berth_model::resources::{
     CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition,
 };
 use berth_model::resources::{Tag, TAG_APP, TAG_MANAGED};
-use berth_plan::normalize::normalize;
 use berth_plan::{Action, Change, Plan};
 use berth_provider::{Kind, Provider, ProviderError};
 use futures::StreamExt;
@@ -393,9 +392,7 @@ async fn reusable_revision(cx: &Ctx<'_>, td: &TaskDefinition) -> Result<Option<S
         None => cx.provider.latest_task_definition(&td.family).await,
     };
     let Some((arn, live)) = latest? else { return Ok(None) };
-    let no_arns = berth_plan::normalize::ArnMap::new();
-    let same = |t: &TaskDefinition| normalize(Kind::TaskDefinition, &serde_json::to_value(t).unwrap_or_default(), &no_arns);
-    Ok((same(&live) == same(td)).then_some(arn))
+    Ok(berth_plan::normalize::same_task_definition(&live, td).then_some(arn))
 }
 
 async fn create_or_update(cx: &Ctx<'_>, c: &Change, update: bool) -> Result<(), Failure> {

@@ -68,6 +68,15 @@ pub fn comparable(kind: Kind, normalized: &Value) -> Value {
 /// reference compares equal whichever side it comes from.
 pub type ArnMap = HashMap<String, String>;
 
+/// Whether two revisions define the same task (AWS defaults filled, lists
+/// ordered): a registered one identical to the one to register is reused.
+pub fn same_task_definition(a: &berth_model::resources::TaskDefinition, b: &berth_model::resources::TaskDefinition) -> bool {
+    let none = ArnMap::new();
+    let n =
+        |t: &berth_model::resources::TaskDefinition| normalize(Kind::TaskDefinition, &serde_json::to_value(t).unwrap_or_default(), &none);
+    n(a) == n(b)
+}
+
 pub fn normalize(kind: Kind, spec: &Value, arns: &ArnMap) -> Value {
     let mut v = spec.clone();
     strip(&mut v);

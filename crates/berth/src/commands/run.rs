@@ -37,19 +37,9 @@ async fn planned(target: &Target, provider: &dyn Provider, cli: &Cli, service: &
     let (task_definition, definition) = match change {
         Some(c) => {
             let td: TaskDefinition = serde_json::from_value(c.after.clone().unwrap_or_default())?;
-            let same = |live: &TaskDefinition| {
-                let none = berth_plan::normalize::ArnMap::new();
-                let n = |t: &TaskDefinition| {
-                    berth_plan::normalize::normalize(
-                        berth_provider::Kind::TaskDefinition,
-                        &serde_json::to_value(t).unwrap_or_default(),
-                        &none,
-                    )
-                };
-                n(live) == n(&td)
-            };
+            // As apply does: an identical ACTIVE revision is reused.
             let arn = match provider.latest_task_definition(&td.family).await? {
-                Some((arn, live)) if same(&live) => arn,
+                Some((arn, live)) if berth_plan::normalize::same_task_definition(&live, &td) => arn,
                 _ => provider.register_task_definition(&td).await?,
             };
             (arn, Some(td))
