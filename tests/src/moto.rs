@@ -110,33 +110,32 @@ impl Moto {
         });
     }
 
-    pub fn berth(&self, net: &Network, example: &str) -> Berth {
+    /// `berth --backend aws` against moto in `region`, with no spec yet.
+    pub fn berth_in(&self, region: &str) -> Berth {
         Berth::new(repo_root())
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
             .env("BERTH_AWS_MAX_ATTEMPTS", "1")
-            .args([
-                "--backend".to_string(),
-                "aws".into(),
-                "--endpoint-url".into(),
-                self.endpoint.clone(),
-                "--region".into(),
-                net.region.clone(),
-                "-f".into(),
-                format!("examples/{example}/compose.yaml"),
-                "--var".into(),
-                "TAG=abc1234".into(),
-                "--var".into(),
-                format!("VPC_ID={}", net.vpc),
-                "--var".into(),
-                format!("SUBNET_A={}", net.subnet_a),
-                "--var".into(),
-                format!("SUBNET_B={}", net.subnet_b),
-                "--var".into(),
-                format!("SECURITY_GROUP={}", net.security_group),
-                "--var".into(),
-                format!("LISTENER_ARN={}", net.listener),
-            ])
+            .args(["--backend".to_string(), "aws".into(), "--endpoint-url".into(), self.endpoint.clone(), "--region".into(), region.into()])
+    }
+
+    pub fn berth(&self, net: &Network, example: &str) -> Berth {
+        self.berth_in(&net.region).args([
+            "-f".to_string(),
+            format!("examples/{example}/compose.yaml"),
+            "--var".into(),
+            "TAG=abc1234".into(),
+            "--var".into(),
+            format!("VPC_ID={}", net.vpc),
+            "--var".into(),
+            format!("SUBNET_A={}", net.subnet_a),
+            "--var".into(),
+            format!("SUBNET_B={}", net.subnet_b),
+            "--var".into(),
+            format!("SECURITY_GROUP={}", net.security_group),
+            "--var".into(),
+            format!("LISTENER_ARN={}", net.listener),
+        ])
     }
 
     /// SDK clients for reading back, pointed at moto in `region`.

@@ -215,6 +215,76 @@ fn describe_scalable_targets_example_reads_as_the_services_bounds() {
     assert_eq!(count(&r, "application-autoscaling:DescribeScalableTargets"), 1, "one page (no NextToken)");
 }
 
+/// A declared scaler put on the examples' `service/default/web-app`: the
+/// target registered with its tags and nothing suspended, the policies the
+/// DescribeScalingPolicies example lists (not berth's) deleted, berth's
+/// policy put as target tracking; then deregistered.
+#[test]
+fn scaling_examples_register_put_delete_and_deregister() {
+    use berth_model::resources::*;
+    let [policies] = &outputs("application-autoscaling:DescribeScalingPolicies")[..] else { panic!("one example") };
+    let [put] = &outputs("application-autoscaling:PutScalingPolicy")[..] else { panic!("one example") };
+    let [deleted] = &outputs("application-autoscaling:DeleteScalingPolicy")[..] else { panic!("one example") };
+    let [deregistered] = &outputs("application-autoscaling:DeregisterScalableTarget")[..] else { panic!("one example") };
+    let listed = policies["ScalingPolicies"].as_array().map_or(0, Vec::len);
+    let r = replay(
+        [
+            served("application-autoscaling:RegisterScalableTarget", &json!({})),
+            served("application-autoscaling:DescribeScalingPolicies", policies),
+        ]
+        .into_iter()
+        .chain((0..listed).map(|_| served("application-autoscaling:DeleteScalingPolicy", deleted)))
+        .chain([
+            served("application-autoscaling:PutScalingPolicy", put),
+            Recorded::ok("application-autoscaling:DescribeScheduledActions", json!({"ScheduledActions": []}).to_string()),
+            served("application-autoscaling:DeregisterScalableTarget", deregistered),
+        ])
+        .collect(),
+    );
+    let target = ScalableTarget {
+        service_namespace: "ecs".into(),
+        resource_id: "service/default/web-app".into(),
+        scalable_dimension: SCALABLE_DIMENSION_ECS_COUNT.into(),
+        min_capacity: 1,
+        max_capacity: 10,
+        scaling_policies: vec![ScalingPolicy {
+            policy_name: "web-app-cpu".into(),
+            policy_type: "TargetTrackingScaling".into(),
+            target_tracking_scaling_policy_configuration: TargetTrackingConfiguration {
+                target_value: 75.0,
+                predefined_metric_specification: PredefinedMetric {
+                    predefined_metric_type: "ECSServiceAverageCPUUtilization".into(),
+                    resource_label: None,
+                },
+                scale_in_cooldown: 60,
+                scale_out_cooldown: 60,
+            },
+        }],
+        scheduled_actions: vec![],
+        tags: vec![Tag { key: "berth:app".into(), value: "web".into() }],
+        service: "app".into(),
+    };
+    rt().block_on(async {
+        let aws = berth_aws::connect_replay(REGION, r.clone()).await.expect("connect");
+        aws.put_scalable_target(&target).await.expect("put");
+        aws.delete_scalable_target("service/default/web-app").await.expect("deregister");
+    });
+    let registered = sent_json(&r, "application-autoscaling:RegisterScalableTarget", 0);
+    assert_eq!(registered["MinCapacity"], 1);
+    assert_eq!(registered["MaxCapacity"], 10);
+    assert_eq!(registered["Tags"], json!({"berth:app": "web"}));
+    assert_eq!(registered["SuspendedState"]["DynamicScalingInSuspended"], false);
+    assert_eq!(count(&r, "application-autoscaling:DeleteScalingPolicy"), listed, "the listed policies are not berth's: deleted");
+    let policy = sent_json(&r, "application-autoscaling:PutScalingPolicy", 0);
+    assert_eq!(policy["PolicyName"], "web-app-cpu");
+    assert_eq!(policy["TargetTrackingScalingPolicyConfiguration"]["TargetValue"], 75.0);
+    assert_eq!(
+        policy["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]["PredefinedMetricType"],
+        "ECSServiceAverageCPUUtilization"
+    );
+    assert_eq!(sent_json(&r, "application-autoscaling:DeregisterScalableTarget", 0)["ResourceId"], "service/default/web-app");
+}
+
 #[test]
 fn list_services_example_is_read_and_described() {
     let [out] = &outputs("ecs:ListServices")[..] else { panic!("one example") };
@@ -1109,6 +1179,11 @@ const RUN: &[&str] = &[
     "servicediscovery:DeleteService",
     "servicediscovery:DeleteNamespace",
     "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:RegisterScalableTarget",
+    "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:DeleteScalingPolicy",
+    "application-autoscaling:PutScalingPolicy",
+    "application-autoscaling:DeregisterScalableTarget",
 ];
 
 #[test]

@@ -14,6 +14,7 @@ mod ownership;
 pub mod policy;
 mod progress;
 pub mod replay;
+mod scaling;
 mod stats;
 mod tasks;
 mod write;
@@ -94,7 +95,13 @@ impl Provider for Aws {
         ecr::lifecycle_preview(self, repository).await
     }
 
-    async fn resolve_image(&self, registry: Option<&str>, region: Option<&str>, repository: &str, tag: &str) -> Result<berth_provider::ImageLookup> {
+    async fn resolve_image(
+        &self,
+        registry: Option<&str>,
+        region: Option<&str>,
+        repository: &str,
+        tag: &str,
+    ) -> Result<berth_provider::ImageLookup> {
         ecr::resolve_image(self, registry, region, repository, tag).await
     }
 
@@ -184,6 +191,22 @@ impl Provider for Aws {
 
     async fn delete_service(&self, cluster: &str, arn: &str) -> Result<()> {
         write::delete_service(self, cluster, arn).await
+    }
+
+    async fn set_service_count(&self, cluster: &str, service: &str, count: u32) -> Result<()> {
+        write::set_service_count(self, cluster, service, count).await
+    }
+
+    async fn put_scalable_target(&self, target: &berth_model::resources::ScalableTarget) -> Result<String> {
+        scaling::put(self, target).await
+    }
+
+    async fn delete_scalable_target(&self, resource_id: &str) -> Result<()> {
+        scaling::delete(self, resource_id).await
+    }
+
+    async fn suspend_scale_in(&self, resource_id: &str, suspended: bool) -> Result<()> {
+        scaling::suspend_scale_in(self, resource_id, suspended).await
     }
 
     async fn service_progress(&self, cluster: &str, service: &str, cursor_ms: u64) -> Result<ServiceProgress> {

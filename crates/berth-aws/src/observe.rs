@@ -22,7 +22,7 @@ fn live(scope: &Scope, kind: Kind, name: &str, arn: &str, tags: Vec<m::Tag>, spe
     LiveResource { address: address_for(kind, name, &scope.app, &tags), kind, name: name.into(), arn: arn.into(), tags, spec }
 }
 
-fn tagged_for(tags: &[m::Tag], app: &str) -> bool {
+pub(crate) fn tagged_for(tags: &[m::Tag], app: &str) -> bool {
     tags.iter().any(|t| t.key == TAG_APP && t.value == app)
 }
 
@@ -151,12 +151,13 @@ async fn services_and_task_definitions(
     }
     // Whatever scales a service's desired count (berth or not): the plan keeps the count it chose.
     let names: Vec<String> = out.iter().map(|r| r.name.clone()).collect();
-    let targets = scalable_targets(aws, &scope.cluster, &names).await?;
+    let targets = crate::scaling::targets_of(aws, &scope.cluster, &names).await?;
     for r in out.iter_mut() {
-        if let Some((min, max)) = targets.get(&r.name) {
-            r.spec["scalableTarget"] = serde_json::json!({"minCapacity": min, "maxCapacity": max});
+        if let Some(t) = targets.get(&r.name) {
+            r.spec["scalableTarget"] = serde_json::json!({"minCapacity": t.min_capacity(), "maxCapacity": t.max_capacity()});
         }
     }
+    out.extend(crate::scaling::owned(aws, scope, &targets).await?);
 
     // Families: the spec's, the running ones, and any other of the app's (to delete).
     let prefix = format!("{}-", scope.app);
@@ -213,41 +214,6 @@ async fn services_and_task_definitions(
         latest_revisions.insert(family, latest);
     }
     Ok((out, latest_revisions))
-}
-
-/// The Application Auto Scaling scalable targets of services' desired
-/// counts (DescribeScalableTargets, 50 resource ids a call, every page):
-/// service name → (min, max). No services, no call.
-async fn scalable_targets(aws: &Aws, cluster: &str, services: &[String]) -> Result<HashMap<String, (i32, i32)>> {
-    use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
-    let prefix = format!("service/{cluster}/");
-    let ids: Vec<String> = services.iter().map(|s| format!("{prefix}{s}")).collect();
-    let chunks: Vec<Vec<String>> = ids.chunks(50).map(<[String]>::to_vec).collect();
-    let found: Vec<Vec<aws_sdk_applicationautoscaling::types::ScalableTarget>> = stream::iter(chunks)
-        .map(|chunk| async move {
-            aws.autoscaling
-                .describe_scalable_targets()
-                .service_namespace(ServiceNamespace::Ecs)
-                .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
-                .set_resource_ids(Some(chunk))
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .ctx("application-autoscaling:DescribeScalableTargets", cluster)
-        })
-        .buffer_unordered(CONCURRENCY)
-        .try_collect()
-        .await?;
-    Ok(found
-        .into_iter()
-        .flatten()
-        .filter_map(|t| {
-            let name = t.resource_id().strip_prefix(&prefix)?.to_string();
-            Some((name, (t.min_capacity(), t.max_capacity())))
-        })
-        .collect())
 }
 
 /// DescribeTaskDefinition of a family (its latest ACTIVE revision) or an

@@ -58,6 +58,7 @@ async fn read_tags(aws: &Aws, kind: Kind, arn: &str) -> Result<Option<Vec<m::Tag
             Err(e) if gone(code(&e).as_deref()) => Ok(None),
             Err(e) => Err(crate::errors::map("ecr:ListTagsForResource", arn, e)),
         },
+        Kind::ScalableTarget => crate::scaling::target_tags(aws, arn).await,
     }
 }
 

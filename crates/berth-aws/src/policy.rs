@@ -73,6 +73,18 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("elasticloadbalancing:CreateListener", "arn:aws:elasticloadbalancing:{region}:*:loadbalancer/app/{app}/*"),
     // A service's scalable target (anyone's): the plan keeps the count it chose.
     ("application-autoscaling:DescribeScalableTargets", "*"),
+    // x-berth.autoscaling: the app's own scalable targets, their target
+    // tracking policies (whose alarms CloudWatch holds) and scheduled actions.
+    ("application-autoscaling:RegisterScalableTarget", "*"),
+    ("application-autoscaling:DeregisterScalableTarget", "*"),
+    ("application-autoscaling:PutScalingPolicy", "*"),
+    ("application-autoscaling:DeleteScalingPolicy", "*"),
+    ("application-autoscaling:DescribeScalingPolicies", "*"),
+    ("application-autoscaling:PutScheduledAction", "*"),
+    ("application-autoscaling:DeleteScheduledAction", "*"),
+    ("application-autoscaling:DescribeScheduledActions", "*"),
+    ("application-autoscaling:ListTagsForResource", "*"),
+    ("application-autoscaling:TagResource", "*"),
     ("servicediscovery:ListNamespaces", "*"),
     ("servicediscovery:ListServices", "*"),
     ("servicediscovery:ListTagsForResource", "*"),
@@ -91,6 +103,12 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("logs:DeleteLogGroup", "arn:aws:logs:{region}:*:log-group:{log_group}"),
     ("logs:FilterLogEvents", "arn:aws:logs:{region}:*:log-group:{log_group}"),
 ];
+
+/// What the caller of PutScalingPolicy needs besides Application Auto
+/// Scaling's own actions: target tracking makes CloudWatch alarms in the
+/// caller's name (AWS's "IAM permissions required for Amazon ECS service
+/// auto scaling"). berth never calls these itself.
+pub const SCALING_ON_BERTHS_BEHALF: &[&str] = &["cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm"];
 
 /// The policy document for `desired` in `region` (`*` when unknown).
 pub fn policy(desired: &Desired, region: Option<&str>) -> Value {
@@ -124,6 +142,23 @@ pub fn policy(desired: &Desired, region: Option<&str>) -> Value {
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
+    if !desired.scalable_targets.is_empty() {
+        statements.push(json!({
+            "Sid": "BerthAutoscaling",
+            "Effect": "Allow",
+            "Action": SCALING_ON_BERTHS_BEHALF,
+            "Resource": "*"
+        }));
+        // The first RegisterScalableTarget of an account creates Application
+        // Auto Scaling's role for ECS.
+        statements.push(json!({
+            "Sid": "BerthAutoscalingRole",
+            "Effect": "Allow",
+            "Action": ["iam:CreateServiceLinkedRole"],
+            "Resource": "arn:aws:iam::*:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
+            "Condition": { "StringLike": { "iam:AWSServiceName": "ecs.application-autoscaling.amazonaws.com" } }
+        }));
+    }
     if !roles.is_empty() {
         statements.push(json!({
             "Sid": "BerthPassRoles",

@@ -620,3 +620,10 @@ pub async fn delete_service(aws: &Aws, cluster: &str, arn: &str) -> Result<()> {
     aws.ecs.delete_service().cluster(cluster).service(arn).force(true).send().await.ctx("ecs:DeleteService", arn)?;
     Ok(())
 }
+
+/// UpdateService with only the desired count (`berth scale`).
+pub async fn set_service_count(aws: &Aws, cluster: &str, service: &str, count: u32) -> Result<()> {
+    let count = i32::try_from(count).unwrap_or(i32::MAX);
+    aws.ecs.update_service().cluster(cluster).service(service).desired_count(count).send().await.ctx("ecs:UpdateService", service)?;
+    Ok(())
+}

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use berth_model::resources::{
-    CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, Service, TargetGroup, TaskDefinition,
+    CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, Namespace, ScalableTarget, Service, TargetGroup, TaskDefinition,
 };
 use berth_model::resources::{Tag, TAG_APP, TAG_MANAGED};
 use berth_plan::{Action, Change, Plan};
@@ -105,6 +105,8 @@ pub(crate) struct Ctx<'a> {
     owners: HashMap<String, Result<Option<Vec<Tag>>, ProviderError>>,
     /// Each re-registered family's latest ACTIVE revision, read with them.
     latest: HashMap<String, Result<Option<(String, TaskDefinition)>, ProviderError>>,
+    /// Blue/green services whose traffic this apply moved: address → the color now live.
+    live_colors: Mutex<HashMap<String, &'static str>>,
 }
 
 impl Ctx<'_> {
@@ -114,6 +116,15 @@ impl Ctx<'_> {
 
     pub fn arn(&self, address: &str) -> Option<String> {
         self.arns.lock().unwrap_or_else(|e| e.into_inner()).get(address).cloned()
+    }
+
+    /// Records that a blue/green deployment moved `address`'s traffic to `color`.
+    pub fn set_live_color(&self, address: &str, color: &'static str) {
+        self.live_colors.lock().unwrap_or_else(|e| e.into_inner()).insert(address.to_string(), color);
+    }
+
+    fn live_color(&self, address: &str) -> Option<&'static str> {
+        self.live_colors.lock().unwrap_or_else(|e| e.into_inner()).get(address).copied()
     }
 
     pub fn set_arn(&self, address: &str, arn: String) {
@@ -203,6 +214,7 @@ pub async fn apply(plan: &Plan, provider: &dyn Provider, opts: &ApplyOptions, re
         poller: Poller::new(),
         owners,
         latest,
+        live_colors: Mutex::new(HashMap::new()),
     };
     let graph = async {
         let result = run_graph(&cx, plan).await;
@@ -467,9 +479,35 @@ async fn create_or_update(cx: &Ctx<'_>, c: &Change, update: bool) -> Result<(), 
             cx.set_arn(a, p.create_cloud_map_service(&svc, &ns).await.map_err(|e| fail(a, e))?);
         }
         "service" => return deploy_service(cx, c, spec, live).await,
+        "scalable_target" => {
+            follow_live_color(cx, a, &mut spec);
+            cx.resolve(&mut spec);
+            let target = parse::<ScalableTarget>(c, spec)?;
+            cx.set_arn(a, p.put_scalable_target(&target).await.map_err(|e| fail(a, e))?);
+        }
         other => return Err(fail(a, format!("unknown resource kind {other}"))),
     }
     Ok(())
+}
+
+/// A blue/green service's scaling planned on one color, when this apply
+/// moved its traffic to the other: the resource id and the target group
+/// follow the color now live.
+fn follow_live_color(cx: &Ctx<'_>, address: &str, spec: &mut Value) {
+    let short = address.trim_start_matches("scaling.");
+    let Some(color) = cx.live_color(&format!("service.{short}")) else { return };
+    let old = if color == "blue" { "green" } else { "blue" };
+    if let Some(id) = spec["resourceId"].as_str().and_then(|id| id.strip_suffix(&format!("-{old}"))) {
+        spec["resourceId"] = Value::String(format!("{id}-{color}"));
+    }
+    if let Some(Value::Array(policies)) = spec.get_mut("scalingPolicies") {
+        for p in policies.iter_mut() {
+            let label = p.pointer_mut("/targetTrackingScalingPolicyConfiguration/predefinedMetricSpecification/resourceLabel");
+            if let Some(l) = label.filter(|l| l.as_str() == Some(&format!("tg.{short}-{old}"))) {
+                *l = Value::String(format!("tg.{short}-{color}"));
+            }
+        }
+    }
 }
 
 async fn deploy_service(cx: &Ctx<'_>, c: &Change, mut spec: Value, live: Option<String>) -> Result<(), Failure> {
@@ -497,12 +535,35 @@ async fn deploy_service(cx: &Ctx<'_>, c: &Change, mut spec: Value, live: Option<
             return crate::blue_green::deploy(cx, a, svc, live_arn, &live_td).await;
         }
     }
+    // berth's own scaler of a running service: no scale-in during the rollout.
+    let scaled = match (&live, cx.opts.wait) {
+        (Some(arn), mode) if mode != WaitMode::None && cx.arn(&a.replacen("service.", "scaling.", 1)).is_some() => {
+            crate::scaling::resource_id_of_service_arn(arn)
+        }
+        _ => None,
+    };
+    if let Some(id) = &scaled {
+        crate::scaling::suspend(cx, &svc.service_name, id, true).await.map_err(|e| fail(a, e))?;
+    }
+    let result = roll_out(cx, a, &svc, live, td).await;
+    if let Some(id) = &scaled {
+        // Resumed whatever the rollout's outcome.
+        let resumed = crate::scaling::suspend(cx, &svc.service_name, id, false).await;
+        if let (Ok(()), Err(e)) = (&result, resumed) {
+            return Err(fail(a, format!("the deployment completed, but resuming autoscaling's scale-in failed: {e}")));
+        }
+    }
+    result
+}
+
+/// Creates or updates a (rolling) service and waits for its deployment.
+async fn roll_out(cx: &Ctx<'_>, a: &str, svc: &Service, live: Option<String>, td: String) -> Result<(), Failure> {
     let (arn, deployment) = match live {
         Some(arn) => {
-            let d = cx.provider.update_service(&arn, &svc).await.map_err(|e| fail(a, e))?;
+            let d = cx.provider.update_service(&arn, svc).await.map_err(|e| fail(a, e))?;
             (arn, d)
         }
-        None => cx.provider.create_service(&svc).await.map_err(|e| fail(a, e))?,
+        None => cx.provider.create_service(svc).await.map_err(|e| fail(a, e))?,
     };
     cx.set_arn(a, arn);
     cx.emit(EventKind::DeploymentStarted { service: svc.service_name.clone(), deployment: deployment.clone(), task_definition: td });
@@ -510,7 +571,7 @@ async fn deploy_service(cx: &Ctx<'_>, c: &Change, mut spec: Value, live: Option<
         return Ok(());
     }
     let rollback = svc.deployment_configuration.deployment_circuit_breaker.rollback;
-    let wait = Wait::for_service(cx.provider, cx.reporter, cx.opts, &svc, rollback).in_rounds(&cx.poller);
+    let wait = Wait::for_service(cx.provider, cx.reporter, cx.opts, svc, rollback).in_rounds(&cx.poller);
     wait.deployment(&deployment).await.map_err(|e| Failure {
         address: a.into(),
         deployment: !matches!(e, DeployFailure::Provider(_)),
@@ -540,6 +601,7 @@ async fn delete(cx: &Ctx<'_>, c: &Change) -> Result<(), Failure> {
         "namespace" => p.delete_namespace(&arn).await,
         "cloud_map_service" => p.delete_cloud_map_service(&arn).await,
         "service" => p.delete_service(before["cluster"].as_str().unwrap_or_default(), &arn).await,
+        "scalable_target" => p.delete_scalable_target(before["resourceId"].as_str().unwrap_or_default()).await,
         other => Err(ProviderError::Invalid(format!("unknown resource kind {other}"))),
     };
     r.map_err(|e| fail(a, e))

@@ -241,6 +241,18 @@ pub(crate) async fn deploy(
 ) -> Result<(), Failure> {
     let bg = svc.blue_green.clone().ok_or_else(|| crate::apply::fail(address, "not a blue/green service"))?;
     let live: &'static str = if svc.service_name.ends_with("-green") { "green" } else { "blue" };
+    let cluster = cx.cluster_of_service.clone();
+    let live_scaling = bg.scaling.as_ref().map(|_| crate::scaling::resource_id(&cluster, &format!("{}-{live}", bg.base_name)));
+    // With a scaler, the new color starts at the live color's count now
+    // (which may have grown since the plan), and the live color stops
+    // scaling in until the shift is over.
+    if let Some(id) = &live_scaling {
+        let now = cx.provider.now_ms();
+        let progress = cx.provider.service_progress(&cluster, &format!("{}-{live}", bg.base_name), now).await;
+        let current = progress.ok().and_then(|p| p.deployments.iter().find(|d| d.status == "PRIMARY").map(|d| d.desired));
+        svc.desired_count = svc.desired_count.max(current);
+        crate::scaling::suspend(cx, &bg.base_name, id, true).await.map_err(|e| crate::apply::fail(address, e))?;
+    }
     let sides = Sides {
         cx,
         bg: &bg,
@@ -249,6 +261,7 @@ pub(crate) async fn deploy(
         idle: other(live),
         desired: svc.desired_count.unwrap_or(0),
     };
+    let idle_scaling = bg.scaling.as_ref().map(|_| crate::scaling::resource_id(&cluster, &sides.name(sides.idle)));
     let deployment_failed = |stage: &str, reason: String| Failure {
         address: address.into(),
         deployment: true,
@@ -281,6 +294,13 @@ pub(crate) async fn deploy(
     });
 
     let result = async {
+        // The new color is scalable from the start, without scale-in until the shift is over.
+        if let (Some(target), Some(id)) = (&bg.scaling, &idle_scaling) {
+            let t = crate::scaling::for_color(target, &svc.service_name, &cluster, &idle_tg);
+            let put = cx.provider.put_scalable_target(&t).await.map_err(|e| e.to_string());
+            put.map_err(|e| ("registering autoscaling on the new color", e))?;
+            crate::scaling::suspend(cx, &bg.base_name, id, true).await.map_err(|e| ("registering autoscaling on the new color", e))?;
+        }
         let wait = Wait::for_service(cx.provider, cx.reporter, cx.opts, &svc, false).in_rounds(&cx.poller);
         wait.deployment(&deployment).await.map_err(|e| ("starting the new revision", e.to_string()))?;
         sides.healthy().await.map_err(|e| ("waiting for healthy targets", e))?;
@@ -324,6 +344,12 @@ pub(crate) async fn deploy(
                     lb.target_group_arn = tg.clone();
                 }
             }
+            // The old color's scaler goes first, or it would hold the old color at its minimum.
+            if let (Some(old_id), Some(new_id)) = (&live_scaling, &idle_scaling) {
+                cx.provider.delete_scalable_target(old_id).await.map_err(|e| crate::apply::fail(address, e))?;
+                crate::scaling::suspend(cx, &bg.base_name, new_id, false).await.map_err(|e| crate::apply::fail(address, e))?;
+            }
+            cx.set_live_color(address, sides.idle);
             cx.emit(EventKind::ScalingDown { service: bg.base_name.clone(), color: sides.live.into() });
             cx.provider.update_service(live_arn, &old).await.map_err(|e| crate::apply::fail(address, e))?;
             cx.emit(EventKind::DeploymentCompleted { service: bg.base_name.clone(), deployment });
@@ -332,7 +358,13 @@ pub(crate) async fn deploy(
         Err((stage, reason)) => {
             cx.emit(EventKind::DeploymentFailed { service: bg.base_name.clone(), deployment, reason: reason.clone() });
             // Old side first: it still has its full count.
-            let restored = sides.shift(0).await;
+            let mut restored = sides.shift(0).await;
+            // The new color's scaler goes before its tasks; the old color scales in again.
+            if let (Some(old_id), Some(new_id)) = (&live_scaling, &idle_scaling) {
+                let dropped = cx.provider.delete_scalable_target(new_id).await.map_err(|e| e.to_string());
+                let resumed = crate::scaling::suspend(cx, &bg.base_name, old_id, false).await;
+                restored = restored.and(dropped).and(resumed);
+            }
             let mut idle = svc.clone();
             idle.desired_count = Some(0);
             cx.emit(EventKind::ScalingDown { service: bg.base_name.clone(), color: sides.idle.into() });
@@ -368,6 +400,7 @@ mod tests {
             verify: None,
             test_listener: None,
             test_conditions: vec![],
+            scaling: None,
         }
     }
 

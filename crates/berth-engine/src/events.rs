@@ -135,6 +135,12 @@ pub enum EventKind {
         service: String,
         color: String,
     },
+    /// Application Auto Scaling's scale-in of `service` is suspended for a
+    /// deployment (so its new tasks are not scaled in under it), or resumed.
+    ScaleIn {
+        service: String,
+        suspended: bool,
+    },
     /// The last event of an apply: what was and was not done.
     ApplyFinished {
         ok: bool,

@@ -11,6 +11,7 @@ mod migrate;
 pub mod oneoff;
 pub mod poll;
 mod rollback;
+mod scaling;
 pub mod wait;
 
 pub use apply::{apply, ApplyOptions, ApplyResult, Failure, WaitMode};

@@ -38,6 +38,9 @@ pub struct SavedDesired {
     pub rule_addresses: Vec<String>,
     /// `Service::compose_name` and `Service::depends_on` of each service.
     pub services: Vec<(String, Vec<String>)>,
+    /// `ScalableTarget::service` of each scalable target.
+    #[serde(default)]
+    pub scalable_target_services: Vec<String>,
 }
 
 impl From<&Desired> for SavedDesired {
@@ -47,6 +50,7 @@ impl From<&Desired> for SavedDesired {
             target_group_services: d.target_groups.iter().map(|t| t.service.clone()).collect(),
             rule_addresses: d.listener_rules.iter().map(|r| r.address.clone()).collect(),
             services: d.services.iter().map(|s| (s.compose_name.clone(), s.depends_on.clone())).collect(),
+            scalable_target_services: d.scalable_targets.iter().map(|t| t.service.clone()).collect(),
         }
     }
 }
@@ -58,6 +62,7 @@ impl SavedDesired {
         if d.target_groups.len() != self.target_group_services.len()
             || d.listener_rules.len() != self.rule_addresses.len()
             || d.services.len() != self.services.len()
+            || d.scalable_targets.len() != self.scalable_target_services.len()
         {
             return Err("the saved app's resources and their berth fields do not line up".into());
         }
@@ -70,6 +75,9 @@ impl SavedDesired {
         for (s, (compose_name, depends_on)) in d.services.iter_mut().zip(self.services) {
             s.compose_name = compose_name;
             s.depends_on = depends_on;
+        }
+        for (t, service) in d.scalable_targets.iter_mut().zip(self.scalable_target_services) {
+            t.service = service;
         }
         Ok(d)
     }
@@ -117,6 +125,10 @@ impl Desired {
                 s.depends_on.iter().map(|d| format!("service.{d}")).collect(),
                 to_json(s),
             );
+        }
+        // Scaling after the service it scales exists.
+        for t in &self.scalable_targets {
+            push(format!("scaling.{}", t.service), "scalable_target", vec![format!("service.{}", t.service)], to_json(t));
         }
         // A migration is a step, not a resource: in the digest and in
         // `berth render`, and planned by berth-plan from this entry.

@@ -95,6 +95,7 @@ pub fn lower(app: &App) -> Desired {
 
     let task_definitions: Vec<TaskDefinition> = app.tasks.iter().map(|t| task_definition(app, t, &tags)).collect();
     let services = app.tasks.iter().map(|t| service(app, t, &tags)).collect();
+    let scalable_targets = app.tasks.iter().filter_map(|t| scalable_target(app, t, &tags)).collect();
 
     // The app's log group, when a container logs to it.
     let log_group = task_definitions
@@ -125,7 +126,57 @@ pub fn lower(app: &App) -> Desired {
                 Some(Migration { service: t.name.clone(), container: own.name.clone(), command })
             })
             .collect(),
+        scalable_targets,
     }
+}
+
+/// A service's `x-berth.autoscaling` as its scalable target (a blue/green
+/// service's on its blue color at first; the plan follows the live color).
+fn scalable_target(app: &App, task: &app::Task, tags: &[Tag]) -> Option<ScalableTarget> {
+    let a = task.autoscaling.as_ref()?;
+    let name = if task.blue_green.is_some() { format!("{}-blue", family(app, &task.name)) } else { family(app, &task.name) };
+    let target_group = if task.blue_green.is_some() { format!("tg.{}-blue", task.name) } else { format!("tg.{}", task.name) };
+    let scaling_policies = a
+        .targets
+        .iter()
+        .map(|m| {
+            let (suffix, metric, target_value, resource_label) = match m {
+                app::ScalingMetric::Cpu(v) => ("cpu", "ECSServiceAverageCPUUtilization", *v, None),
+                app::ScalingMetric::Memory(v) => ("memory", "ECSServiceAverageMemoryUtilization", *v, None),
+                app::ScalingMetric::RequestsPerTarget(v) => ("requests", "ALBRequestCountPerTarget", *v, Some(target_group.clone())),
+            };
+            ScalingPolicy {
+                policy_name: format!("{}-{suffix}", family(app, &task.name)),
+                policy_type: "TargetTrackingScaling".into(),
+                target_tracking_scaling_policy_configuration: TargetTrackingConfiguration {
+                    target_value,
+                    predefined_metric_specification: PredefinedMetric { predefined_metric_type: metric.into(), resource_label },
+                    scale_in_cooldown: u32::try_from(a.scale_in_cooldown_secs).unwrap_or(u32::MAX),
+                    scale_out_cooldown: u32::try_from(a.scale_out_cooldown_secs).unwrap_or(u32::MAX),
+                },
+            }
+        })
+        .collect();
+    Some(ScalableTarget {
+        service_namespace: "ecs".into(),
+        resource_id: format!("service/{}/{name}", app.cluster),
+        scalable_dimension: SCALABLE_DIMENSION_ECS_COUNT.into(),
+        min_capacity: a.min,
+        max_capacity: a.max,
+        scaling_policies,
+        scheduled_actions: a
+            .schedule
+            .iter()
+            .map(|s| ScheduledAction {
+                scheduled_action_name: format!("{}-{}", family(app, &task.name), s.name),
+                schedule: s.expression.clone(),
+                timezone: s.timezone.clone(),
+                scalable_target_action: ScalableTargetAction { min_capacity: s.min, max_capacity: s.max },
+            })
+            .collect(),
+        tags: tags.to_vec(),
+        service: task.name.clone(),
+    })
 }
 
 pub fn family(app: &App, task: &str) -> String {
@@ -340,6 +391,7 @@ fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
         verify: bg.verify.clone(),
         test_listener: app.load_balancer.as_ref().and_then(|lb| lb.test_listener.clone()),
         test_conditions: task.route.as_ref().map(|r| rule_conditions(r).into_iter().next().unwrap_or_default()).unwrap_or_default(),
+        scaling: scalable_target(app, task, tags),
     });
     Service {
         force_new_deployment: false,

@@ -56,6 +56,85 @@ pub struct Desired {
     /// `before_deploy` commands, one per service that has one.
     #[serde(default)]
     pub migrations: Vec<Migration>,
+    /// Application Auto Scaling of the services that declare it.
+    #[serde(default)]
+    pub scalable_targets: Vec<ScalableTarget>,
+}
+
+/// The Application Auto Scaling of one service's desired count:
+/// RegisterScalableTarget's input, with the target-tracking policies
+/// (PutScalingPolicy) and scheduled actions (PutScheduledAction) berth keeps
+/// on it — exactly these: others on the target are removed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalableTarget {
+    pub service_namespace: String,
+    /// `service/<cluster>/<service name>`.
+    pub resource_id: String,
+    pub scalable_dimension: String,
+    pub min_capacity: u32,
+    pub max_capacity: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scaling_policies: Vec<ScalingPolicy>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scheduled_actions: Vec<ScheduledAction>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+    /// The compose service it scales (the address is `scaling.<service>`).
+    #[serde(skip)]
+    pub service: String,
+}
+
+pub const SCALABLE_DIMENSION_ECS_COUNT: &str = "ecs:service:DesiredCount";
+
+/// A target-tracking policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalingPolicy {
+    pub policy_name: String,
+    pub policy_type: String,
+    pub target_tracking_scaling_policy_configuration: TargetTrackingConfiguration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetTrackingConfiguration {
+    pub target_value: f64,
+    pub predefined_metric_specification: PredefinedMetric,
+    pub scale_in_cooldown: u32,
+    pub scale_out_cooldown: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PredefinedMetric {
+    /// `ECSServiceAverageCPUUtilization`, `ECSServiceAverageMemoryUtilization`
+    /// or `ALBRequestCountPerTarget`.
+    pub predefined_metric_type: String,
+    /// For `ALBRequestCountPerTarget`: the target group (its address in a
+    /// plan, its ARN at apply; AWS's `app/…/targetgroup/…` label on the wire).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_label: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduledAction {
+    pub scheduled_action_name: String,
+    /// `cron(…)`, `rate(…)` or `at(…)`.
+    pub schedule: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
+    pub scalable_target_action: ScalableTargetAction,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScalableTargetAction {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_capacity: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_capacity: Option<u32>,
 }
 
 /// A service's `before_deploy`: a command run as a one-off task of the
@@ -508,7 +587,7 @@ impl Service {
 /// How berth shifts traffic for a blue/green service. The service runs as
 /// two ECS services, `<name>-blue` and `<name>-green`, one per target group;
 /// the listener rule's weights say which one is live.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BlueGreenDeploy {
     /// The service name without its color, e.g. `shop-web`.
@@ -525,6 +604,10 @@ pub struct BlueGreenDeploy {
     /// The route's conditions, for the rule on the test listener.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub test_conditions: Vec<RuleCondition>,
+    /// The service's scalable target (on the blue color), which a
+    /// deployment hands over to the new color.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling: Option<ScalableTarget>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

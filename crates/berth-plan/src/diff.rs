@@ -118,6 +118,26 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
             }
         }
     }
+    // A declared scaler where someone else's scalable target scales the
+    // service already: registering ours would take theirs over.
+    for w in wants.iter().filter(|w| w.kind == Kind::ScalableTarget) {
+        let service = w.address.replacen("scaling.", "service.", 1);
+        let ours = index.get(&w.address).is_some_and(|r| r.owned_by(app))
+            || observed
+                .resources
+                .iter()
+                .any(|r| r.kind == Kind::ScalableTarget && r.owned_by(app) && r.address.starts_with(&format!("{}-", w.address)));
+        let foreign = observed.resources.iter().any(|r| {
+            r.kind == Kind::Service
+                && (r.address == service || r.address.starts_with(&format!("{service}-")))
+                && r.spec.get("scalableTarget").is_some_and(Value::is_object)
+        });
+        if foreign && !ours {
+            not_owned.push(format!(
+                "{service} is scaled by an Application Auto Scaling target that berth does not manage; berth leaves it untouched — remove x-berth.autoscaling from the spec, or deregister that scalable target first"
+            ));
+        }
+    }
     if !not_owned.is_empty() {
         return Err(PlanError::NotOwned(not_owned));
     }
@@ -125,6 +145,7 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
     let mut warnings = allocate_priorities(wants, observed, &index, ctx)?;
     let blue_green = blue_green_live_colors(wants, &index, &arns);
     let scaled = keep_scaled_counts(wants, &index, &blue_green);
+    keep_scheduled_bounds(wants, &index, &blue_green);
     warnings.extend(scaled.iter().map(|(address, why)| format!("{AUTOSCALING_WARNING}{address}: {why}")));
 
     // Task definitions are immutable: a difference means a new revision.
@@ -161,8 +182,12 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
     for w in wants.iter() {
         let after = normalize(w.kind, &w.spec, &arns);
         let depends_on = w.depends_on.clone();
-        // A blue/green service compares with its live color.
+        // A blue/green service compares with its live color, and so does its scaler.
         let observed_address = blue_green.get(&w.address).map_or(w.address.clone(), |bg| bg.live_address.clone());
+        let observed_address = match w.address.strip_prefix("scaling.").and_then(|s| blue_green.get(&format!("service.{s}"))) {
+            Some(bg) => bg.live_address.replacen("service.", "scaling.", 1),
+            None => observed_address,
+        };
         let Some(live) = index.get(&observed_address) else {
             changes.push(Change {
                 address: w.address.clone(),
@@ -267,10 +292,17 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
     }
     // Whatever we own that the spec no longer asks for.
     let mut wanted: BTreeSet<&str> = wants.iter().map(|w| w.address.as_str()).collect();
+    let live_scalers: Vec<String> = blue_green
+        .iter()
+        .filter(|(address, _)| wants.iter().any(|w| w.address == address.replacen("service.", "scaling.", 1)))
+        .map(|(_, bg)| bg.live_address.replacen("service.", "scaling.", 1))
+        .collect();
     for bg in blue_green.values() {
         wanted.insert(bg.live_address.as_str());
         wanted.insert(bg.idle_address.as_str());
     }
+    // The live color's scaler is the spec's; an idle color's is deleted.
+    wanted.extend(live_scalers.iter().map(String::as_str));
     for live in observed.resources.iter().filter(|r| r.owned_by(app) && !wanted.contains(r.address.as_str())) {
         changes.push(delete_change(live, &arns));
     }
@@ -442,6 +474,27 @@ fn keep_scaled_counts(wants: &mut [Want], index: &Index, blue_green: &HashMap<St
     out
 }
 
+/// A scaler with scheduled actions has the bounds its last action set: the
+/// plan keeps the live ones (as it keeps the count), or every plan after
+/// a schedule fired would set them back.
+fn keep_scheduled_bounds(wants: &mut [Want], index: &Index, blue_green: &HashMap<String, BlueGreenLive>) {
+    for w in wants.iter_mut().filter(|w| w.kind == Kind::ScalableTarget) {
+        if !w.spec.get("scheduledActions").and_then(Value::as_array).is_some_and(|a| !a.is_empty()) {
+            continue;
+        }
+        let observed_address = match w.address.strip_prefix("scaling.").and_then(|s| blue_green.get(&format!("service.{s}"))) {
+            Some(bg) => bg.live_address.replacen("service.", "scaling.", 1),
+            None => w.address.clone(),
+        };
+        let Some(live) = index.get(&observed_address) else { continue };
+        for key in ["minCapacity", "maxCapacity"] {
+            if let Some(n) = live.spec.get(key).filter(|n| n.is_u64()) {
+                w.spec[key] = n.clone();
+            }
+        }
+    }
+}
+
 /// Where a blue/green service lives now.
 struct BlueGreenLive {
     live_address: String,
@@ -505,6 +558,21 @@ fn blue_green_live_colors(wants: &mut [Want], index: &Index, arns: &ArnMap) -> H
                 }
             }
         }
+        // Its scaler is the live color's.
+        let scaling = address.replacen("service.", "scaling.", 1);
+        if let Some(w) = wants.iter_mut().find(|w| w.address == scaling) {
+            if let Some(id) = w.spec["resourceId"].as_str().and_then(|id| id.strip_suffix("-blue")) {
+                w.spec["resourceId"] = Value::String(format!("{id}-{live_color}"));
+            }
+            if let Some(Value::Array(policies)) = w.spec.get_mut("scalingPolicies") {
+                for p in policies.iter_mut() {
+                    let label = p.pointer_mut("/targetTrackingScalingPolicyConfiguration/predefinedMetricSpecification/resourceLabel");
+                    if let Some(l) = label.filter(|l| l.as_str() == Some(tg("blue").as_str())) {
+                        *l = Value::String(tg(live_color));
+                    }
+                }
+            }
+        }
         out.insert(
             address.clone(),
             BlueGreenLive { live_address: format!("{address}-{live_color}"), idle_address: format!("{address}-{idle_color}") },
@@ -549,6 +617,8 @@ fn replace_fields(kind: Kind, changed: &[String]) -> Vec<String> {
         Kind::Namespace => &["name", "vpc"],
         Kind::CloudMapService => &["name", "namespace", "dnsConfig"],
         Kind::LoadBalancer => &["name", "scheme"],
+        // Another service (a blue/green color) is another scalable target.
+        Kind::ScalableTarget => &["resourceId", "serviceNamespace", "scalableDimension"],
         _ => &[],
     };
     let mut out: Vec<String> = changed

@@ -99,12 +99,33 @@ pub fn normalize(kind: Kind, spec: &Value, arns: &ArnMap) -> Value {
                 // Observed only, for resolving `listener.http`.
                 obj.remove("listenerArn");
             }
+            Kind::ScalableTarget => scalable_target(obj, arns),
             _ => {}
         }
         sort_tags(obj);
     }
     strip(&mut v);
     v
+}
+
+/// Policies and scheduled actions by name (AWS lists them in its own
+/// order); a request policy's target group as its address.
+fn scalable_target(obj: &mut Map<String, Value>, arns: &ArnMap) {
+    for (list, key) in [("scalingPolicies", "policyName"), ("scheduledActions", "scheduledActionName")] {
+        if let Some(Value::Array(items)) = obj.get_mut(list) {
+            items.sort_by(|a, b| a[key].as_str().cmp(&b[key].as_str()));
+        }
+    }
+    if let Some(Value::Array(policies)) = obj.get_mut("scalingPolicies") {
+        for p in policies.iter_mut() {
+            let label = p.pointer_mut("/targetTrackingScalingPolicyConfiguration/predefinedMetricSpecification/resourceLabel");
+            if let Some(l) = label {
+                if let Some(address) = l.as_str().and_then(|arn| arns.get(arn)) {
+                    *l = Value::String(address.clone());
+                }
+            }
+        }
+    }
 }
 
 /// Removes nulls, empty lists and empty objects: "absent" and "empty" are the same.

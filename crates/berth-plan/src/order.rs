@@ -20,11 +20,14 @@ const FORWARD_ORDER: &[Kind] = &[
     Kind::ListenerRule,
     Kind::CloudMapService,
     Kind::Service,
+    Kind::ScalableTarget,
 ];
 
 /// Deletes stop traffic before removing what serves it, and remove a
 /// service before the discovery and images it used.
 pub const DELETE_ORDER: &[Kind] = &[
+    // A scaler would hold a service it scales at its minimum.
+    Kind::ScalableTarget,
     Kind::ListenerRule,
     Kind::TargetGroup,
     Kind::Service,
@@ -45,8 +48,10 @@ pub fn order_changes(changes: Vec<Change>) -> Vec<Change> {
     let (mut deletes, mut forward): (Vec<Change>, Vec<Change>) = changes.into_iter().partition(|c| c.action == Action::Delete);
     forward.sort_by_key(|c| rank(FORWARD_ORDER, &c.kind));
     deletes.sort_by(|a, b| rank(DELETE_ORDER, &a.kind).cmp(&rank(DELETE_ORDER, &b.kind)).then_with(|| a.address.cmp(&b.address)));
+    // Scalers after the services they scale.
+    let (scalers, forward): (Vec<Change>, Vec<Change>) = forward.into_iter().partition(|c| c.kind == Kind::ScalableTarget.as_str());
     let forward = services_after_their_dependencies(forward);
-    forward.into_iter().chain(deletes).collect()
+    forward.into_iter().chain(scalers).chain(deletes).collect()
 }
 
 /// Stable topological order of the service changes by `depends_on`: in

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use berth_model::resources::{
-    CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, LogGroup, Namespace, Service, Tag, TargetGroup,
+    CloudMapService, Cluster, EcrRepository, ListenerRule, LoadBalancer, LogGroup, Namespace, ScalableTarget, Service, Tag, TargetGroup,
     TaskDefinition,
 };
 
@@ -193,6 +193,21 @@ pub trait Provider: Send + Sync {
     async fn update_service(&self, arn: &str, svc: &Service) -> Result<String>;
     /// Scales a service to zero and deletes it.
     async fn delete_service(&self, cluster: &str, arn: &str) -> Result<()>;
+    /// Sets a service's desired count and nothing else (`berth scale`).
+    async fn set_service_count(&self, cluster: &str, service: &str, count: u32) -> Result<()>;
+
+    /// Registers (or updates) a service's scalable target with its tags and
+    /// makes its policies and scheduled actions exactly the given ones
+    /// (others on the target are deleted); scaling is left unsuspended.
+    /// A policy's `resourceLabel` holds its target group's ARN. Returns the
+    /// target's ARN.
+    async fn put_scalable_target(&self, target: &ScalableTarget) -> Result<String>;
+    /// Deregisters a service's scalable target (its policies and scheduled
+    /// actions go with it); `Ok` when there is none.
+    async fn delete_scalable_target(&self, resource_id: &str) -> Result<()>;
+    /// Suspends (or resumes) dynamic scale-in of a scalable target, so a
+    /// rollout's tasks are not scaled in under it.
+    async fn suspend_scale_in(&self, resource_id: &str, suspended: bool) -> Result<()>;
 
     /// The deployments, new events and stopped tasks of a service since `cursor_ms`.
     async fn service_progress(&self, cluster: &str, service: &str, cursor_ms: u64) -> Result<ServiceProgress>;
@@ -255,7 +270,10 @@ pub struct ExpiringImage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ImageLookup {
     /// The tag's digest, and the registry host (`<account>.dkr.ecr.<region>.amazonaws.com`).
-    Found { digest: String, registry: String },
+    Found {
+        digest: String,
+        registry: String,
+    },
     NoRepository,
     NoTag,
 }

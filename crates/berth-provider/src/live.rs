@@ -17,6 +17,7 @@ pub enum Kind {
     Namespace,
     CloudMapService,
     Service,
+    ScalableTarget,
 }
 
 impl Kind {
@@ -32,6 +33,7 @@ impl Kind {
             Kind::Namespace => "namespace",
             Kind::CloudMapService => "cloud_map_service",
             Kind::Service => "service",
+            Kind::ScalableTarget => "scalable_target",
         }
     }
 
@@ -47,6 +49,7 @@ impl Kind {
             "namespace" => Kind::Namespace,
             "cloud_map_service" => Kind::CloudMapService,
             "service" => Kind::Service,
+            "scalable_target" => Kind::ScalableTarget,
             _ => return None,
         })
     }
@@ -125,5 +128,7 @@ pub fn address_for(kind: Kind, name: &str, app: &str, tags: &[Tag]) -> String {
         Kind::Namespace => format!("namespace.{name}"),
         Kind::CloudMapService => format!("cloudmap.{name}"),
         Kind::Service => format!("service.{}", short(name)),
+        // Named after the ECS service it scales.
+        Kind::ScalableTarget => format!("scaling.{}", short(name)),
     }
 }

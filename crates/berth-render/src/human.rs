@@ -153,6 +153,8 @@ pub fn event_text(e: &Event) -> String {
             format!("{service}: baking {color} with all traffic, {} left", duration(*seconds_left))
         }
         EventKind::ScalingDown { service, color } => format!("{service}: scaling {color} to 0"),
+        EventKind::ScaleIn { service, suspended: true } => format!("{service}: autoscaling scale-in suspended during the deployment"),
+        EventKind::ScaleIn { service, suspended: false } => format!("{service}: autoscaling scale-in resumed"),
         EventKind::ApplyFinished { ok, done, failed, not_done } => {
             format!(
                 "apply {}: {} done, {} failed, {} not done",

@@ -3,7 +3,7 @@
 //! Through the sim's API ([`crate::Sim::faults_mut`]), or from the command
 //! line: an image whose reference contains `crashloop`, `unhealthy` or
 //! `hang` behaves that way, and `BERTH_SIM_FAULTS` takes a comma list such
-//! as `throttle=3,5xx=1,crashloop=api,unhealthy=web,hang=worker`.
+//! as `throttle=3,5xx=1,crashloop=api,unhealthy=web,hang=worker,spot_interrupt=shop-web`.
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +24,9 @@ pub struct Faults {
     /// Images whose reference contains one of these never leave PENDING.
     #[serde(default)]
     pub hang: Vec<String>,
+    /// Services (by ECS name) whose Fargate Spot tasks are interrupted at the next tick, once.
+    #[serde(default)]
+    pub spot_interrupt: Vec<String>,
 }
 
 /// How a task of a given image behaves.
@@ -47,7 +50,8 @@ impl Faults {
                 "crashloop" => f.crashloop.push(value.to_string()),
                 "unhealthy" => f.unhealthy.push(value.to_string()),
                 "hang" => f.hang.push(value.to_string()),
-                other => return Err(format!("unknown fault {other:?} (throttle, 5xx, crashloop, unhealthy, hang)")),
+                "spot_interrupt" => f.spot_interrupt.push(value.to_string()),
+                other => return Err(format!("unknown fault {other:?} (throttle, 5xx, crashloop, unhealthy, hang, spot_interrupt)")),
             }
         }
         Ok(f)

@@ -13,7 +13,9 @@ mod lock;
 pub mod logs;
 pub mod oneoff;
 mod provider;
+pub mod scaling;
 pub mod scheduler;
+pub mod spot;
 pub mod state;
 
 use std::path::{Path, PathBuf};
@@ -124,7 +126,7 @@ impl Sim {
     /// Starts recording a sample of every service now and after every tick.
     pub fn record_history(&self) {
         let state = self.state();
-        let now: Vec<Sample> = state.services.values().map(|svc| scheduler::sample(svc, state.now_ms)).collect();
+        let now: Vec<Sample> = state.services.values().map(|svc| scheduler::sample(&state, svc, state.now_ms)).collect();
         *self.history.lock().unwrap_or_else(|e| e.into_inner()) = Some(now);
         *self.target_history.lock().unwrap_or_else(|e| e.into_inner()) = scheduler::target_group_samples(&state);
     }
@@ -156,9 +158,17 @@ impl Sim {
     /// for a service's desired count, as someone other than berth would
     /// (RegisterScalableTarget): observe reports it with the service.
     pub fn register_scalable_target(&self, cluster: &str, service: &str, min_capacity: u32, max_capacity: u32) {
-        self.state()
-            .scalable_targets
-            .insert(state::scalable_resource_id(cluster, service), state::SimScalableTarget { min_capacity, max_capacity });
+        self.state().scalable_targets.insert(
+            state::scalable_resource_id(cluster, service),
+            state::SimScalableTarget { min_capacity, max_capacity, ..Default::default() },
+        );
+    }
+
+    /// Sets a service's simulated load: its whole CPU demand as the
+    /// utilization (percent) one task carrying all of it would show — `360`
+    /// is six tasks at 60 %. Target tracking on CPU follows it.
+    pub fn set_cpu_load(&self, service: &str, percent_of_one_task: f64) {
+        self.state().load.entry(service.to_string()).or_default().cpu = percent_of_one_task;
     }
 
     /// Sets a service's desired count out of band, as a scaler would.
@@ -178,7 +188,7 @@ impl Sim {
         scheduler::advance(&mut state, ms, &mut |s| {
             if let Some(h) = history.as_mut() {
                 for svc in s.services.values() {
-                    h.push(scheduler::sample(svc, s.now_ms));
+                    h.push(scheduler::sample(s, svc, s.now_ms));
                 }
                 targets.extend(scheduler::target_group_samples(s));
             }

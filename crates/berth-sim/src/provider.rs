@@ -188,6 +188,13 @@ impl Sim {
                 push(Kind::Service, name, &s.arn, &s.spec.tags, spec);
             }
         }
+        // The app's own scalable targets, as resources (named after their service).
+        for (id, t) in &state.scalable_targets {
+            let Some((_, service)) = id.strip_prefix("service/").and_then(|r| r.split_once('/')) else { continue };
+            if owned_by(&t.tags, app) {
+                push(Kind::ScalableTarget, service, &t.arn, &t.tags, crate::scaling::describe(id, t));
+            }
+        }
         out
     }
 }
@@ -418,6 +425,7 @@ impl Provider for Sim {
             Kind::Namespace => s.namespaces.get(arn).map(|n| n.spec.tags.clone()),
             Kind::CloudMapService => s.cloud_map_services.get(arn).map(|c| c.spec.tags.clone()),
             Kind::Service => s.services.values().find(|svc| svc.arn == arn).map(|svc| svc.spec.tags.clone()),
+            Kind::ScalableTarget => s.scalable_targets.values().find(|t| t.arn == arn).map(|t| t.tags.clone()),
         };
         Ok(tags)
     }
@@ -678,6 +686,39 @@ impl Provider for Sim {
             s.services.iter().find(|(_, x)| x.arn == arn).map(|(n, _)| n.clone()).ok_or_else(|| not_found(format!("service {arn}")))?;
         s.services.remove(&name);
         crate::scheduler::tick(&mut s);
+        Ok(())
+    }
+
+    async fn set_service_count(&self, _cluster: &str, service: &str, count: u32) -> Result<()> {
+        self.api("UpdateService")?;
+        let mut s = self.state();
+        let svc = s.services.get_mut(service).ok_or_else(|| not_found(format!("service {service}")))?;
+        svc.spec.desired_count = Some(count);
+        Ok(())
+    }
+
+    async fn put_scalable_target(&self, target: &berth_model::resources::ScalableTarget) -> Result<String> {
+        self.api("RegisterScalableTarget")?;
+        for _ in &target.scaling_policies {
+            self.api("PutScalingPolicy")?;
+        }
+        for _ in &target.scheduled_actions {
+            self.api("PutScheduledAction")?;
+        }
+        crate::scaling::put(&mut self.state(), target).map_err(|m| ProviderError::Invalid(format!("RegisterScalableTarget: {m}")))
+    }
+
+    async fn delete_scalable_target(&self, resource_id: &str) -> Result<()> {
+        self.api("DeregisterScalableTarget")?;
+        self.state().scalable_targets.remove(resource_id);
+        Ok(())
+    }
+
+    async fn suspend_scale_in(&self, resource_id: &str, suspended: bool) -> Result<()> {
+        self.api("RegisterScalableTarget")?;
+        let mut s = self.state();
+        let t = s.scalable_targets.get_mut(resource_id).ok_or_else(|| not_found(format!("scalable target {resource_id}")))?;
+        t.scale_in_suspended = suspended;
         Ok(())
     }
 

@@ -5,7 +5,7 @@
 use berth_provider::{ServiceEvent, StoppedTask};
 
 use crate::faults::Behaviour;
-use crate::state::{SimDeployment, SimService, SimState, SimTask, TaskState};
+use crate::state::{scalable_resource_id, SimDeployment, SimService, SimState, SimTask, TaskState};
 
 /// Time from launch to RUNNING.
 pub const START_MS: u64 = 10_000;
@@ -30,6 +30,10 @@ pub struct Sample {
     pub total: u32,
     /// Per task definition: healthy tasks.
     pub healthy_by_revision: Vec<(String, u32)>,
+    /// Whether a scalable target with a policy scales the service, and
+    /// whether its scale-in is suspended.
+    pub scalable: bool,
+    pub scale_in_suspended: bool,
 }
 
 /// One target group at one instant: its share of traffic and its targets.
@@ -97,7 +101,9 @@ pub fn target_group_samples(state: &SimState) -> Vec<TargetGroupSample> {
 pub fn advance(state: &mut SimState, ms: u64, observe: &mut dyn FnMut(&SimState)) {
     let end = state.now_ms + ms;
     while state.now_ms < end {
+        let from = state.now_ms;
         state.now_ms = (state.now_ms + TICK_MS).min(end);
+        crate::scaling::run_schedules(state, from);
         tick(state);
         observe(state);
     }
@@ -113,10 +119,12 @@ pub fn tick(state: &mut SimState) {
         state.services.insert(name, svc);
     }
     crate::oneoff::tick(state);
+    crate::scaling::tick(state);
     sync_targets(state);
 }
 
-pub fn sample(svc: &SimService, now: u64) -> Sample {
+pub fn sample(state: &SimState, svc: &SimService, now: u64) -> Sample {
+    let target = state.scalable_targets.get(&scalable_resource_id(&svc.spec.cluster, &svc.spec.service_name));
     let live: Vec<&SimTask> = svc.tasks.iter().filter(|t| t.state != TaskState::Stopped).collect();
     let mut by_rev: Vec<(String, u32)> = Vec::new();
     for t in live.iter().filter(|t| t.healthy) {
@@ -132,6 +140,8 @@ pub fn sample(svc: &SimService, now: u64) -> Sample {
         healthy: live.iter().filter(|t| t.healthy).count() as u32,
         total: live.len() as u32,
         healthy_by_revision: by_rev,
+        scalable: target.is_some_and(|t| !t.policies.is_empty()),
+        scale_in_suspended: target.is_some_and(|t| t.scale_in_suspended),
     }
 }
 
@@ -143,6 +153,18 @@ fn event(state: &mut SimState, svc: &mut SimService, message: String) {
 fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
     let name = svc.spec.service_name.clone();
     let faults = state.faults.clone();
+
+    // A Spot interruption (a one-shot fault): AWS reclaims the Spot tasks.
+    if let Some(i) = faults.spot_interrupt.iter().position(|s| *s == name) {
+        state.faults.spot_interrupt.remove(i);
+        let running: Vec<usize> =
+            svc.tasks.iter().enumerate().filter(|(_, t)| t.state == TaskState::Running && t.stop_at_ms.is_none()).map(|(i, _)| i).collect();
+        let spot = crate::spot::spot_tasks(&svc.spec.capacity_provider_strategy, running.len());
+        for &i in running.iter().rev().take(spot) {
+            svc.tasks[i].stop_at_ms = Some(now);
+            svc.tasks[i].stop_reason = Some(crate::spot::INTERRUPTED.into());
+        }
+    }
 
     // 1. Task lifecycles.
     let mut stopped_now: Vec<(String, String, String)> = Vec::new(); // (task, deployment, reason)
@@ -164,7 +186,9 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
                     t.stop_at_ms = Some(now + CRASH_MS);
                     t.stop_reason = Some(match failing_dependency(state, &t.task_definition) {
                         // A container others wait for (an init container) failed: they never start.
-                        Some(c) => format!("{DEPENDENCY_FAILED}{c} exited with code 1; the containers that depend on it (condition SUCCESS) did not start"),
+                        Some(c) => format!(
+                            "{DEPENDENCY_FAILED}{c} exited with code 1; the containers that depend on it (condition SUCCESS) did not start"
+                        ),
                         None => "Essential container in task exited (exit code 1)".into(),
                     });
                 }
@@ -189,6 +213,7 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
             t.state = TaskState::Stopped;
             t.healthy = false;
             let what = match behaviour {
+                _ if t.stop_reason.as_deref() == Some(crate::spot::INTERRUPTED) => "spot",
                 Behaviour::CrashLoop if t.stop_reason.as_deref().is_some_and(|r| r.starts_with(DEPENDENCY_FAILED)) => "dependency-crash",
                 Behaviour::CrashLoop => "crash",
                 _ => "unhealthy",
@@ -203,7 +228,8 @@ fn reconcile(state: &mut SimState, svc: &mut SimService, now: u64) {
         write_task_logs(state, &td, &task, &what);
     }
     for (task, deployment, reason) in stopped_now {
-        if let Some(d) = svc.deployments.iter_mut().find(|d| d.id == deployment) {
+        // Reclaimed Spot capacity is not a failed launch.
+        if let Some(d) = svc.deployments.iter_mut().find(|d| d.id == deployment).filter(|_| reason != crate::spot::INTERRUPTED) {
             d.failed_tasks += 1;
         }
         let td = svc.tasks.iter().find(|t| t.id == task).map(|t| t.task_definition.clone()).unwrap_or_default();
@@ -392,7 +418,9 @@ fn failing_dependency(state: &SimState, td: &str) -> Option<String> {
     spec.container_definitions
         .iter()
         .filter(|c| !c.essential && crashes(&c.image))
-        .find(|c| spec.container_definitions.iter().any(|o| o.depends_on.iter().any(|d| d.container_name == c.name && d.condition == "SUCCESS")))
+        .find(|c| {
+            spec.container_definitions.iter().any(|o| o.depends_on.iter().any(|d| d.container_name == c.name && d.condition == "SUCCESS"))
+        })
         .map(|c| c.name.clone())
 }
 
@@ -450,6 +478,9 @@ fn write_task_logs(state: &mut SimState, td: &str, task: &str, what: &str) {
                 vec![format!("{name}: cannot write the task's files; exiting with code 1 (the sim's crashloop fault)")]
             }
             "unhealthy" if essential => vec![format!("{name}: health check failed: connection refused (the sim's unhealthy fault)")],
+            "spot" if essential => {
+                vec![format!("{name}: received SIGTERM: the Spot capacity was reclaimed (the sim's spot_interrupt fault)")]
+            }
             _ => Vec::new(),
         };
         for line in lines {

@@ -66,13 +66,36 @@ pub struct SimState {
     /// as whoever registered them (berth or not) left them.
     #[serde(default)]
     pub scalable_targets: BTreeMap<String, SimScalableTarget>,
+    /// The simulated load of services, by service name (see [`crate::scaling`]).
+    #[serde(default)]
+    pub load: BTreeMap<String, crate::scaling::SimLoad>,
 }
 
-/// One scalable target: the bounds the scaler keeps a service's desired count in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// One scalable target: the bounds the scaler keeps a service's desired
+/// count in, and (when berth or a test put them) its policies and state.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct SimScalableTarget {
     pub min_capacity: u32,
     pub max_capacity: u32,
+    #[serde(default)]
+    pub arn: String,
+    #[serde(default)]
+    pub tags: Vec<berth_model::resources::Tag>,
+    #[serde(default)]
+    pub policies: Vec<berth_model::resources::ScalingPolicy>,
+    #[serde(default)]
+    pub scheduled_actions: Vec<berth_model::resources::ScheduledAction>,
+    /// SuspendedState.DynamicScalingInSuspended.
+    #[serde(default)]
+    pub scale_in_suspended: bool,
+    /// When the scaler last scaled out / in (cooldowns).
+    #[serde(default)]
+    pub last_scale_out_ms: u64,
+    #[serde(default)]
+    pub last_scale_in_ms: u64,
+    /// When its alarms last evaluated.
+    #[serde(default)]
+    pub last_evaluated_ms: u64,
 }
 
 /// The Application Auto Scaling resource id of an ECS service:
@@ -114,6 +137,7 @@ impl Default for SimState {
             log_groups: BTreeMap::new(),
             run_tasks: BTreeMap::new(),
             scalable_targets: BTreeMap::new(),
+            load: BTreeMap::new(),
         }
     }
 }

@@ -137,6 +137,40 @@ pub struct Task {
     /// `x-berth.capacity`: the capacity provider strategy; empty is the
     /// app's launch type.
     pub capacity: Vec<CapacityItem>,
+    /// `x-berth.autoscaling`: the scalable target of the service's count.
+    pub autoscaling: Option<Autoscaling>,
+}
+
+/// A service's declared scaling (Application Auto Scaling).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Autoscaling {
+    pub min: u32,
+    pub max: u32,
+    /// Target-tracking policies: what is tracked, and the target value.
+    pub targets: Vec<ScalingMetric>,
+    pub scale_in_cooldown_secs: u64,
+    pub scale_out_cooldown_secs: u64,
+    pub schedule: Vec<ScheduledScaling>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub enum ScalingMetric {
+    /// Average CPU utilization, percent.
+    Cpu(f64),
+    /// Average memory utilization, percent.
+    Memory(f64),
+    /// ALB requests per target (task) of the service's route.
+    RequestsPerTarget(f64),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScheduledScaling {
+    pub name: String,
+    /// `cron(...)`, `rate(...)` or `at(...)`.
+    pub expression: String,
+    pub min: Option<u32>,
+    pub max: Option<u32>,
+    pub timezone: Option<String>,
 }
 
 /// One capacity provider of a strategy (`FARGATE`, `FARGATE_SPOT` or an EC2

@@ -4,6 +4,7 @@
 //! key and its `file:line:col`.
 
 pub mod app;
+pub mod autoscaling;
 // The Compose layer, from berth-compose (these paths are kept for users of berth-spec).
 pub use berth_compose::{diag, interpolate, merge, node, ports};
 pub mod deploy_checks;

@@ -167,6 +167,12 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
         warn_unrouted_ports(cx, &members, route.as_ref());
         let before_deploy = resolve_before_deploy(cx, name, svc);
         let capacity = resolve_capacity(cx, &x, name, svc, &members, launch_type, cpu_architecture.as_deref());
+        let autoscaling = resolve_autoscaling(cx, name, svc, route.is_some(), replicas);
+        // With a scaler, replicas is the first deploy's count only.
+        let replicas = match &autoscaling {
+            Some(a) => Some(crate::autoscaling::initial_count(a, replicas)),
+            None => replicas,
+        };
 
         let mut depends_on: Vec<(String, String)> = Vec::new();
         for (member, msvc) in &members {
@@ -205,6 +211,7 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
             volumes: task_volumes,
             before_deploy,
             capacity,
+            autoscaling,
         });
     }
 
@@ -934,7 +941,11 @@ fn resolve_before_deploy(cx: &mut Ctx, name: &str, svc: &types::Service) -> Opti
     let path = p(&["services", name, "x-berth", "before_deploy"]);
     let command = split_command(cx, &path, svc.x_berth.as_ref()?.before_deploy.as_ref())?;
     if command.is_empty() || command.iter().all(|w| w.trim().is_empty()) {
-        cx.error(&path, "before_deploy is empty", Some("give the command to run, e.g. [bundle, exec, rails, db:migrate], or remove the key"));
+        cx.error(
+            &path,
+            "before_deploy is empty",
+            Some("give the command to run, e.g. [bundle, exec, rails, db:migrate], or remove the key"),
+        );
         return None;
     }
     Some(command)
@@ -1191,6 +1202,26 @@ fn task_architecture(cx: &mut Ctx, members: &[(&String, &types::Service)]) -> Op
         }
     }
     arch
+}
+
+/// `x-berth.autoscaling` (see [`crate::autoscaling`]); a DAEMON service
+/// (one task per instance) has no count to scale.
+fn resolve_autoscaling(cx: &mut Ctx, name: &str, svc: &types::Service, routed: bool, replicas: Option<u32>) -> Option<Autoscaling> {
+    let a = svc.x_berth.as_ref()?.autoscaling.as_ref()?;
+    let base = p(&["services", name, "x-berth", "autoscaling"]);
+    if replicas.is_none() {
+        cx.error(
+            &base,
+            "a global (DAEMON) service runs one task per instance: it has no count to scale",
+            Some("remove `deploy.mode: global`, or the autoscaling"),
+        );
+        return None;
+    }
+    let (resolved, problems) = crate::autoscaling::resolve(&base, a, routed);
+    for pr in problems {
+        cx.error(&pr.path, pr.message, pr.hint);
+    }
+    resolved
 }
 
 /// `x-berth.capacity` (the service's, else the app's) as a capacity provider

@@ -547,6 +547,43 @@ pub struct ServiceXBerth {
     pub before_deploy: Option<StringOrList>,
     /// This service's capacity provider strategy (over `x-berth.capacity`).
     pub capacity: Option<Capacity>,
+    /// Application Auto Scaling of the service's task count.
+    pub autoscaling: Option<Autoscaling>,
+}
+
+/// `autoscaling: { min: 2, max: 10, cpu: 60% }`: a scalable target for the
+/// service's desired count with target-tracking policies (CPU, memory, ALB
+/// requests per target) and optional scheduled actions. With it,
+/// `deploy.replicas` is the first deploy's count only (clamped to min..max).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct Autoscaling {
+    pub min: Option<u32>,
+    pub max: Option<u32>,
+    /// Target average CPU utilization, e.g. `70%`.
+    pub cpu: Option<StringOrNumber>,
+    /// Target average memory utilization, e.g. `80%`.
+    pub memory: Option<StringOrNumber>,
+    /// Target ALB requests per task (the service needs `x-berth.route`).
+    pub requests_per_target: Option<u32>,
+    /// Wait after a scale-in before the next one, e.g. `5m` (default 300 s).
+    pub scale_in_cooldown: Option<String>,
+    /// Wait after a scale-out before the next one, e.g. `1m` (default 300 s).
+    pub scale_out_cooldown: Option<String>,
+    /// Scheduled changes of min/max (Application Auto Scaling scheduled actions).
+    #[serde(default)]
+    pub schedule: Vec<ScheduledScaling>,
+}
+
+/// `{ name: nightly, cron: "0 22 * * ? *", min: 1, max: 2, timezone: Europe/Berlin }`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct ScheduledScaling {
+    pub name: Option<String>,
+    /// A cron expression as Application Auto Scaling takes it (six fields),
+    /// or a whole `cron(...)`, `rate(...)` or `at(...)` expression.
+    pub cron: Option<String>,
+    pub min: Option<u32>,
+    pub max: Option<u32>,
+    pub timezone: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

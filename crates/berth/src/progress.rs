@@ -119,7 +119,8 @@ fn service_of(kind: &EventKind) -> Option<&str> {
         | EventKind::VerifyStarted { service, .. }
         | EventKind::VerifyPassed { service, .. }
         | EventKind::Baking { service, .. }
-        | EventKind::ScalingDown { service, .. } => Some(service),
+        | EventKind::ScalingDown { service, .. }
+        | EventKind::ScaleIn { service, .. } => Some(service),
         _ => None,
     }
 }
