@@ -133,6 +133,9 @@ pub enum Command {
     /// Run a one-off task of a service (a migration, a shell): its logs stream, berth exits with its exit code.
     #[command(after_help = RUN_EXAMPLES)]
     Run(RunArgs),
+    /// Set a running service's desired count now (clamped to its scalable target's bounds).
+    #[command(after_help = ex::SCALE)]
+    Scale(ScaleArgs),
     /// Print berth's version and the git commit it was built from.
     #[command(after_help = ex::VERSION)]
     Version,
@@ -149,7 +152,9 @@ impl Command {
     /// nothing but its output: a closed stdout ends it quietly.
     pub fn only_reads(&self) -> bool {
         match self {
-            Command::Apply(_) | Command::Destroy(_) | Command::Rollback(_) | Command::Init(_) | Command::Run(_) => false,
+            Command::Apply(_) | Command::Destroy(_) | Command::Rollback(_) | Command::Init(_) | Command::Run(_) | Command::Scale(_) => {
+                false
+            }
             Command::Plan(args) => args.out.is_none(),
             Command::Man(args) => args.out_dir.is_none(),
             Command::Validate
@@ -164,6 +169,14 @@ impl Command {
             | Command::Completions(_) => true,
         }
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ScaleArgs {
+    /// The compose service to scale.
+    pub service: String,
+    /// The desired count.
+    pub count: u32,
 }
 
 #[derive(Debug, Args)]
@@ -289,6 +302,10 @@ Examples:
     pub const VERSION: &str = "\
 Examples:
   berth version";
+    pub const SCALE: &str = "\
+Examples:
+  berth scale web 6
+  berth --env prod scale worker 0";
     pub const COMPLETIONS: &str = "\
 Examples:
   source <(berth completions bash)

@@ -12,6 +12,7 @@ mod plan_file;
 mod render;
 mod repo;
 mod run;
+mod scale;
 mod schema;
 mod status;
 mod validate;
@@ -42,6 +43,7 @@ pub fn dispatch(cli: &Cli, io: &mut Io) -> anyhow::Result<ExitStatus> {
         Command::IamPolicy(args) => iam_policy::run(cli, args, io),
         Command::Logs(args) => logs::run(cli, args, io),
         Command::Run(args) => run::run(cli, args, io),
+        Command::Scale(args) => scale::scale(cli, args, io),
         Command::Images(args) => images::run(cli, args, io),
         Command::Ecr(crate::cli::EcrCommand::Preview(args)) => ecr::preview(cli, args, io),
         Command::Init(args) => init::run(cli, args, io),
