@@ -267,6 +267,13 @@ fn deserialize(tree: &Node, diags: &mut Diagnostics) -> Result<ComposeFile, Diag
         if path.iter().any(|s| matches!(s, Seg::Key(k) if k.starts_with("x-"))) {
             continue;
         }
+        // A Compose service key berth does not type: validation warns
+        // about it with the reason (crate::service_keys).
+        if let [Seg::Key(s), Seg::Key(_), Seg::Key(key)] = path.as_slice() {
+            if s == "services" && crate::service_keys::get(key).is_some() {
+                continue;
+            }
+        }
         diags.push(
             Diagnostic::warning(path_string(&path), "unknown key; berth ignores it")
                 .at(Some(tree.pos_of(&path)))
