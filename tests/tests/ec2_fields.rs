@@ -299,6 +299,21 @@ fn stop_signal_is_a_named_warning() {
     assert!(out.stderr.contains("set STOPSIGNAL in the image"), "{}", out.stderr);
 }
 
+#[test]
+fn hints_that_name_the_launch_type_say_it_is_the_apps_key() {
+    // A service-level error whose fix is an app-level key.
+    let out = assert_error(
+        &spec("", "    deploy:\n      mode: global\n"),
+        "error: compose.yaml:6:7: services.web.deploy.mode: global services (one task per instance) need EC2 instances",
+    );
+    assert!(
+        out.stderr.contains("hint: remove the key, or set `x-berth.launch_type: ec2` at the top level of the file (the app's x-berth)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("hint: remove the key, or set x-berth.launch_type: ec2\n"), "{}", out.stderr);
+}
+
 // --------------------------------------------------------- the README table
 
 const BEGIN: &str = "<!-- service-keys:begin (generated: BERTH_UPDATE_README=1 cargo test -p berth-tests --test ec2_fields) -->\n";

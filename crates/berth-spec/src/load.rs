@@ -246,7 +246,7 @@ fn apply_environment(tree: &mut Node, env: &str) -> Result<(), Diagnostics> {
             let known: Vec<String> =
                 tree.lookup(&envs_path).and_then(Node::as_map).map(|m| m.keys().cloned().collect()).unwrap_or_default();
             let hint = if known.is_empty() {
-                "define it under x-berth.environments".to_string()
+                "define it under `x-berth.environments`, at the top level of the file (the app's x-berth)".to_string()
             } else {
                 format!("known environments: {}", known.join(", "))
             };

@@ -93,7 +93,7 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
         cx.warn(
             &p(&["networks"]),
             "ignored on ECS: tasks share the VPC network of x-berth.network",
-            Some("services reach each other through x-berth.discovery"),
+            Some("services reach each other through `x-berth.discovery`, set at the top level of the file (the app's x-berth)"),
         );
     }
     let mapped = spec.x_berth.as_ref().map(|x| x.secrets.clone()).unwrap_or_default();
@@ -159,7 +159,7 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
             cx.error(
                 &p(&["services", name]),
                 format!("the task of {name} has {} containers; ECS allows at most 10 per task", containers.len()),
-                Some("move some sidecars (x-berth.task) to another service"),
+                Some("move some sidecars (services with `x-berth.task` set under them) to another service"),
             );
         }
         check_duplicate_ports(cx, &members, &containers);
@@ -225,7 +225,7 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
         cx.warn(
             &p(&["x-berth"]),
             "services use secrets but no execution role is set; ECS needs one to read them",
-            Some("set x-berth.execution_role_arn to a role that may read the secrets"),
+            Some("set `x-berth.execution_role_arn` at the top level of the file (the app's x-berth) to a role that may read the secrets"),
         );
     }
 
@@ -264,7 +264,7 @@ fn resolve_network(cx: &mut Ctx, x: &types::AppXBerth, launch: LaunchType) -> Ne
         cx.error(
             &p(&["x-berth", "network", "mode"]),
             "Fargate tasks only run in awsvpc network mode",
-            Some("remove the key, or set x-berth.launch_type: ec2"),
+            Some(&format!("remove the key, or {SET_EC2}")),
         );
     }
     Network {
@@ -284,7 +284,7 @@ fn resolve_secret_def(cx: &mut Ctx, name: &str, def: &types::SecretDef, mapped: 
         cx.error(
             &p(&["secrets", name, "file"]),
             "file secrets cannot be used on ECS: berth does not upload secret values",
-            Some(&format!("store the value in Secrets Manager or SSM and map the secret to its ARN: `x-berth: {{ secrets: {{ {name}: <secret ARN> }} }}`")),
+            Some(&format!("store the value in Secrets Manager or SSM and map the secret to its ARN: `x-berth: {{ secrets: {{ {name}: <secret ARN> }} }}` at the top level of the file")),
         );
     } else if def.environment.is_some() {
         cx.error(
@@ -313,7 +313,7 @@ fn resolve_volume_defs(cx: &mut Ctx, spec: &ComposeFile) -> HashMap<String, Volu
             cx.warn(
                 &p(&["volumes", name]),
                 "named volume is task storage on ECS: its data is lost when the task stops",
-                Some("map it to EFS for persistence: `x-berth: { efs: fs-... }`"),
+                Some(&format!("map it to EFS for persistence: `x-berth: {{ efs: fs-... }}` under `volumes.{name}` (the top-level volume)")),
             );
         }
         out.insert(name.clone(), Volume { name: name.clone(), efs, root_directory: root, host_path: None });
@@ -1252,7 +1252,7 @@ fn resolve_capacity(
             cx.error(
                 &base,
                 "spot and on_demand are Fargate capacity; this app runs on EC2",
-                Some("name EC2 capacity providers under `providers:`, or set x-berth.launch_type: fargate"),
+                Some("name EC2 capacity providers under `providers:`, or set `x-berth.launch_type: fargate` at the top level of the file (the app's x-berth)"),
             );
             return Vec::new();
         }
@@ -1354,7 +1354,7 @@ fn resolve_replicas(cx: &mut Ctx, name: &str, svc: &types::Service, launch: Laun
             cx.error(
                 &p(&["services", name, "deploy", "mode"]),
                 "global services (one task per instance) need EC2 instances",
-                Some("remove the key, or set x-berth.launch_type: ec2"),
+                Some(&format!("remove the key, or {SET_EC2}")),
             );
             Some(1)
         }
@@ -1467,7 +1467,7 @@ fn resolve_route(
         cx.error(
             &path,
             "routes need a load balancer listener",
-            Some("set x-berth.load_balancer.listener to an existing listener ARN, or x-berth.load_balancer.create"),
+            Some("set `x-berth.load_balancer.listener` to an existing listener ARN, or `x-berth.load_balancer.create`, at the top level of the file (the app's x-berth)"),
         );
     }
     let suffix =
@@ -1598,7 +1598,7 @@ fn warn_unrouted_ports(cx: &mut Ctx, members: &[(&String, &types::Service)], rou
             cx.warn(
                 &pi(&["services", name, "ports"], i),
                 format!("published port {target} is not routed: on ECS it is reachable only inside the VPC"),
-                Some("add x-berth.route to put it behind the load balancer"),
+                Some(&format!("add `x-berth: {{ route: {{}} }}` under `services.{name}` to put it behind the load balancer")),
             );
         }
     }
