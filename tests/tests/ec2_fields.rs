@@ -238,6 +238,28 @@ fn ec2_bridge_renders_every_other_host_setting() {
 }
 
 #[test]
+fn ec2_host_settings_apply_on_the_sim_and_replan_clean() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        spec(EC2, "    volumes: [\"/var/log/app:/logs\"]\n    sysctls: [net.core.somaxconn=1024]\n    cap_add: [NET_ADMIN]\n    ulimits: { nofile: 4096 }\n"),
+    )
+    .expect("write spec");
+    let state = dir.path().join("sim.json").display().to_string();
+    let berth = |args: &[&str]| {
+        Berth::new(dir.path())
+            .args(["--sim-state", state.as_str(), "--region", "eu-north-1", "--allow-mutable-tags"])
+            .args(args.iter().copied())
+            .run()
+    };
+    let out = berth(&["apply", "--yes"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    let out = berth(&["plan"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("No changes."), "{}", out.stdout);
+}
+
+#[test]
 fn fargate_refuses_the_keys_it_has_no_field_for_each_at_its_line() {
     let out = run(
         &spec(

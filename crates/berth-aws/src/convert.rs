@@ -674,8 +674,32 @@ mod tests {
             out.push(berth_model::lower(&loaded.app));
         }
         assert!(out.len() >= 3);
+        // And every kernel and host setting berth maps on EC2.
+        let opts = berth_spec::LoadOptions { dir: std::env::temp_dir(), ..Default::default() };
+        let loaded = berth_spec::load_str(std::path::Path::new("ec2.yaml"), EC2_SPEC, &opts).unwrap_or_else(|d| panic!("ec2.yaml: {d}"));
+        out.push(berth_model::lower(&loaded.app));
         out
     }
+
+    const EC2_SPEC: &str = r#"
+name: hosted
+x-berth: { launch_type: ec2, network: { mode: bridge } }
+services:
+  web:
+    image: nginx
+    volumes: ["/var/log/app:/logs"]
+    sysctls: { net.core.somaxconn: 1024 }
+    cap_add: [NET_ADMIN]
+    cap_drop: [MKNOD]
+    privileged: true
+    devices: ["/dev/fuse:/dev/fuse:rw"]
+    shm_size: 128m
+    tmpfs: ["/run:size=64m,noexec"]
+    ulimits: { nofile: { soft: 1024, hard: 4096 } }
+    extra_hosts: ["db.local=10.0.0.5"]
+    dns: [10.0.0.2]
+    dns_search: [corp.example]
+"#;
 
     #[test]
     fn task_definitions_round_trip_through_the_sdk_types() {
