@@ -289,6 +289,12 @@ fn fargate_refuses_the_keys_it_has_no_field_for_each_at_its_line() {
         assert!(out.stderr.lines().any(|l| l == expected), "expected the line\n  {expected}\nin stderr:\n{}", out.stderr);
     }
     assert_eq!(out.stderr.matches("hint: ").count(), 7, "every error says what to do: {}", out.stderr);
+    assert_eq!(
+        out.stderr.matches("with `x-berth.network.mode: bridge` (or host)").count(),
+        3,
+        "extra_hosts and dns need the network mode too: {}",
+        out.stderr
+    );
 }
 
 #[test]

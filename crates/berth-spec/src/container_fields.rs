@@ -176,7 +176,12 @@ fn ec2_only(cx: &mut Ctx, path: &[Seg], field: &str, t: Target) -> bool {
 
 /// Fields ECS takes for the bridge and host network modes only.
 fn not_awsvpc(cx: &mut Ctx, path: &[Seg], field: &str, t: Target) -> bool {
-    if !ec2_only(cx, path, field, t) {
+    if t.launch == LaunchType::Fargate {
+        cx.error(
+            path,
+            format!("{field} is not available on Fargate"),
+            Some(&format!("{SET_EC2}, with `x-berth.network.mode: bridge` (or host)")),
+        );
         return false;
     }
     if t.mode == NetworkMode::Awsvpc {
