@@ -436,3 +436,47 @@ fn each_key_does_what_the_table_says() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+// --------------------------------------------------------------- on moto
+
+/// Over the wire: RegisterTaskDefinition carries the EC2 fields, and
+/// DescribeTaskDefinition reads them back as berth sent them (SDK, not berth).
+#[test]
+fn moto_ec2_fields_round_trip() {
+    let Some(moto) = berth_tests::moto::moto() else { return };
+    let region = "ap-northeast-2";
+    let net = moto.network(region);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let head = format!("x-berth:\n  launch_type: ec2\n  network: {{ mode: bridge, vpc_id: {} }}\n", net.vpc);
+    let body = "    volumes: [\"/var/log/app:/logs\"]\n    sysctls: [net.core.somaxconn=1024]\n    cap_add: [NET_ADMIN]\n    ulimits: { nofile: 4096 }\n    extra_hosts: [\"db.local=10.0.0.5\"]\n";
+    std::fs::write(dir.path().join("compose.yaml"), spec(&head, body).replace("name: app", "name: hosted")).expect("write spec");
+    let berth = || {
+        Berth::new(dir.path())
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("BERTH_AWS_MAX_ATTEMPTS", "1")
+            .args(["--backend", "aws", "--endpoint-url", &moto.endpoint, "--region", region, "--allow-mutable-tags"])
+    };
+    let out = berth().args(["apply", "--yes", "--wait", "none"]).run();
+    assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
+    berth_tests::moto::block_on(async {
+        let sdk = moto.sdk(region).await;
+        let out = sdk.ecs.describe_task_definition().task_definition("hosted-web").send().await.expect("describe task definition");
+        let td = out.task_definition().expect("the task definition");
+        let volume = td.volumes().first().expect("a volume");
+        assert_eq!(volume.host().and_then(|h| h.source_path()), Some("/var/log/app"));
+        let c = td.container_definitions().first().expect("a container");
+        let sysctls: Vec<(Option<&str>, Option<&str>)> = c.system_controls().iter().map(|s| (s.namespace(), s.value())).collect();
+        assert_eq!(sysctls, [(Some("net.core.somaxconn"), Some("1024"))]);
+        let add = c.linux_parameters().and_then(|l| l.capabilities()).map(|k| k.add().to_vec());
+        assert_eq!(add, Some(vec!["NET_ADMIN".to_string()]));
+        let ulimits: Vec<(&str, i32, i32)> = c.ulimits().iter().map(|u| (u.name().as_str(), u.soft_limit(), u.hard_limit())).collect();
+        assert_eq!(ulimits, [("nofile", 4096, 4096)]);
+        let hosts: Vec<(&str, &str)> = c.extra_hosts().iter().map(|h| (h.hostname(), h.ip_address())).collect();
+        assert_eq!(hosts, [("db.local", "10.0.0.5")]);
+    });
+    let again = berth().args(["plan", "--format", "json"]).run();
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    let changes = berth_tests::plan_changes(&berth_tests::plan_json(&again));
+    assert!(!changes.iter().any(|c| c.0 == "taskdef.web"), "the task definition re-plans clean: {changes:?}");
+}
