@@ -126,9 +126,57 @@ pub fn container_definition(c: &m::ContainerDefinition) -> R<ecs::ContainerDefin
             .capabilities
             .as_ref()
             .map(|cap| ecs::KernelCapabilities::builder().set_add(Some(cap.add.clone())).set_drop(Some(cap.drop.clone())).build());
-        b = b.linux_parameters(
-            ecs::LinuxParameters::builder().set_init_process_enabled(lp.init_process_enabled).set_capabilities(caps).build(),
+        let mut l = ecs::LinuxParameters::builder()
+            .set_init_process_enabled(lp.init_process_enabled)
+            .set_capabilities(caps)
+            .set_shared_memory_size(lp.shared_memory_size.map(n));
+        for d in &lp.devices {
+            l = l.devices(
+                ecs::Device::builder()
+                    .host_path(&d.host_path)
+                    .set_container_path(d.container_path.clone())
+                    .set_permissions(
+                        (!d.permissions.is_empty())
+                            .then(|| d.permissions.iter().map(|p| ecs::DeviceCgroupPermission::from(p.as_str())).collect()),
+                    )
+                    .build()
+                    .map_err(build_error)?,
+            );
+        }
+        for t in &lp.tmpfs {
+            l = l.tmpfs(
+                ecs::Tmpfs::builder()
+                    .container_path(&t.container_path)
+                    .size(n(t.size))
+                    .set_mount_options((!t.mount_options.is_empty()).then(|| t.mount_options.clone()))
+                    .build()
+                    .map_err(build_error)?,
+            );
+        }
+        b = b.linux_parameters(l.build());
+    }
+    b = b.set_privileged(c.privileged);
+    for sc in &c.system_controls {
+        b = b.system_controls(ecs::SystemControl::builder().namespace(&sc.namespace).value(&sc.value).build());
+    }
+    for u in &c.ulimits {
+        b = b.ulimits(
+            ecs::Ulimit::builder()
+                .name(ecs::UlimitName::from(u.name.as_str()))
+                .soft_limit(u.soft_limit)
+                .hard_limit(u.hard_limit)
+                .build()
+                .map_err(build_error)?,
         );
+    }
+    for h in &c.extra_hosts {
+        b = b.extra_hosts(ecs::HostEntry::builder().hostname(&h.hostname).ip_address(&h.ip_address).build().map_err(build_error)?);
+    }
+    if !c.dns_servers.is_empty() {
+        b = b.set_dns_servers(Some(c.dns_servers.clone()));
+    }
+    if !c.dns_search_domains.is_empty() {
+        b = b.set_dns_search_domains(Some(c.dns_search_domains.clone()));
     }
     if let Some(l) = &c.log_configuration {
         b = b.log_configuration(
@@ -154,7 +202,8 @@ pub fn volume(v: &m::TaskVolume) -> R<ecs::Volume> {
         ),
         None => None,
     };
-    Ok(ecs::Volume::builder().name(&v.name).set_efs_volume_configuration(efs).build())
+    let host = v.host.as_ref().map(|h| ecs::HostVolumeProperties::builder().source_path(&h.source_path).build());
+    Ok(ecs::Volume::builder().name(&v.name).set_efs_volume_configuration(efs).set_host(host).build())
 }
 
 pub fn from_task_definition(td: &ecs::TaskDefinition, tags: &[ecs::Tag]) -> m::TaskDefinition {
@@ -174,6 +223,7 @@ pub fn from_task_definition(td: &ecs::TaskDefinition, tags: &[ecs::Tag]) -> m::T
                     root_directory: e.root_directory().map(str::to_string),
                     transit_encryption: e.transit_encryption().map_or("DISABLED", |t| t.as_str()).into(),
                 }),
+                host: v.host().and_then(|h| h.source_path()).map(|p| m::HostVolumeProperties { source_path: p.into() }),
             })
             .collect(),
         requires_compatibilities: td.requires_compatibilities().iter().map(|c| c.as_str().to_string()).collect(),
@@ -245,7 +295,47 @@ fn from_container_definition(c: &ecs::ContainerDefinition) -> m::ContainerDefini
         linux_parameters: c.linux_parameters().map(|lp| m::LinuxParameters {
             init_process_enabled: lp.init_process_enabled(),
             capabilities: lp.capabilities().map(|cap| m::Capabilities { add: cap.add().to_vec(), drop: cap.drop().to_vec() }),
+            devices: lp
+                .devices()
+                .iter()
+                .map(|d| m::Device {
+                    host_path: d.host_path().into(),
+                    container_path: d.container_path().map(str::to_string),
+                    permissions: d.permissions().iter().map(|p| p.as_str().to_string()).collect(),
+                })
+                .collect(),
+            shared_memory_size: lp.shared_memory_size().map(u),
+            tmpfs: lp
+                .tmpfs()
+                .iter()
+                .map(|t| m::Tmpfs {
+                    container_path: t.container_path().into(),
+                    size: u(t.size()),
+                    mount_options: t.mount_options().to_vec(),
+                })
+                .collect(),
         }),
+        privileged: c.privileged(),
+        system_controls: c
+            .system_controls()
+            .iter()
+            .map(|sc| m::SystemControl {
+                namespace: sc.namespace().unwrap_or_default().into(),
+                value: sc.value().unwrap_or_default().into(),
+            })
+            .collect(),
+        ulimits: c
+            .ulimits()
+            .iter()
+            .map(|l| m::Ulimit { name: l.name().as_str().into(), soft_limit: l.soft_limit(), hard_limit: l.hard_limit() })
+            .collect(),
+        extra_hosts: c
+            .extra_hosts()
+            .iter()
+            .map(|h| m::HostEntry { hostname: h.hostname().into(), ip_address: h.ip_address().into() })
+            .collect(),
+        dns_servers: c.dns_servers().to_vec(),
+        dns_search_domains: c.dns_search_domains().to_vec(),
         log_configuration: c.log_configuration().map(|l| m::LogConfiguration {
             log_driver: l.log_driver().as_str().into(),
             options: l.options().map(|o| o.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<BTreeMap<_, _>>()).unwrap_or_default(),
@@ -584,8 +674,32 @@ mod tests {
             out.push(berth_model::lower(&loaded.app));
         }
         assert!(out.len() >= 3);
+        // And every kernel and host setting berth maps on EC2.
+        let opts = berth_spec::LoadOptions { dir: std::env::temp_dir(), ..Default::default() };
+        let loaded = berth_spec::load_str(std::path::Path::new("ec2.yaml"), EC2_SPEC, &opts).unwrap_or_else(|d| panic!("ec2.yaml: {d}"));
+        out.push(berth_model::lower(&loaded.app));
         out
     }
+
+    const EC2_SPEC: &str = r#"
+name: hosted
+x-berth: { launch_type: ec2, network: { mode: bridge } }
+services:
+  web:
+    image: nginx
+    volumes: ["/var/log/app:/logs"]
+    sysctls: { net.core.somaxconn: 1024 }
+    cap_add: [NET_ADMIN]
+    cap_drop: [MKNOD]
+    privileged: true
+    devices: ["/dev/fuse:/dev/fuse:rw"]
+    shm_size: 128m
+    tmpfs: ["/run:size=64m,noexec"]
+    ulimits: { nofile: { soft: 1024, hard: 4096 } }
+    extra_hosts: ["db.local=10.0.0.5"]
+    dns: [10.0.0.2]
+    dns_search: [corp.example]
+"#;
 
     #[test]
     fn task_definitions_round_trip_through_the_sdk_types() {

@@ -287,12 +287,29 @@ fn task_definition(app: &App, task: &app::Task, tags: &[Tag]) -> TaskDefinition 
                 stop_timeout: c.stop_timeout_secs,
                 readonly_root_filesystem: c.read_only,
                 docker_labels: c.labels.iter().cloned().collect::<BTreeMap<_, _>>(),
-                linux_parameters: (c.init.is_some() || !c.cap_add.is_empty() || !c.cap_drop.is_empty()).then(|| LinuxParameters {
-                    init_process_enabled: c.init,
-                    capabilities: (!c.cap_add.is_empty() || !c.cap_drop.is_empty())
-                        .then(|| Capabilities { add: c.cap_add.clone(), drop: c.cap_drop.clone() }),
-                }),
+                linux_parameters: linux_parameters(c),
                 log_configuration: log_configuration(app, &c.logging),
+                privileged: c.system.privileged,
+                system_controls: c
+                    .system
+                    .sysctls
+                    .iter()
+                    .map(|(namespace, value)| SystemControl { namespace: namespace.clone(), value: value.clone() })
+                    .collect(),
+                ulimits: c
+                    .system
+                    .ulimits
+                    .iter()
+                    .map(|u| Ulimit { name: u.name.clone(), soft_limit: clamp_i32(u.soft), hard_limit: clamp_i32(u.hard) })
+                    .collect(),
+                extra_hosts: c
+                    .system
+                    .extra_hosts
+                    .iter()
+                    .map(|(host, ip)| HostEntry { hostname: host.clone(), ip_address: ip.clone() })
+                    .collect(),
+                dns_servers: c.system.dns_servers.clone(),
+                dns_search_domains: c.system.dns_search.clone(),
             }
         })
         .collect();
@@ -317,6 +334,7 @@ fn task_definition(app: &App, task: &app::Task, tags: &[Tag]) -> TaskDefinition 
                     root_directory: v.root_directory.clone(),
                     transit_encryption: "ENABLED".into(),
                 }),
+                host: v.host_path.as_ref().map(|path| HostVolumeProperties { source_path: path.clone() }),
             })
             .collect(),
         requires_compatibilities: vec![match app.launch_type {
@@ -332,6 +350,41 @@ fn task_definition(app: &App, task: &app::Task, tags: &[Tag]) -> TaskDefinition 
             .map(|a| RuntimePlatform { cpu_architecture: a.clone(), operating_system_family: "LINUX".into() }),
         tags: tags.to_vec(),
     }
+}
+
+fn clamp_i32(n: i64) -> i32 {
+    i32::try_from(n).unwrap_or(if n < 0 { i32::MIN } else { i32::MAX })
+}
+
+/// `linuxParameters`, when the container sets any of them.
+fn linux_parameters(c: &app::Container) -> Option<LinuxParameters> {
+    let s = &c.system;
+    let any = c.init.is_some()
+        || !c.cap_add.is_empty()
+        || !c.cap_drop.is_empty()
+        || !s.devices.is_empty()
+        || s.shm_size_mib.is_some()
+        || !s.tmpfs.is_empty();
+    any.then(|| LinuxParameters {
+        init_process_enabled: c.init,
+        capabilities: (!c.cap_add.is_empty() || !c.cap_drop.is_empty())
+            .then(|| Capabilities { add: c.cap_add.clone(), drop: c.cap_drop.clone() }),
+        devices: s
+            .devices
+            .iter()
+            .map(|d| Device {
+                host_path: d.host_path.clone(),
+                container_path: d.container_path.clone(),
+                permissions: d.permissions.clone(),
+            })
+            .collect(),
+        shared_memory_size: s.shm_size_mib,
+        tmpfs: s
+            .tmpfs
+            .iter()
+            .map(|t| Tmpfs { container_path: t.container_path.clone(), size: t.size_mib, mount_options: t.mount_options.clone() })
+            .collect(),
+    })
 }
 
 fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {

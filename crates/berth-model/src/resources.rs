@@ -268,6 +268,41 @@ pub struct ContainerDefinition {
     pub linux_parameters: Option<LinuxParameters>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub log_configuration: Option<LogConfiguration>,
+    /// EC2 only.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub privileged: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub system_controls: Vec<SystemControl>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub ulimits: Vec<Ulimit>,
+    /// Bridge and host network modes only.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub extra_hosts: Vec<HostEntry>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub dns_servers: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub dns_search_domains: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemControl {
+    pub namespace: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ulimit {
+    pub name: String,
+    pub soft_limit: i32,
+    pub hard_limit: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostEntry {
+    pub hostname: String,
+    pub ip_address: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -330,6 +365,35 @@ pub struct LinuxParameters {
     pub init_process_enabled: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub capabilities: Option<Capabilities>,
+    /// EC2 only, as the next two.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub devices: Vec<Device>,
+    /// MiB.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub shared_memory_size: Option<u32>,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub tmpfs: Vec<Tmpfs>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    pub host_path: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub container_path: Option<String>,
+    /// read, write, mknod.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Tmpfs {
+    pub container_path: String,
+    /// MiB.
+    pub size: u32,
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub mount_options: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -354,6 +418,15 @@ pub struct TaskVolume {
     pub name: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub efs_volume_configuration: Option<EfsVolumeConfiguration>,
+    /// A path of the EC2 instance (a bind mount).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub host: Option<HostVolumeProperties>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostVolumeProperties {
+    pub source_path: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

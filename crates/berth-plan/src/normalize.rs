@@ -189,6 +189,10 @@ fn task_definition(td: &mut Map<String, Value>) {
             if c.get("cpu").and_then(Value::as_u64) == Some(0) {
                 c.remove("cpu");
             }
+            // Docker's default; berth sends `privileged` only when true.
+            if c.get("privileged") == Some(&Value::Bool(false)) {
+                c.remove("privileged");
+            }
             for key in ["environment", "secrets"] {
                 if let Some(Value::Array(items)) = c.get_mut(key) {
                     sort_by_str(items, "name");
@@ -352,7 +356,7 @@ mod tests {
             "family": "app-web", "networkMode": "awsvpc", "cpu": 256, "memory": "512", "revision": 3,
             "taskDefinitionArn": "arn:aws:ecs:r:1:task-definition/app-web:3", "status": "ACTIVE",
             "volumes": [], "requiresAttributes": [{"name": "x"}],
-            "containerDefinitions": [{"name": "web", "image": "nginx", "cpu": 0, "mountPoints": [],
+            "containerDefinitions": [{"name": "web", "image": "nginx", "cpu": 0, "mountPoints": [], "privileged": false,
                 "portMappings": [{"containerPort": 80, "name": "web-80"}],
                 "environment": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]}],
             "tags": [{"key": "berth:app", "value": "app"}, {"key": "aws:cloudformation:x", "value": "y"}, {"key": "berth:managed", "value": "true"}]

@@ -228,6 +228,8 @@ pub struct Volume {
     /// An EFS file system id; `None` is task-scoped storage (lost on stop).
     pub efs: Option<String>,
     pub root_directory: Option<String>,
+    /// A path of the EC2 instance (a bind mount with `launch_type: ec2`).
+    pub host_path: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -255,12 +257,56 @@ pub struct Container {
     pub files: Vec<crate::files::FileMount>,
     pub cap_add: Vec<String>,
     pub cap_drop: Vec<String>,
+    /// Kernel and host settings (crate::container_fields).
+    pub system: ContainerSystem,
     /// Containers of the same task this one starts after.
     pub depends_on: Vec<(String, String)>,
     /// Container-level reservations, when several containers share a task.
     pub cpu: Option<u32>,
     pub memory: Option<u32>,
     pub logging: ContainerLogging,
+}
+
+/// A container's kernel and host settings, each validated for the launch
+/// type and network mode (empty when the service sets none).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ContainerSystem {
+    pub privileged: Option<bool>,
+    /// `(namespaced kernel parameter, value)`.
+    pub sysctls: Vec<(String, String)>,
+    pub ulimits: Vec<Ulimit>,
+    pub devices: Vec<Device>,
+    /// The size of /dev/shm in MiB.
+    pub shm_size_mib: Option<u32>,
+    pub tmpfs: Vec<Tmpfs>,
+    /// `(host name, IP address)` entries of /etc/hosts.
+    pub extra_hosts: Vec<(String, String)>,
+    pub dns_servers: Vec<String>,
+    pub dns_search: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Ulimit {
+    /// ECS's name: core, cpu, data, fsize, locks, memlock, msgqueue, nice,
+    /// nofile, nproc, rss, rtprio, rttime, sigpending, stack.
+    pub name: String,
+    pub soft: i64,
+    pub hard: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Device {
+    pub host_path: String,
+    pub container_path: Option<String>,
+    /// ECS's read, write, mknod (from Compose's `rwm`).
+    pub permissions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Tmpfs {
+    pub container_path: String,
+    pub size_mib: u32,
+    pub mount_options: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -195,7 +195,7 @@ pub fn add_init_container(containers: &mut Vec<Container>, volumes: &mut Vec<Vol
         ));
     }
     for dir in &dirs {
-        volumes.push(Volume { name: volume_name(&dirs, dir), efs: None, root_directory: None });
+        volumes.push(Volume { name: volume_name(&dirs, dir), efs: None, root_directory: None, host_path: None });
     }
     let init = Container {
         name: INIT_CONTAINER.to_string(),
@@ -218,6 +218,7 @@ pub fn add_init_container(containers: &mut Vec<Container>, volumes: &mut Vec<Vol
         files: Vec::new(),
         cap_add: Vec::new(),
         cap_drop: Vec::new(),
+        system: crate::app::ContainerSystem::default(),
         depends_on: Vec::new(),
         cpu: None,
         memory: None,
@@ -278,7 +279,9 @@ pub fn inline_files(tree: &mut Node, dir: &Path, diags: &mut Diagnostics) {
             }
         }
     }
-    // Bind mounts of small files.
+    // Bind mounts of small files. With `launch_type: ec2` an absolute path
+    // is the instance's (a host volume), not a file of this machine.
+    let ec2 = tree.get("x-berth").and_then(|x| x.get("launch_type")).and_then(Node::as_str).is_some_and(|l| l.eq_ignore_ascii_case("ec2"));
     let mut new_configs: Vec<(String, Node)> = Vec::new();
     if let Some(services) = tree.as_map_mut().and_then(|m| m.get_mut("services")).and_then(|e| e.value.as_map_mut()) {
         for (svc, entry) in services.iter_mut() {
@@ -304,6 +307,9 @@ pub fn inline_files(tree: &mut Node, dir: &Path, diags: &mut Diagnostics) {
                     }
                     _ => return true,
                 };
+                if ec2 && source.starts_with('/') {
+                    return true;
+                }
                 match read(&item.pos.file, &source) {
                     Ok(Some(text)) => {
                         let name = format!("berth-bind-{svc}-{}", i - 1);

@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod autoscaling;
+pub mod container_fields;
 // The Compose layer, from berth-compose (these paths are kept for users of berth-spec).
 pub use berth_compose::{diag, interpolate, merge, node, ports};
 pub mod deploy_checks;
@@ -15,6 +16,7 @@ pub mod load;
 pub mod logging;
 pub mod placeholders;
 pub mod resolve;
+pub mod service_keys;
 pub mod types;
 pub mod units;
 

@@ -246,7 +246,7 @@ fn apply_environment(tree: &mut Node, env: &str) -> Result<(), Diagnostics> {
             let known: Vec<String> =
                 tree.lookup(&envs_path).and_then(Node::as_map).map(|m| m.keys().cloned().collect()).unwrap_or_default();
             let hint = if known.is_empty() {
-                "define it under x-berth.environments".to_string()
+                "define it under `x-berth.environments`, at the top level of the file (the app's x-berth)".to_string()
             } else {
                 format!("known environments: {}", known.join(", "))
             };
@@ -266,6 +266,13 @@ fn deserialize(tree: &Node, diags: &mut Diagnostics) -> Result<ComposeFile, Diag
     for path in unknown {
         if path.iter().any(|s| matches!(s, Seg::Key(k) if k.starts_with("x-"))) {
             continue;
+        }
+        // A Compose service key berth does not type: validation warns
+        // about it with the reason (crate::service_keys).
+        if let [Seg::Key(s), Seg::Key(_), Seg::Key(key)] = path.as_slice() {
+            if s == "services" && crate::service_keys::get(key).is_some() {
+                continue;
+            }
         }
         diags.push(
             Diagnostic::warning(path_string(&path), "unknown key; berth ignores it")

@@ -6,12 +6,14 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::app::*;
+use crate::container_fields::{self, SET_EC2};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::fargate;
 use crate::interpolate::Vars;
 use crate::node::{Node, Seg};
 use crate::ports;
-use crate::types::{self, ComposeFile, IGNORED_SERVICE_KEYS};
+use crate::service_keys::{self, Behaviour};
+use crate::types::{self, ComposeFile};
 use crate::units;
 
 /// AWS limits target group names to 32 characters; berth's are
@@ -38,7 +40,7 @@ fn pi(keys: &[&str], index: usize) -> Vec<Seg> {
     v
 }
 
-struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     tree: &'a Node,
     diags: Diagnostics,
 }
@@ -50,13 +52,13 @@ impl Ctx<'_> {
         self.diags.push(d.at(Some(self.tree.pos_of(path))));
     }
 
-    fn error(&mut self, path: &[Seg], message: impl Into<String>, hint: Option<&str>) {
+    pub(crate) fn error(&mut self, path: &[Seg], message: impl Into<String>, hint: Option<&str>) {
         let mut d = Diagnostic::error("", message);
         d.hint = hint.map(str::to_string);
         self.report(d, path);
     }
 
-    fn warn(&mut self, path: &[Seg], message: impl Into<String>, hint: Option<&str>) {
+    pub(crate) fn warn(&mut self, path: &[Seg], message: impl Into<String>, hint: Option<&str>) {
         let mut d = Diagnostic::warning("", message);
         d.hint = hint.map(str::to_string);
         self.report(d, path);
@@ -91,7 +93,7 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
         cx.warn(
             &p(&["networks"]),
             "ignored on ECS: tasks share the VPC network of x-berth.network",
-            Some("services reach each other through x-berth.discovery"),
+            Some("services reach each other through `x-berth.discovery`, set at the top level of the file (the app's x-berth)"),
         );
     }
     let mapped = spec.x_berth.as_ref().map(|x| x.secrets.clone()).unwrap_or_default();
@@ -140,8 +142,12 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
         }
         validate_service_name(cx, name);
         let members = members_of.remove(name.as_str()).unwrap_or_default();
-        let containers: Vec<Container> =
-            members.iter().map(|(n, s)| resolve_container(cx, spec, app_name, n, s, &registry, vars, launch_type, &task_of)).collect();
+        let target = container_fields::Target { launch: launch_type, mode: network.mode };
+        let mut host_volumes: Vec<Volume> = Vec::new();
+        let containers: Vec<Container> = members
+            .iter()
+            .map(|(n, s)| resolve_container(cx, spec, app_name, n, s, &registry, vars, target, &task_of, &mut host_volumes))
+            .collect();
         // Secrets and configs as files: the task's init container.
         let mut containers = containers;
         let mut task_volumes_extra = Vec::new();
@@ -153,7 +159,7 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
             cx.error(
                 &p(&["services", name]),
                 format!("the task of {name} has {} containers; ECS allows at most 10 per task", containers.len()),
-                Some("move some sidecars (x-berth.task) to another service"),
+                Some("move some sidecars (services with `x-berth.task` set under them) to another service"),
             );
         }
         check_duplicate_ports(cx, &members, &containers);
@@ -190,7 +196,14 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
             names.dedup();
             names
                 .into_iter()
-                .map(|n| volumes.get(n).cloned().unwrap_or(Volume { name: n.to_string(), efs: None, root_directory: None }))
+                .map(|n| {
+                    volumes.get(n).or_else(|| host_volumes.iter().find(|v| v.name == n)).cloned().unwrap_or(Volume {
+                        name: n.to_string(),
+                        efs: None,
+                        root_directory: None,
+                        host_path: None,
+                    })
+                })
                 .collect()
         };
         let mut task_volumes = task_volumes;
@@ -219,7 +232,7 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
         cx.warn(
             &p(&["x-berth"]),
             "services use secrets but no execution role is set; ECS needs one to read them",
-            Some("set x-berth.execution_role_arn to a role that may read the secrets"),
+            Some("set `x-berth.execution_role_arn` at the top level of the file (the app's x-berth) to a role that may read the secrets"),
         );
     }
 
@@ -258,7 +271,7 @@ fn resolve_network(cx: &mut Ctx, x: &types::AppXBerth, launch: LaunchType) -> Ne
         cx.error(
             &p(&["x-berth", "network", "mode"]),
             "Fargate tasks only run in awsvpc network mode",
-            Some("remove the key, or set x-berth.launch_type: ec2"),
+            Some(&format!("remove the key, or {SET_EC2}")),
         );
     }
     Network {
@@ -278,7 +291,7 @@ fn resolve_secret_def(cx: &mut Ctx, name: &str, def: &types::SecretDef, mapped: 
         cx.error(
             &p(&["secrets", name, "file"]),
             "file secrets cannot be used on ECS: berth does not upload secret values",
-            Some(&format!("store the value in Secrets Manager or SSM and map the secret to its ARN: `x-berth: {{ secrets: {{ {name}: <secret ARN> }} }}`")),
+            Some(&format!("store the value in Secrets Manager or SSM and map the secret to its ARN: `x-berth: {{ secrets: {{ {name}: <secret ARN> }} }}` at the top level of the file")),
         );
     } else if def.environment.is_some() {
         cx.error(
@@ -307,10 +320,10 @@ fn resolve_volume_defs(cx: &mut Ctx, spec: &ComposeFile) -> HashMap<String, Volu
             cx.warn(
                 &p(&["volumes", name]),
                 "named volume is task storage on ECS: its data is lost when the task stops",
-                Some("map it to EFS for persistence: `x-berth: { efs: fs-... }`"),
+                Some(&format!("map it to EFS for persistence: `x-berth: {{ efs: fs-... }}` under `volumes.{name}` (the top-level volume)")),
             );
         }
-        out.insert(name.clone(), Volume { name: name.clone(), efs, root_directory: root });
+        out.insert(name.clone(), Volume { name: name.clone(), efs, root_directory: root, host_path: None });
     }
     out
 }
@@ -593,18 +606,20 @@ fn resolve_container(
     svc: &types::Service,
     registry: &Registry,
     vars: &Vars,
-    launch: LaunchType,
+    target: container_fields::Target,
     task_of: &dyn Fn(&str) -> String,
+    host_volumes: &mut Vec<Volume>,
 ) -> Container {
+    let launch = target.launch;
     let sp = |keys: &[&str]| -> Vec<Seg> {
         let mut v = p(&["services", name]);
         v.extend(p(keys));
         v
     };
 
-    for key in IGNORED_SERVICE_KEYS {
-        if cx.tree.lookup(&sp(&[key])).is_some() {
-            cx.warn(&sp(&[key]), "ignored on ECS", ignored_hint(key));
+    for k in service_keys::SERVICE_KEYS.iter().filter(|k| k.behaviour == Behaviour::Warned) {
+        if cx.tree.lookup(&sp(&[k.key])).is_some() {
+            cx.warn(&sp(&[k.key]), "ignored on ECS", Some(k.ecs));
         }
     }
     let (mut files, notes) = crate::files::service_configs(svc.configs.as_ref(), &spec.configs, vars);
@@ -791,7 +806,7 @@ fn resolve_container(
     }
 
     let healthcheck = resolve_healthcheck(cx, name, svc.healthcheck.as_ref());
-    let mounts = resolve_mounts(cx, spec, name, svc, launch);
+    let mounts = resolve_mounts(cx, spec, name, svc, launch, host_volumes);
 
     let stop_timeout_secs = svc.stop_grace_period.as_ref().and_then(|t| match units::parse_duration_secs(t) {
         Ok(s) if s > 120 && launch == LaunchType::Fargate => {
@@ -805,23 +820,9 @@ fn resolve_container(
         }
     });
 
+    let (cap_add, cap_drop) = container_fields::capabilities(cx, name, svc, target);
+    let system = container_fields::system(cx, name, svc, target);
     if launch == LaunchType::Fargate {
-        if svc.privileged == Some(true) {
-            cx.error(
-                &sp(&["privileged"]),
-                "privileged containers are not available on Fargate",
-                Some("remove it, or set x-berth.launch_type: ec2"),
-            );
-        }
-        for (i, cap) in svc.cap_add.iter().flatten().enumerate() {
-            if cap != "SYS_PTRACE" && cap != "CAP_SYS_PTRACE" {
-                cx.error(
-                    &pi(&["services", name, "cap_add"], i),
-                    format!("Fargate only allows adding SYS_PTRACE, not {cap}"),
-                    Some("remove it, or set x-berth.launch_type: ec2"),
-                );
-            }
-        }
         if let Some(mode) = &svc.network_mode {
             cx.error(
                 &sp(&["network_mode"]),
@@ -892,8 +893,9 @@ fn resolve_container(
         read_only: svc.read_only,
         labels,
         files,
-        cap_add: svc.cap_add.clone().unwrap_or_default(),
-        cap_drop: svc.cap_drop.clone().unwrap_or_default(),
+        cap_add,
+        cap_drop,
+        system,
         depends_on,
         cpu,
         memory,
@@ -922,17 +924,6 @@ fn report_notes(cx: &mut Ctx, base: &[Seg], notes: Vec<crate::logging::Note>) {
 pub fn looks_secret(name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
     ["PASSWORD", "PASSWD", "SECRET", "TOKEN", "PRIVATE", "CREDENTIAL", "API_KEY", "ACCESS_KEY", "APIKEY"].iter().any(|s| upper.contains(s))
-}
-
-fn ignored_hint(key: &str) -> Option<&'static str> {
-    Some(match key {
-        "restart" => "ECS restarts failed tasks of a service by itself",
-        "container_name" => "ECS names containers after the compose service",
-        "networks" => "tasks share the VPC network; services reach each other through x-berth.discovery",
-        "env_file" => "berth does not read env files into the task; list the variables under `environment:`",
-        "extra_hosts" | "dns" => "name resolution on ECS comes from the VPC and x-berth.discovery",
-        _ => return None,
-    })
 }
 
 /// `x-berth.before_deploy`: a command (list, or a string split into words
@@ -1061,7 +1052,17 @@ fn resolve_healthcheck(cx: &mut Ctx, name: &str, hc: Option<&types::Healthcheck>
     Some(Healthcheck { command, interval_secs, timeout_secs, retries, start_period_secs })
 }
 
-fn resolve_mounts(cx: &mut Ctx, spec: &ComposeFile, name: &str, svc: &types::Service, launch: LaunchType) -> Vec<Mount> {
+/// A service's volumes as mount points: named volumes (task storage, or
+/// EFS), anonymous ones (task storage), and with `launch_type: ec2` an
+/// absolute path of the instance (a host volume, added to `host_volumes`).
+fn resolve_mounts(
+    cx: &mut Ctx,
+    spec: &ComposeFile,
+    name: &str,
+    svc: &types::Service,
+    launch: LaunchType,
+    host_volumes: &mut Vec<Volume>,
+) -> Vec<Mount> {
     let mut out = Vec::new();
     for (i, v) in svc.volumes.iter().enumerate() {
         let path = pi(&["services", name, "volumes"], i);
@@ -1090,15 +1091,29 @@ fn resolve_mounts(cx: &mut Ctx, spec: &ComposeFile, name: &str, svc: &types::Ser
             }
         };
         match kind {
-            "bind" => cx.error(
+            "bind" if launch == LaunchType::Fargate => cx.error(
                 &path,
-                format!(
-                    "bind mount of {source:?}: host paths do not exist on {}",
-                    if launch == LaunchType::Fargate { "Fargate" } else { "ECS instances" }
-                ),
-                Some("bake the files into the image, or use a named volume mapped to EFS (x-berth.efs)"),
+                format!("bind mount of {source:?}: host paths do not exist on Fargate"),
+                Some(&format!(
+                    "bake the files into the image, use a named volume mapped to EFS (`x-berth: {{ efs: fs-... }}` under the top-level `volumes.<name>`), or {SET_EC2} to mount a path of the instance"
+                )),
             ),
-            "tmpfs" | "other" => cx.error(&path, "only named volumes are supported on ECS", None),
+            "bind" if !source.starts_with('/') => cx.error(
+                &path,
+                format!("bind mount of {source:?}: a path of your repository (or home folder) does not exist on the ECS instance the task runs on"),
+                Some("mount an absolute path of the instance (e.g. /var/lib/app:/data), bake the files into the image, or use a named volume mapped to EFS"),
+            ),
+            "bind" => {
+                let volume = format!("{name}-host-{i}");
+                host_volumes.push(Volume { name: volume.clone(), efs: None, root_directory: None, host_path: Some(source) });
+                out.push(Mount { volume, path: target, read_only });
+            }
+            "tmpfs" => cx.error(
+                &path,
+                "a tmpfs volume is not a volume on ECS",
+                Some("use the service's `tmpfs:` key (`/PATH:size=64m`, EC2 only), or a named volume"),
+            ),
+            "other" => cx.error(&path, "only named volumes and bind mounts are supported on ECS", None),
             "anonymous" => {
                 let volume = format!("{name}-scratch-{i}");
                 out.push(Mount { volume, path: target, read_only });
@@ -1268,7 +1283,7 @@ fn resolve_capacity(
             cx.error(
                 &base,
                 "spot and on_demand are Fargate capacity; this app runs on EC2",
-                Some("name EC2 capacity providers under `providers:`, or set x-berth.launch_type: fargate"),
+                Some("name EC2 capacity providers under `providers:`, or set `x-berth.launch_type: fargate` at the top level of the file (the app's x-berth)"),
             );
             return Vec::new();
         }
@@ -1370,7 +1385,7 @@ fn resolve_replicas(cx: &mut Ctx, name: &str, svc: &types::Service, launch: Laun
             cx.error(
                 &p(&["services", name, "deploy", "mode"]),
                 "global services (one task per instance) need EC2 instances",
-                Some("remove the key, or set x-berth.launch_type: ec2"),
+                Some(&format!("remove the key, or {SET_EC2}")),
             );
             Some(1)
         }
@@ -1483,7 +1498,7 @@ fn resolve_route(
         cx.error(
             &path,
             "routes need a load balancer listener",
-            Some("set x-berth.load_balancer.listener to an existing listener ARN, or x-berth.load_balancer.create"),
+            Some("set `x-berth.load_balancer.listener` to an existing listener ARN, or `x-berth.load_balancer.create`, at the top level of the file (the app's x-berth)"),
         );
     }
     let suffix =
@@ -1614,7 +1629,7 @@ fn warn_unrouted_ports(cx: &mut Ctx, members: &[(&String, &types::Service)], rou
             cx.warn(
                 &pi(&["services", name, "ports"], i),
                 format!("published port {target} is not routed: on ECS it is reachable only inside the VPC"),
-                Some("add x-berth.route to put it behind the load balancer"),
+                Some(&format!("add `x-berth: {{ route: {{}} }}` under `services.{name}` to put it behind the load balancer")),
             );
         }
     }

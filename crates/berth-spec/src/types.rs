@@ -64,7 +64,8 @@ pub struct Service {
     pub cpus: Option<StringOrNumber>,
     pub mem_limit: Option<StringOrNumber>,
     pub mem_reservation: Option<StringOrNumber>,
-    pub ulimits: Option<IndexMap<String, Any>>,
+    /// `nofile: 20000` or `nofile: { soft: 20000, hard: 40000 }`.
+    pub ulimits: Option<IndexMap<String, Ulimit>>,
     pub cap_add: Option<Vec<String>>,
     pub cap_drop: Option<Vec<String>>,
     pub privileged: Option<bool>,
@@ -74,55 +75,60 @@ pub struct Service {
     /// Compose `logging`: `driver: awslogs` (options pass through), `driver: none`
     /// (no logs), or another driver ECS supports; omitted, logs go to the app's log group.
     pub logging: Option<Logging>,
-    // Compose keys that mean nothing on ECS: accepted and warned about.
+    /// Kernel parameters: ECS `systemControls`.
+    pub sysctls: Option<ListOrDict>,
+    /// `HOST:CONTAINER[:PERMISSIONS]` or `{ source, target, permissions }` (EC2 only).
+    pub devices: Option<Vec<Device>>,
+    /// The size of /dev/shm, e.g. `256m` (EC2 only).
+    pub shm_size: Option<StringOrNumber>,
+    /// `/run` or `/run:size=64m,mode=1777` (EC2 only).
+    pub tmpfs: Option<StringOrList>,
+    /// `host:ip` entries or a mapping of host to IP (EC2, bridge or host network mode).
+    pub extra_hosts: Option<ExtraHosts>,
+    pub dns: Option<StringOrList>,
+    pub dns_search: Option<StringOrList>,
+    // Compose keys that mean nothing on ECS: accepted and warned about
+    // (crate::service_keys says why). Keys Compose defines that are not
+    // declared here are warned about the same way.
     pub restart: Option<Any>,
     pub container_name: Option<Any>,
     pub networks: Option<Any>,
     pub links: Option<Any>,
     pub runtime: Option<Any>,
     pub profiles: Option<Any>,
-    pub extra_hosts: Option<Any>,
-    pub dns: Option<Any>,
-    pub devices: Option<Any>,
     pub pull_policy: Option<Any>,
     pub configs: Option<Any>,
     pub develop: Option<Any>,
     pub security_opt: Option<Any>,
-    pub sysctls: Option<Any>,
     pub ipc: Option<Any>,
     pub pid: Option<Any>,
-    pub shm_size: Option<Any>,
     pub domainname: Option<Any>,
     pub stop_signal: Option<Any>,
     #[serde(rename = "x-berth")]
     pub x_berth: Option<ServiceXBerth>,
 }
 
-/// Keys of a service that are accepted but have no effect on ECS.
-pub const IGNORED_SERVICE_KEYS: &[&str] = &[
-    "restart",
-    "container_name",
-    "networks",
-    "links",
-    "runtime",
-    "profiles",
-    "extra_hosts",
-    "dns",
-    "devices",
-    "pull_policy",
-    "develop",
-    "security_opt",
-    "sysctls",
-    "ipc",
-    "pid",
-    "shm_size",
-    "domainname",
-    "stop_signal",
-    "tty",
-    "stdin_open",
-    "hostname",
-    "env_file",
-];
+/// A ulimit: one number for both limits, or `{ soft, hard }`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged, expecting = "a number, or a mapping with `soft` and `hard`")]
+pub enum Ulimit {
+    Single(StringOrNumber),
+    Pair { soft: StringOrNumber, hard: StringOrNumber },
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged, expecting = "a device like \"/dev/fuse:/dev/fuse\", or a mapping with `source`")]
+pub enum Device {
+    Short(String),
+    Long { source: String, target: Option<String>, permissions: Option<String> },
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged, expecting = "a list of \"host:ip\" entries or a mapping of host: ip")]
+pub enum ExtraHosts {
+    List(Vec<String>),
+    Map(IndexMap<String, StringOrList>),
+}
 
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(untagged, expecting = "a string or a number")]
