@@ -410,3 +410,78 @@ fn lifecycle_policy_preview() {
     assert_eq!(got, vec![("sha256:aaaa".to_string(), vec![], 1), ("sha256:bbbb".to_string(), vec!["dev-2".to_string()], 2)]);
     assert!(replay.unused().is_empty());
 }
+
+/// A declared scaler on AWS (moto keeps no tags on scalable targets): the
+/// target, its policy and scheduled action and its berth tags read back as
+/// `scaling.db`, equal to the spec — a re-plan is empty; without
+/// `autoscaling` in the spec the plan deletes it, before the service.
+#[test]
+fn a_declared_scaler_reads_back_as_the_spec_and_leaves_with_it() {
+    let scaled = SPEC.replace(
+        "    deploy: { replicas: 2, update_config: { parallelism: 1, order: start-first } }\n",
+        "    deploy: { replicas: 2, update_config: { parallelism: 1, order: start-first } }\n    x-berth:\n      autoscaling: { min: 2, max: 6, cpu: 60%, schedule: [{ name: night, cron: \"0 22 * * ? *\", max: 2 }] }\n",
+    );
+    let desired = load(&scaled);
+    assert_eq!(desired.scalable_targets.len(), 1);
+    let td_arn = format!("arn:aws:ecs:{REGION}:{ACCOUNT}:task-definition/rec-db:7");
+    let target_arn = format!("arn:aws:application-autoscaling:{REGION}:{ACCOUNT}:scalable-target/0ec5abc");
+    let resource = "service/rec/rec-db";
+    let reads = |desired: &berth_model::Desired| {
+        vec![
+            Recorded::ok("ecs:DescribeClusters", json!({"clusters": [{"clusterArn": format!("arn:aws:ecs:{REGION}:{ACCOUNT}:cluster/rec"), "clusterName": "rec", "status": "ACTIVE", "tags": tags("rec")}], "failures": []}).to_string()),
+            Recorded::ok("ecs:ListServices", json!({"serviceArns": [format!("arn:aws:ecs:{REGION}:{ACCOUNT}:service/rec/rec-db")]}).to_string()),
+            Recorded::ok("ecs:DescribeServices", json!({"services": [described_service(desired, &td_arn)], "failures": []}).to_string()),
+            Recorded::ok("ecs:ListTaskDefinitionFamilies", json!({"families": ["rec-db"]}).to_string()),
+            Recorded::ok("ecs:DescribeTaskDefinition", described_task_definition(desired, &td_arn).to_string()),
+            Recorded::ok("application-autoscaling:DescribeScalableTargets", json!({"ScalableTargets": [{
+                "ServiceNamespace": "ecs", "ResourceId": resource, "ScalableDimension": "ecs:service:DesiredCount",
+                "MinCapacity": 2, "MaxCapacity": 6, "RoleARN": format!("arn:aws:iam::{ACCOUNT}:role/aws-service-role/ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService"),
+                "CreationTime": 1767225600.0, "SuspendedState": {"DynamicScalingInSuspended": false, "DynamicScalingOutSuspended": false, "ScheduledScalingSuspended": false},
+                "ScalableTargetARN": target_arn
+            }]}).to_string()),
+            Recorded::ok("application-autoscaling:DescribeScalingPolicies", json!({"ScalingPolicies": [{
+                "PolicyARN": format!("arn:aws:autoscaling:{REGION}:{ACCOUNT}:scalingPolicy:6d8972f3:resource/ecs/{resource}:policyName/rec-db-cpu"),
+                "PolicyName": "rec-db-cpu", "ServiceNamespace": "ecs", "ResourceId": resource, "ScalableDimension": "ecs:service:DesiredCount",
+                "PolicyType": "TargetTrackingScaling",
+                "TargetTrackingScalingPolicyConfiguration": {"TargetValue": 60.0, "PredefinedMetricSpecification": {"PredefinedMetricType": "ECSServiceAverageCPUUtilization"}, "ScaleOutCooldown": 300, "ScaleInCooldown": 300},
+                "Alarms": [], "CreationTime": 1767225600.0
+            }]}).to_string()),
+            Recorded::ok("application-autoscaling:DescribeScheduledActions", json!({"ScheduledActions": [{
+                "ScheduledActionName": "rec-db-night", "ScheduledActionARN": format!("arn:aws:autoscaling:{REGION}:{ACCOUNT}:scheduledAction:1:resource/ecs/{resource}:scheduledActionName/rec-db-night"),
+                "ServiceNamespace": "ecs", "Schedule": "cron(0 22 * * ? *)", "ResourceId": resource, "ScalableDimension": "ecs:service:DesiredCount",
+                "ScalableTargetAction": {"MaxCapacity": 2}, "CreationTime": 1767225600.0
+            }]}).to_string()),
+            Recorded::ok("application-autoscaling:ListTagsForResource", json!({"Tags": {"berth:app": "rec", "berth:managed": "true"}}).to_string()),
+            Recorded::ok("ecr:DescribeRepositories", json!({"repositories": []}).to_string()),
+            Recorded::ok("elasticloadbalancing:DescribeTargetGroups", empty_target_groups()),
+            Recorded::ok("servicediscovery:ListNamespaces", json!({"Namespaces": [{"Id": "ns-abc", "Arn": format!("arn:aws:servicediscovery:{REGION}:{ACCOUNT}:namespace/ns-abc"), "Name": "rec.local", "Type": "DNS_PRIVATE"}]}).to_string()),
+            Recorded::ok("servicediscovery:ListTagsForResource", json!({"Tags": [{"Key": "berth:app", "Value": "rec"}, {"Key": "berth:managed", "Value": "true"}]}).to_string()),
+            Recorded::ok("servicediscovery:ListServices", json!({"Services": []}).to_string()),
+            Recorded::ok("logs:DescribeLogGroups", json!({"logGroups": [{"logGroupName": "/berth/rec", "arn": format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/berth/rec:*"), "logGroupArn": format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/berth/rec"), "retentionInDays": 30, "creationTime": 1767225600000_u64}]}).to_string()),
+            Recorded::ok("logs:ListTagsForResource", json!({"tags": {"berth:app": "rec", "berth:managed": "true"}}).to_string()),
+        ]
+    };
+    let plan_of = |desired: &berth_model::Desired, replay: &Replay| {
+        rt().block_on(async {
+            let aws = berth_aws::connect_replay(REGION, replay.clone()).await.expect("connect");
+            let observed = aws.observe(&berth_plan::scope(desired)).await.expect("observe");
+            let scaler = observed.get("scaling.db").expect("the scaler is observed as berth's");
+            assert_eq!(scaler.arn, target_arn);
+            let ctx = berth_plan::PlanContext { berth_version: "test".into(), backend: aws.name(), priority_range: (1000, 1999) };
+            berth_plan::diff(desired, &observed, &ctx).expect("plan")
+        })
+    };
+    let replay = Replay::new(reads(&desired));
+    let plan = plan_of(&desired, &replay);
+    let changes: Vec<(&str, &Vec<String>)> = plan.changes.iter().map(|c| (c.address.as_str(), &c.changed)).collect();
+    assert!(changes.is_empty(), "{changes:#?}");
+    assert!(plan.unchanged.iter().any(|u| u.address == "scaling.db" && u.arn == target_arn), "{:?}", plan.unchanged);
+    assert!(replay.unused().is_empty(), "every recorded response was asked for: {:?}", replay.unused());
+
+    // The spec without autoscaling: the scaler is deleted, first.
+    let plain = load(SPEC);
+    let replay = Replay::new(reads(&plain));
+    let plan = plan_of(&plain, &replay);
+    let changes: Vec<(&str, &str)> = plan.changes.iter().map(|c| (c.address.as_str(), c.action.verb())).collect();
+    assert_eq!(changes, vec![("scaling.db", "delete")], "{changes:?}");
+}
