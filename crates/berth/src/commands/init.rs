@@ -19,6 +19,17 @@ pub fn run(cli: &Cli, args: &InitArgs, io: &mut Io) -> anyhow::Result<ExitStatus
     let folder = out_path.parent().and_then(|d| d.file_name()).map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
     let (spec, notes) = match &args.from {
         None => (SPEC.to_string(), Vec::new()),
+        Some(from) if is_copilot(&io.cwd.join(from)) => {
+            let text = std::fs::read_to_string(io.cwd.join(from)).with_context(|| format!("reading {}", from.display()))?;
+            let doc: serde_yaml::Value = serde_yaml::from_str(&text).with_context(|| format!("parsing {}", from.display()))?;
+            match crate::commands::init_copilot::convert(&doc, &from.display().to_string()) {
+                Ok(c) => (c.text, c.notes),
+                Err(message) => {
+                    writeln!(io.stderr, "error: {message}")?;
+                    return Ok(ExitStatus::Error);
+                }
+            }
+        }
         Some(from) => match scaffold_from(&io.cwd.join(from), from, &folder) {
             Ok(s) => (s.text, s.notes),
             Err(message) => {
@@ -71,6 +82,12 @@ pub fn run(cli: &Cli, args: &InitArgs, io: &mut Io) -> anyhow::Result<ExitStatus
 }
 
 const POLICY: &str = "berth-iam-policy.json";
+
+/// Whether the file is a Copilot service manifest (else a Compose file).
+fn is_copilot(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else { return false };
+    serde_yaml::from_str::<serde_yaml::Value>(&text).is_ok_and(|doc| crate::commands::init_copilot::is_manifest(&doc))
+}
 
 /// The deployer role's policy for the new spec, when it loads as it is.
 fn write_policy(cli: &Cli, args: &InitArgs, io: &mut Io) -> anyhow::Result<()> {
@@ -284,6 +301,11 @@ fn host_mount(item: &node::Node) -> bool {
     }
 }
 
+/// The indentation (columns) of a 1-based line of `text`.
+fn tree_col_of_line(text: &str, line: usize) -> usize {
+    text.lines().nth(line.saturating_sub(1)).map_or(0, |l| l.len() - l.trim_start().len())
+}
+
 /// Line edits of the copy: lines commented out (1-based), and lines
 /// inserted before or after a line.
 #[derive(Default)]
@@ -360,14 +382,21 @@ fn scaffold_from(path: &Path, shown: &Path, folder: &str) -> Result<Scaffold, St
             routing = Routing::Nothing(reason);
         }
     }
+    // Compose-on-ECS's x-aws-* keys: commented out, and mapped where berth has the setting.
+    let xaws = crate::commands::init_x_aws::read(&tree);
+    for (first, last, why) in &xaws.blocks {
+        let col = tree_col_of_line(&text, *first);
+        edits.before.entry(*first).or_default().push(format!("{}# berth init: {why}", " ".repeat(col)));
+        for l in *first..=*last {
+            edits.comment.insert(l);
+        }
+    }
+    notes.extend(xaws.notes.iter().cloned());
+    // Each service's x-berth entries, written as one block under it.
+    let mut service_keys: std::collections::BTreeMap<String, Vec<String>> = xaws.service_keys.iter().cloned().collect();
     let routed = match &routing {
         Routing::Route { service, port, why } => {
-            let entry = &services[service];
-            let first = entry.value.as_map().and_then(|m| m.values().next()).expect("checked above");
-            let indent = " ".repeat(first.key_pos.col.saturating_sub(1));
-            edits.after.entry(entry.key_pos.line).or_default().push(format!(
-                "{indent}x-berth:                                # added by berth init: the service behind the load balancer\n{indent}  route: {{ paths: [\"/*\"], port: {port} }}"
-            ));
+            service_keys.entry(service.clone()).or_default().insert(0, format!("route: {{ paths: [\"/*\"], port: {port} }}"));
             notes.push(format!("routed {service}:{port} at /* ({why}); change it under services.{service}.x-berth.route"));
             Some(service.clone())
         }
@@ -378,6 +407,23 @@ fn scaffold_from(path: &Path, shown: &Path, folder: &str) -> Result<Scaffold, St
             None
         }
     };
+
+    for (service, lines) in &service_keys {
+        let Some(entry) = services.get(service) else { continue };
+        let first_child = entry.value.as_map().and_then(|m| m.values().next());
+        match first_child {
+            Some(first) if entry.value.get("x-berth").is_none() && first.key_pos.line != entry.key_pos.line => {
+                let indent = " ".repeat(first.key_pos.col.saturating_sub(1));
+                let why = if routed.as_deref() == Some(service.as_str()) { ": the service behind the load balancer" } else { "" };
+                let mut block = format!("{indent}x-berth:                                # added by berth init{why}");
+                for l in lines {
+                    block.push_str(&format!("\n{indent}  {l}"));
+                }
+                edits.after.entry(entry.key_pos.line).or_default().push(block);
+            }
+            _ => notes.push(format!("services.{service}: add under its x-berth: {}", lines.join("; "))),
+        }
+    }
 
     // What ECS cannot run: host paths, platforms other than Linux's.
     for (name, entry) in services {
@@ -454,7 +500,17 @@ fn scaffold_from(path: &Path, shown: &Path, folder: &str) -> Result<Scaffold, St
         .unwrap_or_default();
 
     let mut out = edits.apply(&text);
-    out.push_str(X_BERTH_HEAD);
+    let mut head = X_BERTH_HEAD.to_string();
+    if let Some(vpc) = &xaws.vpc_id {
+        head = head.replace("REPLACE_ME_VPC_ID                 # the VPC of the subnets below", &format!("{vpc}   # from x-aws-vpc"));
+    }
+    if let Some(cluster) = &xaws.cluster {
+        head.push_str(&format!("  cluster: {cluster}                       # from x-aws-cluster\n"));
+    }
+    if let Some(days) = &xaws.logs_retention_days {
+        head.push_str(&format!("  logs: {{ retention_days: {days} }}          # from x-aws-logs_retention\n"));
+    }
+    out.push_str(&head);
     if routed.is_some() {
         out.push_str(LOAD_BALANCER);
     } else {

@@ -5,6 +5,8 @@ mod ecr;
 mod iam_policy;
 mod images;
 mod init;
+mod init_copilot;
+mod init_x_aws;
 mod lock;
 mod logs;
 mod plan;
