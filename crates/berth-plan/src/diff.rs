@@ -184,10 +184,7 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
         let depends_on = w.depends_on.clone();
         // A blue/green service compares with its live color, and so does its scaler.
         let observed_address = blue_green.get(&w.address).map_or(w.address.clone(), |bg| bg.live_address.clone());
-        let observed_address = match w.address.strip_prefix("scaling.").and_then(|s| blue_green.get(&format!("service.{s}"))) {
-            Some(bg) => bg.live_address.replacen("service.", "scaling.", 1),
-            None => observed_address,
-        };
+        let observed_address = scaler_observed_at(&w.address, &blue_green).unwrap_or(observed_address);
         let Some(live) = index.get(&observed_address) else {
             changes.push(Change {
                 address: w.address.clone(),
@@ -479,20 +476,23 @@ fn keep_scaled_counts(wants: &mut [Want], index: &Index, blue_green: &HashMap<St
 /// a schedule fired would set them back.
 fn keep_scheduled_bounds(wants: &mut [Want], index: &Index, blue_green: &HashMap<String, BlueGreenLive>) {
     for w in wants.iter_mut().filter(|w| w.kind == Kind::ScalableTarget) {
-        if !w.spec.get("scheduledActions").and_then(Value::as_array).is_some_and(|a| !a.is_empty()) {
+        if w.spec.get("scheduledActions").and_then(Value::as_array).is_none_or(Vec::is_empty) {
             continue;
         }
-        let observed_address = match w.address.strip_prefix("scaling.").and_then(|s| blue_green.get(&format!("service.{s}"))) {
-            Some(bg) => bg.live_address.replacen("service.", "scaling.", 1),
-            None => w.address.clone(),
-        };
-        let Some(live) = index.get(&observed_address) else { continue };
+        let Some(live) = index.get(&scaler_observed_at(&w.address, blue_green).unwrap_or_else(|| w.address.clone())) else { continue };
         for key in ["minCapacity", "maxCapacity"] {
             if let Some(n) = live.spec.get(key).filter(|n| n.is_u64()) {
                 w.spec[key] = n.clone();
             }
         }
     }
+}
+
+/// Where the scaler (`scaling.<service>`) of a blue/green service is
+/// observed: the live color's (`scaling.<service>-<color>`).
+fn scaler_observed_at(address: &str, blue_green: &HashMap<String, BlueGreenLive>) -> Option<String> {
+    let bg = blue_green.get(&format!("service.{}", address.strip_prefix("scaling.")?))?;
+    Some(bg.live_address.replacen("service.", "scaling.", 1))
 }
 
 /// Where a blue/green service lives now.
