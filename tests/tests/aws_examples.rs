@@ -825,6 +825,17 @@ fn update_service_examples_and_tag_resource_example() {
         assert_eq!(sent, tags);
     }
 
+    // A strategy removed: an empty list on the wire (back to the launch type).
+    let mut svc = web_service(&desired());
+    svc.clear_capacity_provider_strategy = true;
+    let r = Replay::new(vec![served("ecs:UpdateService", &all[0]), served("ecs:TagResource", tagged)]);
+    call(&r, |aws| async move { aws.update_service(arn, &svc).await }).expect("updated");
+    assert_eq!(sent_json(&r, "ecs:UpdateService", 0)["capacityProviderStrategy"], json!([]));
+    let r = Replay::new(vec![served("ecs:UpdateService", &all[0]), served("ecs:TagResource", tagged)]);
+    let svc = web_service(&desired());
+    call(&r, |aws| async move { aws.update_service(arn, &svc).await }).expect("updated");
+    assert!(sent_json(&r, "ecs:UpdateService", 0).get("capacityProviderStrategy").is_none(), "otherwise none is sent");
+
     // Tags just read and unchanged: UpdateService alone.
     let svc = web_service(&desired());
     let live = json!({"tags": svc.tags.iter().map(|t| json!({"key": t.key, "value": t.value})).collect::<Vec<_>>()});

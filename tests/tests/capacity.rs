@@ -199,3 +199,33 @@ fn moto_spot_strategy_round_trip() {
     let changes = plan_changes(&plan_json(&again));
     assert_eq!(changes.iter().map(|c| c.0.as_str()).collect::<Vec<_>>(), ["service.api"], "the cluster re-plans clean: {changes:?}");
 }
+
+/// A launch type to a strategy and back are updates, never a replace: ECS's
+/// UpdateService takes a strategy for a launch-type service, and an empty
+/// one moves it back to its launch type.
+#[test]
+fn moving_between_a_launch_type_and_a_strategy_is_an_update() {
+    let account = SimAccount::new();
+    let plain = "name: spot\nx-berth:\n  network: { subnets: [subnet-0a1], security_groups: [sg-0web] }\nservices:\n  api:\n    image: nginx:1.27\n    deploy:\n      replicas: 3\n";
+    let file = write(account.dir(), plain);
+    ok(&sim(&account, &file).args(["apply", "--yes"]).run());
+    let arn = account.read(|s| s.services[SERVICE].arn.clone());
+
+    for (text, want_strategy) in [(spec(NETWORK, "{ spot: 1 }", None), true), (plain.to_string(), false)] {
+        write(account.dir(), &text);
+        let out = sim(&account, &file).args(["plan", "--format", "json"]).run();
+        ok(&out);
+        let plan = plan_json(&out);
+        let changes = plan_changes(&plan);
+        let svc = changes.iter().find(|(a, _, _)| a == "service.api").expect("service.api changes");
+        assert_eq!(svc.1, "update", "not a replace: {changes:?}");
+        assert!(svc.2.iter().any(|p| p == "forceNewDeployment"), "{changes:?}");
+        ok(&sim(&account, &file).args(["apply", "--yes"]).run());
+        let live = account.read(|s| s.services[SERVICE].clone());
+        assert_eq!(live.arn, arn, "the same service, updated in place");
+        assert_eq!(!live.spec.capacity_provider_strategy.is_empty(), want_strategy);
+        assert_eq!(live.spec.launch_type.is_empty(), want_strategy);
+        let again = sim(&account, &file).args(["plan", "--detailed-exitcode"]).run();
+        assert_eq!(again.code, 0, "clean:\n{}\n{}", again.stdout, again.stderr);
+    }
+}

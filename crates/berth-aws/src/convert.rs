@@ -433,6 +433,7 @@ pub fn from_service(s: &ecs::Service) -> m::Service {
     let sc = s.deployments().iter().find(|d| d.status() == Some("PRIMARY")).and_then(|d| d.service_connect_configuration());
     m::Service {
         force_new_deployment: false,
+        clear_capacity_provider_strategy: false,
         service_name: s.service_name().unwrap_or_default().into(),
         cluster,
         task_definition: s.task_definition().unwrap_or_default().into(),

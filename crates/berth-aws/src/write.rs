@@ -590,11 +590,14 @@ pub async fn update_service(aws: &Aws, arn: &str, svc: &m::Service) -> Result<St
         .task_definition(&svc.task_definition)
         .set_desired_count(svc.desired_count.map(|c| i32::try_from(c).unwrap_or(i32::MAX)))
         // A change of strategy takes effect with a new deployment (the plan sets forceNewDeployment).
-        .set_capacity_provider_strategy(
+        .set_capacity_provider_strategy(if svc.clear_capacity_provider_strategy && svc.capacity_provider_strategy.is_empty() {
+            // ECS: an empty list moves the service back to its launch type.
+            Some(Vec::new())
+        } else {
             (!svc.capacity_provider_strategy.is_empty())
                 .then(|| convert::capacity_provider_strategy(&svc.capacity_provider_strategy))
-                .transpose()?,
-        )
+                .transpose()?
+        })
         .deployment_configuration(convert::deployment_configuration(&svc.deployment_configuration))
         .set_network_configuration(svc.network_configuration.as_ref().map(convert::network_configuration).transpose()?)
         .set_load_balancers(Some(convert::load_balancers(&svc.load_balancers)))

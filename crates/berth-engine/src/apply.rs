@@ -517,7 +517,10 @@ async fn deploy_service(cx: &Ctx<'_>, c: &Change, mut spec: Value, live: Option<
     let td = cx.arn(&td_address).ok_or_else(|| fail(a, format!("no task definition for {td_address}")))?;
     spec["taskDefinition"] = Value::String(td.clone());
     cx.resolve(&mut spec);
-    let svc = parse::<Service>(c, spec)?;
+    let mut svc = parse::<Service>(c, spec)?;
+    // A strategy the plan removes goes back to the launch type (an empty list on the wire).
+    svc.clear_capacity_provider_strategy =
+        svc.capacity_provider_strategy.is_empty() && c.changed.iter().any(|p| p.starts_with(berth_plan::capacity::STRATEGY));
     // A blue/green service that runs already deploys a new revision through
     // its idle color; other changes (counts, settings) update the live color.
     let new_revision = c.changed.iter().any(|p| p == "taskDefinition");

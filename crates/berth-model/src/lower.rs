@@ -448,6 +448,7 @@ fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
     });
     Service {
         force_new_deployment: false,
+        clear_capacity_provider_strategy: false,
         // A blue/green service starts as its blue color.
         service_name: if blue_green.is_some() { format!("{}-blue", family(app, &task.name)) } else { family(app, &task.name) },
         cluster: app.cluster.clone(),

@@ -627,6 +627,11 @@ pub struct Service {
     /// (never desired, never live).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub force_new_deployment: bool,
+    /// UpdateService sends an empty capacityProviderStrategy (back to the
+    /// launch type, as ECS takes it): set by apply when the plan removes
+    /// the strategy, never desired, never live.
+    #[serde(skip)]
+    pub clear_capacity_provider_strategy: bool,
     /// berth's deploy order: services (compose names) this one waits for.
     #[serde(skip)]
     pub depends_on: Vec<String>,

@@ -146,6 +146,7 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
     let blue_green = blue_green_live_colors(wants, &index, &arns);
     let scaled = keep_scaled_counts(wants, &index, &blue_green);
     keep_scheduled_bounds(wants, &index, &blue_green);
+    keep_cluster_providers(wants, &index);
     warnings.extend(scaled.iter().map(|(address, why)| format!("{AUTOSCALING_WARNING}{address}: {why}")));
 
     // Task definitions are immutable: a difference means a new revision.
@@ -254,7 +255,16 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
             continue;
         }
         let changed = changed_paths(&comparable(w.kind, &before), &comparable(w.kind, &after));
-        let replace_fields = replace_fields(w.kind, &changed);
+        let mut replace_fields = replace_fields(w.kind, &changed);
+        // A launch type ↔ capacity provider strategy move is an update (ECS
+        // takes the strategy, or an empty one for the launch type, in
+        // UpdateService); only one launch type for another is a replace.
+        if w.kind == Kind::Service {
+            let launch = |v: &Value| v.get("launchType").and_then(Value::as_str).filter(|l| !l.is_empty()).map(str::to_string);
+            if launch(&before).is_none() || launch(&after).is_none() {
+                replace_fields.retain(|f| f != "launchType");
+            }
+        }
         let (action, reason) = if !replace_fields.is_empty() {
             (Action::Replace, format!("{} cannot change in place", replace_fields.join(", ")))
         } else if w.kind == Kind::TaskDefinition {
@@ -484,6 +494,20 @@ fn keep_scheduled_bounds(wants: &mut [Want], index: &Index, blue_green: &HashMap
             if let Some(n) = live.spec.get(key).filter(|n| n.is_u64()) {
                 w.spec[key] = n.clone();
             }
+        }
+    }
+}
+
+/// A spec without `capacity` leaves a cluster's capacity providers as they
+/// are: berth adds the ones its strategies need and never takes one away
+/// (the cluster may be shared, and ECS refuses to remove one in use).
+fn keep_cluster_providers(wants: &mut [Want], index: &Index) {
+    for w in wants.iter_mut().filter(|w| w.kind == Kind::Cluster) {
+        if w.spec.get("capacityProviders").and_then(Value::as_array).is_some_and(|a| !a.is_empty()) {
+            continue;
+        }
+        if let Some(live) = index.get(&w.address).and_then(|l| l.spec.get("capacityProviders")).filter(|v| v.is_array()) {
+            w.spec["capacityProviders"] = live.clone();
         }
     }
 }

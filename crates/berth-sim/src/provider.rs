@@ -669,7 +669,7 @@ impl Provider for Sim {
             || current.spec.service_registries != svc.service_registries
             || current.spec.service_connect_configuration != svc.service_connect_configuration;
         // forceNewDeployment is an instruction, not a setting ECS keeps.
-        current.spec = Service { force_new_deployment: false, ..svc.clone() };
+        current.spec = Service { force_new_deployment: false, clear_capacity_provider_strategy: false, ..svc.clone() };
         if redeploy {
             for d in current.deployments.iter_mut().filter(|d| d.status == "PRIMARY") {
                 d.status = "ACTIVE".into();
