@@ -597,6 +597,7 @@ pub fn from_rule(r: &elb::Rule, listener_arn: &str, tags: &[elb::Tag]) -> m::Lis
 }
 
 pub fn from_target_group(tg: &elb::TargetGroup, attributes: &[elb::TargetGroupAttribute], tags: &[elb::Tag]) -> m::TargetGroup {
+    let tcp_check = tg.health_check_protocol() == Some(&elb::ProtocolEnum::Tcp);
     m::TargetGroup {
         service: String::new(),
         name: tg.target_group_name().unwrap_or_default().into(),
@@ -605,11 +606,16 @@ pub fn from_target_group(tg: &elb::TargetGroup, attributes: &[elb::TargetGroupAt
         target_type: tg.target_type().map_or("instance", |t| t.as_str()).into(),
         vpc_id: tg.vpc_id().map(str::to_string),
         health_check_protocol: tg.health_check_protocol().map_or("HTTP", |p| p.as_str()).into(),
-        health_check_path: tg.health_check_path().unwrap_or("/").into(),
+        // A TCP health check has neither path nor matcher (whatever ELB reports).
+        health_check_path: if tcp_check { String::new() } else { tg.health_check_path().unwrap_or("/").into() },
         health_check_interval_seconds: tg.health_check_interval_seconds().map_or(30, |x| u64::from(u(x))),
         healthy_threshold_count: tg.healthy_threshold_count().map_or(5, u),
         unhealthy_threshold_count: tg.unhealthy_threshold_count().map_or(2, u),
-        matcher: m::Matcher { http_code: tg.matcher().and_then(|mm| mm.http_code()).unwrap_or("200").into() },
+        matcher: if tcp_check {
+            m::Matcher::default()
+        } else {
+            m::Matcher { http_code: tg.matcher().and_then(|mm| mm.http_code()).unwrap_or("200").into() }
+        },
         // Only the attributes berth sets are compared.
         attributes: attributes
             .iter()

@@ -9,6 +9,7 @@ mod errors;
 pub mod limits;
 mod lock;
 mod logs;
+mod nlb;
 mod observe;
 mod ownership;
 pub mod policy;
@@ -131,6 +132,22 @@ impl Provider for Aws {
 
     async fn delete_load_balancer(&self, arn: &str) -> Result<()> {
         write::delete_load_balancer(self, arn).await
+    }
+
+    async fn create_listener(&self, listener: &berth_model::resources::Listener) -> Result<String> {
+        nlb::create_listener(self, listener).await
+    }
+
+    async fn modify_listener(&self, arn: &str, listener: &berth_model::resources::Listener) -> Result<()> {
+        nlb::modify_listener(self, arn, listener).await
+    }
+
+    async fn delete_listener(&self, arn: &str) -> Result<()> {
+        nlb::delete_listener(self, arn).await
+    }
+
+    async fn listener_vpc(&self, listener_arn: &str) -> Result<Option<String>> {
+        nlb::listener_vpc(self, listener_arn).await
     }
 
     async fn create_target_group(&self, tg: &TargetGroup) -> Result<String> {

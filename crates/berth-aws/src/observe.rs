@@ -53,7 +53,8 @@ pub async fn observe(aws: &Aws, scope: &Scope) -> Result<Observed> {
     out.latest_revisions = latest;
     out.resources.extend(repos?);
     out.resources.extend(tgs?);
-    let lb = lb?;
+    let (lb, listeners) = lb?;
+    out.resources.extend(listeners);
     // Rules live on the spec's listener, or on the listener of the load balancer berth made.
     let listener = scope
         .listener
@@ -368,18 +369,43 @@ async fn listener_rules(aws: &Aws, scope: &Scope, listener: &str) -> Result<(Vec
     Ok((out, taken))
 }
 
-async fn load_balancer(aws: &Aws, scope: &Scope) -> Result<Option<LiveResource>> {
-    let Some(name) = &scope.load_balancer_name else { return Ok(None) };
+/// The load balancer berth made, and (an NLB's) every listener it has.
+async fn load_balancer(aws: &Aws, scope: &Scope) -> Result<(Option<LiveResource>, Vec<LiveResource>)> {
+    let Some(name) = &scope.load_balancer_name else { return Ok((None, Vec::new())) };
     let lbs = match aws.elb.describe_load_balancers().names(name).send().await {
         Ok(o) => o.load_balancers().to_vec(),
-        Err(e) if code(&e).as_deref() == Some("LoadBalancerNotFound") => return Ok(None),
+        Err(e) if code(&e).as_deref() == Some("LoadBalancerNotFound") => return Ok((None, Vec::new())),
         Err(e) => return Err(crate::errors::map("elasticloadbalancing:DescribeLoadBalancers", name, e)),
     };
-    let Some(lb) = lbs.first() else { return Ok(None) };
+    let Some(lb) = lbs.first() else { return Ok((None, Vec::new())) };
+    let network = lb.r#type() == Some(&aws_sdk_elasticloadbalancingv2::types::LoadBalancerTypeEnum::Network);
     let arn = lb.load_balancer_arn().unwrap_or_default().to_string();
     let (tags, listeners) = futures::join!(elb_tags(aws, vec![arn.clone()]), aws.elb.describe_listeners().load_balancer_arn(&arn).send());
     let tags = convert::from_elb_tags(tags?.get(&arn).map(Vec::as_slice).unwrap_or_default());
     let listeners = listeners.ctx("elasticloadbalancing:DescribeListeners", &arn)?;
+    if network {
+        let arns: Vec<String> = listeners.listeners().iter().filter_map(|l| l.listener_arn().map(str::to_string)).collect();
+        let listener_tags = elb_tags(aws, arns).await?;
+        let model = m::LoadBalancer {
+            name: name.clone(),
+            subnets: lb.availability_zones().iter().filter_map(|z| z.subnet_id().map(str::to_string)).collect(),
+            security_groups: lb.security_groups().to_vec(),
+            scheme: lb.scheme().map_or("internet-facing", |s| s.as_str()).into(),
+            certificate_arn: None,
+            kind: Some(m::LOAD_BALANCER_NETWORK.into()),
+            tags: tags.clone(),
+        };
+        let found = listeners
+            .listeners()
+            .iter()
+            .map(|l| {
+                let arn = l.listener_arn().unwrap_or_default();
+                let model = crate::nlb::from_listener(l, listener_tags.get(arn).map(Vec::as_slice).unwrap_or_default());
+                live(scope, Kind::Listener, arn, arn, model.tags.clone(), json(&model))
+            })
+            .collect();
+        return Ok((Some(live(scope, Kind::LoadBalancer, name, &arn, tags, json(&model))), found));
+    }
     let http = listeners.listeners().iter().find(|l| l.port() == Some(443)).or_else(|| listeners.listeners().first());
     let model = m::LoadBalancer {
         name: name.clone(),
@@ -387,11 +413,12 @@ async fn load_balancer(aws: &Aws, scope: &Scope) -> Result<Option<LiveResource>>
         security_groups: lb.security_groups().to_vec(),
         scheme: lb.scheme().map_or("internet-facing", |s| s.as_str()).into(),
         certificate_arn: http.and_then(|l| l.certificates().first()).and_then(|c| c.certificate_arn()).map(str::to_string),
+        kind: None,
         tags: tags.clone(),
     };
     let mut spec = json(&model);
     spec["listenerArn"] = serde_json::Value::String(http.and_then(|l| l.listener_arn()).unwrap_or_default().into());
-    Ok(Some(live(scope, Kind::LoadBalancer, name, &arn, tags, spec)))
+    Ok((Some(live(scope, Kind::LoadBalancer, name, &arn, tags, spec)), Vec::new()))
 }
 
 async fn cloud_map(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {

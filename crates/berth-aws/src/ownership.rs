@@ -42,11 +42,13 @@ async fn read_tags(aws: &Aws, kind: Kind, arn: &str) -> Result<Option<Vec<m::Tag
             Err(e) if gone(code(&e).as_deref()) => Ok(None),
             Err(e) => Err(crate::errors::map("ecs:ListTagsForResource", arn, e)),
         },
-        Kind::LoadBalancer | Kind::TargetGroup | Kind::ListenerRule => match aws.elb.describe_tags().resource_arns(arn).send().await {
-            Ok(o) => Ok(o.tag_descriptions().iter().find(|d| d.resource_arn() == Some(arn)).map(|d| convert::from_elb_tags(d.tags()))),
-            Err(e) if gone(code(&e).as_deref()) => Ok(None),
-            Err(e) => Err(crate::errors::map("elasticloadbalancing:DescribeTags", arn, e)),
-        },
+        Kind::LoadBalancer | Kind::TargetGroup | Kind::ListenerRule | Kind::Listener => {
+            match aws.elb.describe_tags().resource_arns(arn).send().await {
+                Ok(o) => Ok(o.tag_descriptions().iter().find(|d| d.resource_arn() == Some(arn)).map(|d| convert::from_elb_tags(d.tags()))),
+                Err(e) if gone(code(&e).as_deref()) => Ok(None),
+                Err(e) => Err(crate::errors::map("elasticloadbalancing:DescribeTags", arn, e)),
+            }
+        }
         Kind::Namespace | Kind::CloudMapService => match aws.sd.list_tags_for_resource().resource_arn(arn).send().await {
             Ok(o) => Ok(Some(convert::from_sd_tags(o.tags()))),
             Err(e) if gone(code(&e).as_deref()) => Ok(None),

@@ -215,6 +215,9 @@ pub async fn previous_task_definition(aws: &Aws, arn: &str) -> Result<Option<Str
 
 pub async fn create_load_balancer(aws: &Aws, lb: &m::LoadBalancer) -> Result<LoadBalancerArns> {
     use aws_sdk_elasticloadbalancingv2::types as elb;
+    if lb.is_network() {
+        return crate::nlb::create_load_balancer(aws, lb).await;
+    }
     let out = aws
         .elb
         .create_load_balancer()
@@ -289,6 +292,15 @@ fn deregistration_attributes(tg: &m::TargetGroup) -> Vec<aws_sdk_elasticloadbala
         .collect()
 }
 
+/// A TCP health check takes no path and no matcher.
+fn health_check_path(tg: &m::TargetGroup) -> Option<String> {
+    (!tg.health_check_path.is_empty()).then(|| tg.health_check_path.clone())
+}
+
+fn matcher(tg: &m::TargetGroup) -> Option<aws_sdk_elasticloadbalancingv2::types::Matcher> {
+    (!tg.matcher.is_empty()).then(|| aws_sdk_elasticloadbalancingv2::types::Matcher::builder().http_code(&tg.matcher.http_code).build())
+}
+
 pub async fn create_target_group(aws: &Aws, tg: &m::TargetGroup) -> Result<String> {
     use aws_sdk_elasticloadbalancingv2::types as elb;
     let vpc = tg
@@ -304,11 +316,11 @@ pub async fn create_target_group(aws: &Aws, tg: &m::TargetGroup) -> Result<Strin
         .vpc_id(vpc)
         .target_type(elb::TargetTypeEnum::from(tg.target_type.as_str()))
         .health_check_protocol(elb::ProtocolEnum::from(tg.health_check_protocol.as_str()))
-        .health_check_path(&tg.health_check_path)
+        .set_health_check_path(health_check_path(tg))
         .health_check_interval_seconds(i32::try_from(tg.health_check_interval_seconds).unwrap_or(30))
         .healthy_threshold_count(i32::try_from(tg.healthy_threshold_count).unwrap_or(5))
         .unhealthy_threshold_count(i32::try_from(tg.unhealthy_threshold_count).unwrap_or(2))
-        .matcher(elb::Matcher::builder().http_code(&tg.matcher.http_code).build())
+        .set_matcher(matcher(tg))
         .set_tags(Some(convert::elb_tags(&tg.tags)))
         .send()
         .await;
@@ -345,11 +357,11 @@ pub async fn modify_target_group(aws: &Aws, arn: &str, tg: &m::TargetGroup) -> R
         .modify_target_group()
         .target_group_arn(arn)
         .health_check_protocol(elb::ProtocolEnum::from(tg.health_check_protocol.as_str()))
-        .health_check_path(&tg.health_check_path)
+        .set_health_check_path(health_check_path(tg))
         .health_check_interval_seconds(i32::try_from(tg.health_check_interval_seconds).unwrap_or(30))
         .healthy_threshold_count(i32::try_from(tg.healthy_threshold_count).unwrap_or(5))
         .unhealthy_threshold_count(i32::try_from(tg.unhealthy_threshold_count).unwrap_or(2))
-        .matcher(elb::Matcher::builder().http_code(&tg.matcher.http_code).build())
+        .set_matcher(matcher(tg))
         .send()
         .await
         .ctx("elasticloadbalancing:ModifyTargetGroup", arn)?;

@@ -442,7 +442,18 @@ async fn create_or_update(cx: &Ctx<'_>, c: &Change, update: bool) -> Result<(), 
         "load_balancer" => {
             let arns = p.create_load_balancer(&parse::<LoadBalancer>(c, spec)?).await.map_err(|e| fail(a, e))?;
             cx.set_arn(a, arns.load_balancer);
-            cx.set_arn("listener.http", arns.listener);
+            // An NLB has no listener of its own (each route has one).
+            if !arns.listener.is_empty() {
+                cx.set_arn("listener.http", arns.listener);
+            }
+        }
+        "listener" => {
+            cx.resolve(&mut spec);
+            let listener = parse::<berth_model::resources::Listener>(c, spec)?;
+            match live {
+                Some(arn) => p.modify_listener(&arn, &listener).await.map_err(|e| fail(a, e))?,
+                None => cx.set_arn(a, p.create_listener(&listener).await.map_err(|e| fail(a, e))?),
+            }
         }
         "target_group" => {
             let tg = parse::<TargetGroup>(c, spec)?;
@@ -601,6 +612,7 @@ async fn delete(cx: &Ctx<'_>, c: &Change) -> Result<(), Failure> {
         "load_balancer" => p.delete_load_balancer(&arn).await,
         "target_group" => p.delete_target_group(&arn).await,
         "listener_rule" => p.delete_rule(&arn).await,
+        "listener" => p.delete_listener(&arn).await,
         "namespace" => p.delete_namespace(&arn).await,
         "cloud_map_service" => p.delete_cloud_map_service(&arn).await,
         "service" => p.delete_service(before["cluster"].as_str().unwrap_or_default(), &arn).await,

@@ -3,6 +3,7 @@
 
 pub mod lifecycle;
 pub mod lower;
+pub mod nlb;
 pub mod resources;
 
 pub use lower::lower;
@@ -41,6 +42,9 @@ pub struct SavedDesired {
     /// `ScalableTarget::service` of each scalable target.
     #[serde(default)]
     pub scalable_target_services: Vec<String>,
+    /// `Listener::service` of each NLB listener.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listener_services: Vec<String>,
 }
 
 impl From<&Desired> for SavedDesired {
@@ -51,6 +55,7 @@ impl From<&Desired> for SavedDesired {
             rule_addresses: d.listener_rules.iter().map(|r| r.address.clone()).collect(),
             services: d.services.iter().map(|s| (s.compose_name.clone(), s.depends_on.clone())).collect(),
             scalable_target_services: d.scalable_targets.iter().map(|t| t.service.clone()).collect(),
+            listener_services: d.listeners.iter().map(|l| l.service.clone()).collect(),
         }
     }
 }
@@ -63,6 +68,7 @@ impl SavedDesired {
             || d.listener_rules.len() != self.rule_addresses.len()
             || d.services.len() != self.services.len()
             || d.scalable_targets.len() != self.scalable_target_services.len()
+            || d.listeners.len() != self.listener_services.len()
         {
             return Err("the saved app's resources and their berth fields do not line up".into());
         }
@@ -78,6 +84,9 @@ impl SavedDesired {
         }
         for (t, service) in d.scalable_targets.iter_mut().zip(self.scalable_target_services) {
             t.service = service;
+        }
+        for (l, service) in d.listeners.iter_mut().zip(self.listener_services) {
+            l.service = service;
         }
         Ok(d)
     }
@@ -111,6 +120,11 @@ impl Desired {
         for r in &self.listener_rules {
             let deps = r.actions.iter().flat_map(|a| a.forward_config.target_groups.iter().map(|t| t.target_group_arn.clone())).collect();
             push(r.address.clone(), "listener_rule", deps, to_json(r));
+        }
+        for l in &self.listeners {
+            let deps = l.default_actions.iter().flat_map(|a| a.forward_config.target_groups.iter().map(|t| t.target_group_arn.clone()));
+            let deps = std::iter::once(l.load_balancer_arn.clone()).chain(deps).collect();
+            push(nlb::listener_address(&l.service), "listener", deps, to_json(l));
         }
         if let Some(ns) = &self.namespace {
             push(format!("namespace.{}", ns.name), "namespace", vec![], to_json(ns));

@@ -34,7 +34,8 @@ pub fn lower(app: &App) -> Desired {
         subnets: c.subnets.clone(),
         security_groups: c.security_groups.clone(),
         scheme: c.scheme.clone(),
-        certificate_arn: c.certificate_arn.clone(),
+        certificate_arn: c.certificate_arn.clone().filter(|_| c.kind == app::LoadBalancerKind::Application),
+        kind: (c.kind == app::LoadBalancerKind::Network).then(|| LOAD_BALANCER_NETWORK.to_string()),
         tags: tags.clone(),
     });
     let listener_arn = app.load_balancer.as_ref().and_then(|lb| lb.listener.clone()).unwrap_or_else(|| "listener.http".to_string());
@@ -46,6 +47,10 @@ pub fn lower(app: &App) -> Desired {
         let colors: &[&str] = if task.blue_green.is_some() { &["blue", "green"] } else { &[""] };
         for color in colors {
             target_groups.push(target_group(app, task, route, color, &tags));
+        }
+        // A network route is a listener of its own (crate::nlb), not a rule.
+        if route.protocol != app::RouteProtocol::Http {
+            continue;
         }
         // The live color is blue at first; deployments move the weights.
         let forward = if task.blue_green.is_some() {
@@ -114,6 +119,7 @@ pub fn lower(app: &App) -> Desired {
         load_balancer,
         target_groups,
         listener_rules,
+        listeners: crate::nlb::listeners(app, &tags),
         namespace,
         cloud_map_services,
         services,
@@ -185,19 +191,24 @@ pub fn family(app: &App, task: &str) -> String {
 
 fn target_group(app: &App, task: &app::Task, route: &app::Route, color: &str, tags: &[Tag]) -> TargetGroup {
     let suffix = if color.is_empty() { String::new() } else { format!("-{color}") };
+    let (protocol, health_check_protocol, health_check_path, matcher) = if route.protocol == app::RouteProtocol::Http {
+        ("HTTP".into(), "HTTP".into(), route.health_path.clone(), Matcher { http_code: route.health_matcher.clone() })
+    } else {
+        crate::nlb::target_group_protocols(route)
+    };
     TargetGroup {
         service: format!("{}{suffix}", task.name),
         name: format!("{}-{}{suffix}", app.name, task.name),
-        protocol: "HTTP".into(),
+        protocol,
         port: route.port,
         target_type: if app.network.mode == NetworkMode::Awsvpc { "ip" } else { "instance" }.into(),
         vpc_id: app.network.vpc_id.clone(),
-        health_check_protocol: "HTTP".into(),
-        health_check_path: route.health_path.clone(),
+        health_check_protocol,
+        health_check_path,
         health_check_interval_seconds: route.health_interval_secs,
         healthy_threshold_count: route.healthy_threshold,
         unhealthy_threshold_count: route.unhealthy_threshold,
-        matcher: Matcher { http_code: route.health_matcher.clone() },
+        matcher,
         attributes: vec![Attribute {
             key: "deregistration_delay.timeout_seconds".into(),
             value: route.deregistration_delay_secs.to_string(),

@@ -47,6 +47,9 @@ pub struct Desired {
     pub target_groups: Vec<TargetGroup>,
     #[serde(default)]
     pub listener_rules: Vec<ListenerRule>,
+    /// Listeners of the network load balancer berth creates.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listeners: Vec<Listener>,
     #[serde(default)]
     pub namespace: Option<Namespace>,
     #[serde(default)]
@@ -450,8 +453,47 @@ pub struct LoadBalancer {
     pub scheme: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub certificate_arn: Option<String>,
+    /// `network` for an NLB; none for an ALB (CreateLoadBalancer's default).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none", default)]
+    pub kind: Option<String>,
     #[serde(default)]
     pub tags: Vec<Tag>,
+}
+
+pub const LOAD_BALANCER_NETWORK: &str = "network";
+
+impl LoadBalancer {
+    pub fn is_network(&self) -> bool {
+        self.kind.as_deref() == Some(LOAD_BALANCER_NETWORK)
+    }
+}
+
+/// A listener of the network load balancer (`CreateListener`'s input): one
+/// per routed service, forwarding every connection on its port to the
+/// service's target group. Its address is `nlb_listener.<service>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Listener {
+    /// The compose service it forwards to.
+    #[serde(skip)]
+    pub service: String,
+    /// The load balancer's address (`lb.main`) until its ARN is known.
+    pub load_balancer_arn: String,
+    pub protocol: String,
+    pub port: u16,
+    /// A TLS listener's server certificate.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub certificates: Vec<Certificate>,
+    #[serde(default)]
+    pub default_actions: Vec<RuleAction>,
+    #[serde(default)]
+    pub tags: Vec<Tag>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Certificate {
+    pub certificate_arn: String,
 }
 
 /// `CreateTargetGroup`'s input plus its attributes.
@@ -468,10 +510,14 @@ pub struct TargetGroup {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub vpc_id: Option<String>,
     pub health_check_protocol: String,
+    /// Empty for a TCP health check (ELB takes no path for it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub health_check_path: String,
     pub health_check_interval_seconds: u64,
     pub healthy_threshold_count: u32,
     pub unhealthy_threshold_count: u32,
+    /// Empty for a TCP health check (ELB takes no matcher for it).
+    #[serde(default, skip_serializing_if = "Matcher::is_empty")]
     pub matcher: Matcher,
     #[serde(default)]
     pub attributes: Vec<Attribute>,
@@ -483,6 +529,18 @@ pub struct TargetGroup {
 #[serde(rename_all = "camelCase")]
 pub struct Matcher {
     pub http_code: String,
+}
+
+impl Matcher {
+    pub fn is_empty(&self) -> bool {
+        self.http_code.is_empty()
+    }
+}
+
+impl Default for Matcher {
+    fn default() -> Self {
+        Matcher { http_code: String::new() }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

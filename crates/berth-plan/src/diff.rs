@@ -118,6 +118,17 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
             }
         }
     }
+    // A listener port of the load balancer another owner's listener holds:
+    // never taken over.
+    for w in wants.iter().filter(|w| w.kind == Kind::Listener) {
+        let port = &w.spec["port"];
+        if let Some(other) = observed.resources.iter().find(|r| r.kind == Kind::Listener && !r.owned_by(app) && &r.spec["port"] == port) {
+            not_owned.push(format!(
+                "{} wants port {port} of the load balancer, which listener {} holds and berth does not manage for app {app}; berth leaves it untouched — publish the service on another port, or delete that listener",
+                w.address, other.arn
+            ));
+        }
+    }
     // A declared scaler where someone else's scalable target scales the
     // service already: registering ours would take theirs over.
     for w in wants.iter().filter(|w| w.kind == Kind::ScalableTarget) {
@@ -640,7 +651,7 @@ fn replace_fields(kind: Kind, changed: &[String]) -> Vec<String> {
         Kind::EcrRepository => &["encryptionConfiguration", "repositoryName"],
         Kind::Namespace => &["name", "vpc"],
         Kind::CloudMapService => &["name", "namespace", "dnsConfig"],
-        Kind::LoadBalancer => &["name", "scheme"],
+        Kind::LoadBalancer => &["name", "scheme", "type"],
         // Another service (a blue/green color) is another scalable target.
         Kind::ScalableTarget => &["resourceId", "serviceNamespace", "scalableDimension"],
         _ => &[],

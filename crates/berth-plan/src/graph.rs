@@ -55,7 +55,7 @@ pub fn link(changes: &mut [Change]) {
     let forward: BTreeSet<String> = changes.iter().filter(|c| c.action != Action::Delete).map(|c| c.address.clone()).collect();
     // Target group → the forward rule changes that send it traffic.
     let mut rules_of: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for c in changes.iter().filter(|c| c.kind == "listener_rule" && c.action != Action::Delete) {
+    for c in changes.iter().filter(|c| (c.kind == "listener_rule" || c.kind == "listener") && c.action != Action::Delete) {
         for r in refs(c.after.as_ref()) {
             if r.starts_with("tg.") {
                 rules_of.entry(r).or_default().push(c.address.as_str());
@@ -161,7 +161,7 @@ fn delete_needs(c: &Change, changes: &[Change], needs: &mut BTreeSet<String>) {
             );
         }
         "load_balancer" => {
-            needs.extend(kind_deletes("listener_rule").into_iter().chain(kind_deletes("target_group")));
+            needs.extend(kind_deletes("listener_rule").into_iter().chain(kind_deletes("listener")).chain(kind_deletes("target_group")));
         }
         "cluster" => {
             needs.extend(kind_deletes("service"));

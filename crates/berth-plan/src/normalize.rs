@@ -89,6 +89,7 @@ pub fn normalize(kind: Kind, spec: &Value, arns: &ArnMap) -> Value {
             Kind::Service => service(obj, arns),
             Kind::TargetGroup => target_group(obj),
             Kind::ListenerRule => listener_rule(obj, arns),
+            Kind::Listener => listener(obj, arns),
             Kind::EcrRepository => ecr(obj),
             Kind::Cluster => {
                 if let Some(Value::Array(cps)) = obj.get_mut("capacityProviders") {
@@ -295,6 +296,23 @@ fn service(svc: &mut Map<String, Value>, arns: &ArnMap) {
 fn target_group(tg: &mut Map<String, Value>) {
     if let Some(Value::Array(attrs)) = tg.get_mut("attributes") {
         sort_by_str(attrs, "key");
+    }
+}
+
+/// An NLB listener: its load balancer and target group as addresses.
+fn listener(l: &mut Map<String, Value>, arns: &ArnMap) {
+    if let Some(Value::String(lb)) = l.get_mut("loadBalancerArn") {
+        if let Some(address) = arns.get(lb.as_str()) {
+            *lb = address.clone();
+        }
+    }
+    if let Some(actions) = l.remove("defaultActions") {
+        let mut as_rule = Map::new();
+        as_rule.insert("actions".into(), actions);
+        listener_rule(&mut as_rule, arns);
+        if let Some(actions) = as_rule.remove("actions") {
+            l.insert("defaultActions".into(), actions);
+        }
     }
 }
 

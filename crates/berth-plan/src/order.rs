@@ -18,6 +18,7 @@ const FORWARD_ORDER: &[Kind] = &[
     Kind::TargetGroup,
     Kind::Namespace,
     Kind::ListenerRule,
+    Kind::Listener,
     Kind::CloudMapService,
     Kind::Service,
     Kind::ScalableTarget,
@@ -29,6 +30,7 @@ pub const DELETE_ORDER: &[Kind] = &[
     // A scaler would hold a service it scales at its minimum.
     Kind::ScalableTarget,
     Kind::ListenerRule,
+    Kind::Listener,
     Kind::TargetGroup,
     Kind::Service,
     Kind::CloudMapService,

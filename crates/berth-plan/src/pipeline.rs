@@ -66,6 +66,7 @@ pub async fn plan_app(input: &PlanInput<'_>, provider: &dyn Provider) -> Result<
     let mut observed = provider.observe(&crate::scope(input.desired)).await?;
     leave_disabled_services_alone(&mut observed, input.disabled_services, &input.desired.app);
     let mut desired = input.desired.clone();
+    fill_vpc_from_listener(&mut desired, provider).await?;
     let lookups = lookup_images(&desired, provider).await?;
     let creating: BTreeSet<String> = desired
         .ecr_repositories
@@ -86,13 +87,37 @@ pub async fn plan_app(input: &PlanInput<'_>, provider: &dyn Provider) -> Result<
     Ok(Planned { plan, observed })
 }
 
+/// Without `x-berth.network.vpc_id`, target groups and the namespace take
+/// the VPC of the load balancer the spec's listener belongs to.
+async fn fill_vpc_from_listener(desired: &mut Desired, provider: &dyn Provider) -> Result<(), PipelineError> {
+    let missing = desired.target_groups.iter().any(|t| t.vpc_id.is_none()) || desired.namespace.as_ref().is_some_and(|n| n.vpc.is_none());
+    let Some(listener) = desired.listener_rules.first().map(|r| r.listener_arn.clone()).filter(|l| l.starts_with("arn:")) else {
+        return Ok(());
+    };
+    if !missing {
+        return Ok(());
+    }
+    let Some(vpc) = provider.listener_vpc(&listener).await? else {
+        return Err(PipelineError::Provider(ProviderError::Invalid(format!(
+            "x-berth.network.vpc_id is not set, and the VPC cannot be read from listener {listener}: it does not exist; set x-berth.network.vpc_id to the VPC of the load balancer, or x-berth.load_balancer.listener to a listener that exists"
+        ))));
+    };
+    for t in desired.target_groups.iter_mut().filter(|t| t.vpc_id.is_none()) {
+        t.vpc_id = Some(vpc.clone());
+    }
+    if let Some(n) = desired.namespace.as_mut().filter(|n| n.vpc.is_none()) {
+        n.vpc = Some(vpc);
+    }
+    Ok(())
+}
+
 fn leave_disabled_services_alone(observed: &mut Observed, disabled: &[String], app: &str) {
     if disabled.is_empty() {
         return;
     }
     let belongs = |address: &str| {
         disabled.iter().any(|svc| {
-            ["service", "taskdef", "tg", "rule", "cloudmap"].iter().any(|kind| {
+            ["service", "taskdef", "tg", "rule", "cloudmap", "nlb_listener"].iter().any(|kind| {
                 address.strip_prefix(&format!("{kind}.{svc}")).is_some_and(|rest| {
                     rest.is_empty() || rest == "-blue" || rest == "-green" || rest.starts_with('/') || rest.starts_with('~')
                 })

@@ -169,6 +169,16 @@ pub trait Provider: Send + Sync {
     async fn create_load_balancer(&self, lb: &LoadBalancer) -> Result<LoadBalancerArns>;
     async fn delete_load_balancer(&self, arn: &str) -> Result<()>;
 
+    /// Creates a listener of a network load balancer (ARNs resolved); the
+    /// address tag is among its tags.
+    async fn create_listener(&self, listener: &berth_model::resources::Listener) -> Result<String>;
+    /// Sets a listener's protocol, port, certificate and default action.
+    async fn modify_listener(&self, arn: &str, listener: &berth_model::resources::Listener) -> Result<()>;
+    async fn delete_listener(&self, arn: &str) -> Result<()>;
+    /// The VPC of the load balancer a listener belongs to (DescribeListeners,
+    /// then DescribeLoadBalancers); `None` when the listener is unknown.
+    async fn listener_vpc(&self, listener_arn: &str) -> Result<Option<String>>;
+
     async fn create_target_group(&self, tg: &TargetGroup) -> Result<String>;
     async fn modify_target_group(&self, arn: &str, tg: &TargetGroup) -> Result<()>;
     async fn delete_target_group(&self, arn: &str) -> Result<()>;

@@ -14,6 +14,8 @@ pub enum Kind {
     LoadBalancer,
     TargetGroup,
     ListenerRule,
+    /// A listener of the network load balancer berth creates.
+    Listener,
     Namespace,
     CloudMapService,
     Service,
@@ -30,6 +32,7 @@ impl Kind {
             Kind::LoadBalancer => "load_balancer",
             Kind::TargetGroup => "target_group",
             Kind::ListenerRule => "listener_rule",
+            Kind::Listener => "listener",
             Kind::Namespace => "namespace",
             Kind::CloudMapService => "cloud_map_service",
             Kind::Service => "service",
@@ -46,6 +49,7 @@ impl Kind {
             "load_balancer" => Kind::LoadBalancer,
             "target_group" => Kind::TargetGroup,
             "listener_rule" => Kind::ListenerRule,
+            "listener" => Kind::Listener,
             "namespace" => Kind::Namespace,
             "cloud_map_service" => Kind::CloudMapService,
             "service" => Kind::Service,
@@ -124,6 +128,10 @@ pub fn address_for(kind: Kind, name: &str, app: &str, tags: &[Tag]) -> String {
         }
         Kind::ListenerRule => {
             tags.iter().find(|t| t.key == TAG_ADDRESS).map(|t| t.value.clone()).unwrap_or_else(|| format!("rule.unknown/{name}"))
+        }
+        // Another owner's listener on the load balancer: never ours to change.
+        Kind::Listener => {
+            tags.iter().find(|t| t.key == TAG_ADDRESS).map(|t| t.value.clone()).unwrap_or_else(|| format!("nlb_listener.unknown/{name}"))
         }
         Kind::Namespace => format!("namespace.{name}"),
         Kind::CloudMapService => format!("cloudmap.{name}"),

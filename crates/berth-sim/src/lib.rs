@@ -11,6 +11,7 @@ pub mod ecr;
 pub mod faults;
 mod lock;
 pub mod logs;
+mod nlb;
 pub mod oneoff;
 mod provider;
 pub mod scaling;

@@ -61,6 +61,7 @@ impl Sim {
     fn observe_state(state: &SimState, scope: &Scope) -> Observed {
         let app = scope.app.as_str();
         let mut out = Observed::default();
+        let mut out_listeners = Vec::new();
         let mut push = |kind: Kind, name: &str, arn: &str, tags: &[berth_model::resources::Tag], spec: serde_json::Value| {
             out.resources.push(LiveResource {
                 address: address_for(kind, name, app, tags),
@@ -131,8 +132,11 @@ impl Sim {
             .find(|lb| Some(&lb.spec.name) == scope.load_balancer_name.as_ref() || owned_by(&lb.spec.tags, app))
         {
             let mut spec = to_json(&lb.spec);
-            spec["listenerArn"] = serde_json::Value::String(lb.listener_arn.clone());
+            if !lb.spec.is_network() {
+                spec["listenerArn"] = serde_json::Value::String(lb.listener_arn.clone());
+            }
             push(Kind::LoadBalancer, &lb.spec.name, &lb.arn, &lb.spec.tags, spec);
+            out_listeners = crate::nlb::observe(state, &lb.arn, app);
         }
         for tg in state.target_groups.values() {
             if scope.target_group_names.contains(&tg.spec.name) || owned_by(&tg.spec.tags, app) {
@@ -195,6 +199,7 @@ impl Sim {
                 push(Kind::ScalableTarget, service, &t.arn, &t.tags, crate::scaling::describe(id, t));
             }
         }
+        out.resources.extend(out_listeners);
         out
     }
 }
@@ -422,6 +427,7 @@ impl Provider for Sim {
             Kind::LoadBalancer => s.load_balancers.values().find(|lb| lb.arn == arn).map(|lb| lb.spec.tags.clone()),
             Kind::TargetGroup => s.target_groups.get(arn).map(|tg| tg.spec.tags.clone()),
             Kind::ListenerRule => s.listeners.values().flat_map(|l| &l.rules).find(|r| r.arn == arn).map(|r| r.spec.tags.clone()),
+            Kind::Listener => crate::nlb::tags(&s, arn),
             Kind::Namespace => s.namespaces.get(arn).map(|n| n.spec.tags.clone()),
             Kind::CloudMapService => s.cloud_map_services.get(arn).map(|c| c.spec.tags.clone()),
             Kind::Service => s.services.values().find(|svc| svc.arn == arn).map(|svc| svc.spec.tags.clone()),
@@ -437,13 +443,27 @@ impl Provider for Sim {
             return Err(conflict("CreateLoadBalancer", format!("DuplicateLoadBalancerName: {}", lb.name)));
         }
         let id = s.next_id();
-        let arn = SimState::arn("elasticloadbalancing", &format!("loadbalancer/app/{}/{id}", lb.name));
-        let listener_arn = SimState::arn("elasticloadbalancing", &format!("listener/app/{}/{id}/{}", lb.name, s.next_id()));
+        let kind = if lb.is_network() { "net" } else { "app" };
+        let arn = SimState::arn("elasticloadbalancing", &format!("loadbalancer/{kind}/{}/{id}", lb.name));
         let dns_name = format!("{}-{id}.{REGION}.elb.amazonaws.com", lb.name);
-        s.listeners.insert(listener_arn.clone(), SimListener { arn: listener_arn.clone(), rules: Vec::new() });
+        // An NLB's listeners are the routes' own (created one by one).
+        let listener_arn = if lb.is_network() {
+            String::new()
+        } else {
+            let listener_arn = SimState::arn("elasticloadbalancing", &format!("listener/app/{}/{id}/{}", lb.name, s.next_id()));
+            let listener = SimListener { arn: listener_arn.clone(), rules: Vec::new(), load_balancer_arn: arn.clone(), spec: None };
+            s.listeners.insert(listener_arn.clone(), listener);
+            listener_arn
+        };
         s.load_balancers.insert(
             lb.name.clone(),
-            SimLoadBalancer { arn: arn.clone(), listener_arn: listener_arn.clone(), dns_name: dns_name.clone(), spec: lb.clone() },
+            SimLoadBalancer {
+                arn: arn.clone(),
+                listener_arn: listener_arn.clone(),
+                dns_name: dns_name.clone(),
+                spec: lb.clone(),
+                vpc_id: None,
+            },
         );
         Ok(LoadBalancerArns { load_balancer: arn, listener: listener_arn, dns_name })
     }
@@ -454,8 +474,30 @@ impl Provider for Sim {
         let name = s.load_balancers.iter().find(|(_, l)| l.arn == arn).map(|(n, _)| n.clone()).ok_or_else(|| not_found(arn))?;
         if let Some(lb) = s.load_balancers.remove(&name) {
             s.listeners.remove(&lb.listener_arn);
+            // ELB deletes a load balancer's listeners with it.
+            s.listeners.retain(|_, l| l.load_balancer_arn != lb.arn || l.load_balancer_arn.is_empty());
         }
         Ok(())
+    }
+
+    async fn create_listener(&self, listener: &berth_model::resources::Listener) -> Result<String> {
+        self.api("CreateListener")?;
+        crate::nlb::create_listener(&mut self.state(), listener)
+    }
+
+    async fn modify_listener(&self, arn: &str, listener: &berth_model::resources::Listener) -> Result<()> {
+        self.api("ModifyListener")?;
+        crate::nlb::modify_listener(&mut self.state(), arn, listener)
+    }
+
+    async fn delete_listener(&self, arn: &str) -> Result<()> {
+        self.api("DeleteListener")?;
+        crate::nlb::delete_listener(&mut self.state(), arn)
+    }
+
+    async fn listener_vpc(&self, listener_arn: &str) -> Result<Option<String>> {
+        self.api("DescribeListeners")?;
+        Ok(crate::nlb::listener_vpc(&self.state(), listener_arn))
     }
 
     async fn create_target_group(&self, tg: &TargetGroup) -> Result<String> {
@@ -502,6 +544,9 @@ impl Provider for Sim {
         if in_use {
             return Err(conflict("DeleteTargetGroup", format!("ResourceInUse: target group {arn} is used by a listener rule")));
         }
+        if crate::nlb::forwards_to(&s, arn) {
+            return Err(conflict("DeleteTargetGroup", format!("ResourceInUse: target group {arn} is used by a listener")));
+        }
         s.target_groups.remove(arn).map(|_| ()).ok_or_else(|| not_found(arn))
     }
 
@@ -515,10 +560,12 @@ impl Provider for Sim {
         }
         let id = s.next_id();
         let arn = format!("{}/{id}", rule.listener_arn.replacen(":listener/", ":listener-rule/", 1));
-        let listener = s
-            .listeners
-            .entry(rule.listener_arn.clone())
-            .or_insert_with(|| SimListener { arn: rule.listener_arn.clone(), rules: Vec::new() });
+        let listener = s.listeners.entry(rule.listener_arn.clone()).or_insert_with(|| SimListener {
+            arn: rule.listener_arn.clone(),
+            rules: Vec::new(),
+            load_balancer_arn: String::new(),
+            spec: None,
+        });
         if listener.rules.iter().any(|r| r.priority == priority) {
             return Err(conflict("CreateRule", format!("PriorityInUse: priority {priority} is in use on {}", rule.listener_arn)));
         }

@@ -239,9 +239,13 @@ pub struct SimTask {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SimLoadBalancer {
     pub arn: String,
+    /// The ALB's listener (empty for an NLB: its listeners are the routes').
     pub listener_arn: String,
     pub dns_name: String,
     pub spec: LoadBalancer,
+    /// The VPC of its subnets (a test sets it for a load balancer it seeds).
+    #[serde(default)]
+    pub vpc_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -256,6 +260,12 @@ pub struct SimTargetGroup {
 pub struct SimListener {
     pub arn: String,
     pub rules: Vec<SimRule>,
+    /// The load balancer it is on (empty: a listener only rules were put on).
+    #[serde(default)]
+    pub load_balancer_arn: String,
+    /// An NLB listener's protocol, port and forward (ARNs resolved).
+    #[serde(default)]
+    pub spec: Option<berth_model::resources::Listener>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -83,6 +83,50 @@ pub struct CreateLoadBalancer {
     pub security_groups: Vec<String>,
     pub scheme: String,
     pub certificate_arn: Option<String>,
+    pub kind: LoadBalancerKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadBalancerKind {
+    /// An ALB: HTTP routes are listener rules on its listener.
+    Application,
+    /// An NLB: each TCP/UDP/TLS route is a listener of its own.
+    Network,
+}
+
+/// What a route's traffic is: HTTP through an ALB rule, or a transport
+/// protocol through an NLB listener.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RouteProtocol {
+    Http,
+    Tcp,
+    Udp,
+    TcpUdp,
+    Tls,
+}
+
+impl RouteProtocol {
+    /// ELB's name of the listener protocol.
+    pub fn listener(self) -> &'static str {
+        match self {
+            RouteProtocol::Http => "HTTP",
+            RouteProtocol::Tcp => "TCP",
+            RouteProtocol::Udp => "UDP",
+            RouteProtocol::TcpUdp => "TCP_UDP",
+            RouteProtocol::Tls => "TLS",
+        }
+    }
+
+    /// ELB's name of the target group protocol: the NLB ends TLS, and
+    /// sends the task plain TCP.
+    pub fn target_group(self) -> &'static str {
+        match self {
+            RouteProtocol::Tls => "TCP",
+            other => other.listener(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -203,6 +247,14 @@ pub struct Route {
     pub unhealthy_threshold: u32,
     pub deregistration_delay_secs: u64,
     pub priority: Option<u32>,
+    pub protocol: RouteProtocol,
+    /// The NLB listener's port (the published port, else the container port).
+    pub listener_port: u16,
+    /// A `tls` route's certificate.
+    pub certificate_arn: Option<String>,
+    /// An NLB route's health check: `true` when `health_path` asks for HTTP,
+    /// else TCP.
+    pub http_health_check: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

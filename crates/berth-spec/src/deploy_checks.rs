@@ -31,7 +31,9 @@ pub fn deploy_checks(loaded: &Loaded) -> Diagnostics {
             "set x-berth.network.subnets (and security_groups) to the subnets of your VPC",
         );
     }
-    if network.vpc_id.is_none() {
+    // With an existing listener, plan reads the VPC from its load balancer.
+    let from_listener = app.load_balancer.as_ref().is_some_and(|lb| lb.listener.is_some());
+    if network.vpc_id.is_none() && !from_listener {
         if let Some(task) = app.tasks.iter().find(|t| t.route.is_some()) {
             need(
                 "x-berth.network.vpc_id",

@@ -168,12 +168,16 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
         let replicas = resolve_replicas(cx, name, svc, launch_type);
         let rolling = resolve_rolling(cx, name, svc, replicas.unwrap_or(1));
         let route = resolve_route(cx, app_name, name, svc, &containers[0], load_balancer.as_ref(), network.mode);
+        if let Some(r) = &route {
+            crate::nlb::check_blue_green(cx, name, svc, r.protocol);
+        }
         let blue_green = resolve_blue_green(cx, name, svc, route.is_some(), app_name);
         let discoverable = resolve_discoverable(cx, name, svc, &containers[0], discovery.as_ref());
         warn_unrouted_ports(cx, &members, route.as_ref());
         let before_deploy = resolve_before_deploy(cx, name, svc);
         let capacity = resolve_capacity(cx, &x, name, svc, &members, launch_type, cpu_architecture.as_deref());
-        let autoscaling = resolve_autoscaling(cx, name, svc, route.is_some(), replicas);
+        // Requests per target are an ALB metric: an HTTP route's.
+        let autoscaling = resolve_autoscaling(cx, name, svc, route.as_ref().is_some_and(|r| r.protocol == RouteProtocol::Http), replicas);
         // With a scaler, replicas is the first deploy's count only.
         let replicas = match &autoscaling {
             Some(a) => Some(crate::autoscaling::initial_count(a, replicas)),
@@ -433,11 +437,18 @@ fn resolve_load_balancer(cx: &mut Ctx, x: &types::AppXBerth) -> Option<LoadBalan
                 Some("use internet-facing or internal"),
             );
         }
-        if c.subnets.len() < 2 {
+        let kind = crate::nlb::load_balancer_kind(cx, c);
+        if kind == LoadBalancerKind::Application && c.subnets.len() < 2 {
             cx.error(
                 &p(&["x-berth", "load_balancer", "create", "subnets"]),
                 "an application load balancer needs subnets in at least two availability zones",
                 None,
+            );
+        } else if c.subnets.is_empty() {
+            cx.error(
+                &p(&["x-berth", "load_balancer", "create", "subnets"]),
+                "a network load balancer needs at least one subnet",
+                Some("list a subnet per availability zone the load balancer serves"),
             );
         }
         CreateLoadBalancer {
@@ -445,6 +456,7 @@ fn resolve_load_balancer(cx: &mut Ctx, x: &types::AppXBerth) -> Option<LoadBalan
             security_groups: c.security_groups.clone(),
             scheme,
             certificate_arn: c.certificate_arn.clone(),
+            kind,
         }
     });
     if lb.listener.is_some() && create.is_some() {
@@ -738,14 +750,6 @@ fn resolve_container(
             Err(msg) => cx.error(&path, msg, Some("write ports as \"PUBLISHED:TARGET\", e.g. \"8080:80\"")),
             Ok(specs) => {
                 for s in specs {
-                    if s.protocol == "udp" {
-                        cx.error(
-                            &path,
-                            format!("UDP port {} needs a network load balancer, which berth does not manage yet", s.target),
-                            Some("remove the port, or expose it through an NLB you manage"),
-                        );
-                        continue;
-                    }
                     if s.host_ip.is_some() {
                         cx.warn(&path, "the host IP of a port is ignored on ECS", None);
                     }
@@ -783,12 +787,6 @@ fn resolve_container(
                             &pi(&["services", name, "expose"], i),
                             "expose takes container ports only",
                             Some("use `ports:` to publish"),
-                        );
-                    } else if s.protocol == "udp" {
-                        cx.error(
-                            &pi(&["services", name, "expose"], i),
-                            format!("UDP port {} needs a network load balancer, which berth does not manage yet", s.target),
-                            None,
                         );
                     } else if !ports_out.iter().any(|p| p.container_port == s.target && p.protocol == s.protocol) {
                         ports_out.push(ContainerPort {
@@ -1475,25 +1473,42 @@ fn resolve_route(
 ) -> Option<Route> {
     let r = svc.x_berth.as_ref()?.route.as_ref()?;
     let path = p(&["services", name, "x-berth", "route"]);
-    let tcp_ports: Vec<u16> = container.ports.iter().filter(|p| p.protocol == "tcp").map(|p| p.container_port).collect();
+    let protocol = crate::nlb::route_protocol(cx, name, r);
+    let routable = crate::nlb::routable_ports(&container.ports, protocol);
     let port = match r.port {
-        Some(port) if tcp_ports.contains(&port) => port,
+        Some(port) if routable.contains(&port) => port,
         Some(port) => {
+            let what = if protocol == RouteProtocol::Http {
+                String::new()
+            } else {
+                format!(" for a {} route", protocol.listener().to_ascii_lowercase())
+            };
             cx.error(
                 &p(&["services", name, "x-berth", "route", "port"]),
-                format!("port {port} is not a port of this service"),
-                Some("list it under `ports:` or `expose:`"),
+                format!("port {port} is not a port of this service{what}"),
+                Some(crate::nlb::port_hint(protocol)),
             );
             port
         }
-        None => match tcp_ports.first() {
+        None => match routable.first() {
             Some(port) => *port,
-            None => {
+            None if protocol == RouteProtocol::Http => {
                 cx.error(&path, "a routed service needs a port", Some("add `ports:` or `expose:` with the port the app listens on"));
+                return None;
+            }
+            None => {
+                cx.error(
+                    &path,
+                    format!("a {} route needs a port of that protocol", protocol.listener().to_ascii_lowercase()),
+                    Some(crate::nlb::port_hint(protocol)),
+                );
                 return None;
             }
         },
     };
+    let certificate_arn = crate::nlb::check_route(cx, name, r, protocol, lb);
+    // The listener takes the published port (compose's public side).
+    let listener_port = container.ports.iter().find(|p| p.container_port == port).and_then(|p| p.published).unwrap_or(port);
     if lb.is_none_or(|lb| lb.listener.is_none() && lb.create.is_none()) {
         cx.error(
             &path,
@@ -1533,7 +1548,13 @@ fn resolve_route(
     };
     let health_interval_secs = dur(cx, "health_interval", &r.health_interval, 15);
     let deregistration_delay_secs = dur(cx, "deregistration_delay", &r.deregistration_delay, DEFAULT_DEREGISTRATION_DELAY_SECS);
-    let paths = if r.paths.is_empty() && r.hosts.is_empty() { vec!["/*".to_string()] } else { r.paths.clone() };
+    let paths = if protocol != RouteProtocol::Http {
+        Vec::new()
+    } else if r.paths.is_empty() && r.hosts.is_empty() {
+        vec!["/*".to_string()]
+    } else {
+        r.paths.clone()
+    };
     Some(Route {
         container: container.name.clone(),
         port,
@@ -1546,6 +1567,10 @@ fn resolve_route(
         unhealthy_threshold: r.unhealthy_threshold.unwrap_or(3),
         deregistration_delay_secs,
         priority: r.priority,
+        protocol,
+        listener_port,
+        certificate_arn,
+        http_health_check: protocol == RouteProtocol::Http || r.health_path.is_some(),
     })
 }
 
@@ -1614,23 +1639,35 @@ fn resolve_discoverable(cx: &mut Ctx, name: &str, svc: &types::Service, containe
 fn warn_unrouted_ports(cx: &mut Ctx, members: &[(&String, &types::Service)], route: Option<&Route>) {
     for (name, svc) in members {
         for (i, port) in svc.ports.iter().enumerate() {
-            // UDP ports are already an error; only TCP ports can be routed.
             let target = match port {
-                types::Port::Number(n) => u16::try_from(*n).ok(),
-                types::Port::Short(s) => {
-                    ports::parse_short(s).ok().and_then(|v| v.first().filter(|p| p.protocol == "tcp").map(|p| p.target))
-                }
-                types::Port::Long(l) => u16::try_from(l.target).ok().filter(|_| l.protocol.as_deref().is_none_or(|p| p == "tcp")),
+                types::Port::Number(n) => u16::try_from(*n).ok().map(|n| (n, "tcp".to_string())),
+                types::Port::Short(s) => ports::parse_short(s).ok().and_then(|v| v.first().map(|p| (p.target, p.protocol.clone()))),
+                types::Port::Long(l) => u16::try_from(l.target).ok().map(|n| (n, l.protocol.clone().unwrap_or_else(|| "tcp".into()))),
             };
-            let Some(target) = target else { continue };
-            if route.is_some_and(|r| r.container == **name && r.port == target) {
+            let Some((target, protocol)) = target else { continue };
+            let routed = route.is_some_and(|r| {
+                r.container == **name
+                    && r.port == target
+                    && match r.protocol {
+                        RouteProtocol::Udp => protocol == "udp",
+                        RouteProtocol::TcpUdp => true,
+                        _ => protocol == "tcp",
+                    }
+            });
+            if routed {
                 continue;
             }
-            cx.warn(
-                &pi(&["services", name, "ports"], i),
-                format!("published port {target} is not routed: on ECS it is reachable only inside the VPC"),
-                Some(&format!("add `x-berth: {{ route: {{}} }}` under `services.{name}` to put it behind the load balancer")),
-            );
+            let hint = if protocol == "udp" {
+                format!("route it through a network load balancer: `x-berth: {{ route: {{ protocol: udp, port: {target} }} }}` under `services.{name}`, with `x-berth.load_balancer.create: {{ type: network, subnets: [...] }}` at the top level")
+            } else {
+                format!("add `x-berth: {{ route: {{}} }}` under `services.{name}` to put it behind the load balancer")
+            };
+            let message = if protocol == "tcp" {
+                format!("published port {target} is not routed: on ECS it is reachable only inside the VPC")
+            } else {
+                format!("published port {target}/{protocol} is not routed: on ECS it is unreachable from outside the VPC")
+            };
+            cx.warn(&pi(&["services", name, "ports"], i), message, Some(&hint));
         }
     }
 }

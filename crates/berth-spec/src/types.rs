@@ -468,6 +468,10 @@ pub struct CreateLoadBalancer {
     pub security_groups: Vec<String>,
     pub scheme: Option<String>,
     pub certificate_arn: Option<String>,
+    /// `application` (default: HTTP routes through listener rules) or
+    /// `network` (TCP/UDP/TLS routes, one listener per routed service).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
 }
 
 /// `discovery: connect` (ECS Service Connect) or `discovery: { namespace: shop.local }`.
@@ -607,6 +611,12 @@ pub struct Route {
     pub unhealthy_threshold: Option<u32>,
     pub deregistration_delay: Option<String>,
     pub priority: Option<u32>,
+    /// `http` (default, an ALB rule), or `tcp`, `udp`, `tcp_udp`, `tls`: a
+    /// listener of a network load balancer on the port's published port.
+    pub protocol: Option<String>,
+    /// The certificate of a `tls` route's listener (default: the created
+    /// load balancer's `certificate_arn`).
+    pub certificate_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
