@@ -1097,6 +1097,58 @@ fn elb_delete_examples() {
     }
 }
 
+/// An NLB route's listener (berth_model::nlb), as the examples change it:
+/// its forward and its certificate, on the example's listener.
+fn nlb_listener(protocol: &str, certificate: Option<&str>) -> berth_model::resources::Listener {
+    use berth_model::resources as m;
+    m::Listener {
+        service: "dns".into(),
+        load_balancer_arn: "arn:aws:elasticloadbalancing:us-west-2:123456789012:loadbalancer/app/my-load-balancer/50dc6c495c0c9188".into(),
+        protocol: protocol.into(),
+        port: 443,
+        certificates: certificate.iter().map(|c| m::Certificate { certificate_arn: c.to_string() }).collect(),
+        default_actions: vec![m::RuleAction {
+            kind: "forward".into(),
+            forward_config: m::ForwardConfig { target_groups: vec![m::WeightedTargetGroup { target_group_arn: TG.into(), weight: 100 }] },
+        }],
+        tags: berth_model::resources::ownership_tags("dns"),
+    }
+}
+
+#[test]
+fn modify_listener_examples_set_the_forward_and_the_certificate() {
+    let examples = examples("elbv2");
+    let cases = examples["examples"]["ModifyListener"].as_array().expect("examples").clone();
+    assert_eq!(cases.len(), 2);
+    for case in cases {
+        let arn = str_of(&case["input"]["ListenerArn"], "arn").to_string();
+        let certificate = case["input"]["Certificates"][0]["CertificateArn"].as_str().map(str::to_string);
+        let listener = nlb_listener(if certificate.is_some() { "TLS" } else { "TCP" }, certificate.as_deref());
+        let r = Replay::new(vec![served("elasticloadbalancing:ModifyListener", &case["output"])]);
+        let target = arn.clone();
+        call(&r, |aws| async move { aws.modify_listener(&target, &listener).await }).expect("modified");
+        made_exactly(&r, &["elasticloadbalancing:ModifyListener"]);
+        let form = sent_form(&r, "elasticloadbalancing:ModifyListener", 0);
+        assert_eq!(param(&form, "ListenerArn"), Some(arn.as_str()));
+        // An NLB forwards to one target group: the plain TargetGroupArn form.
+        assert_eq!(param(&form, "DefaultActions.member.1.TargetGroupArn"), Some(TG));
+        assert_eq!(param(&form, "DefaultActions.member.1.Type"), Some("forward"));
+        assert_eq!(param(&form, "Certificates.member.1.CertificateArn"), certificate.as_deref());
+    }
+}
+
+#[test]
+fn delete_listener_example_deletes_the_listener() {
+    let op = "elasticloadbalancing:DeleteListener";
+    let [out] = &outputs(op)[..] else { panic!("one example of {op}") };
+    assert!(out.is_null(), "{op}: {out}");
+    let arn = "arn:aws:elasticloadbalancing:ua-west-2:123456789012:listener/app/my-load-balancer/50dc6c495c0c9188/f2f7dc8efc522ab2";
+    let r = Replay::new(vec![served(op, out)]);
+    call(&r, |aws| async move { aws.delete_listener(arn).await }).expect("deleted");
+    made_exactly(&r, &[op]);
+    assert_eq!(param(&sent_form(&r, op, 0), "ListenerArn"), Some(arn));
+}
+
 #[test]
 fn cloud_map_create_service_example_reads_as_the_service_arn() {
     let [out] = &outputs("servicediscovery:CreateService")[..] else { panic!("one example") };
@@ -1184,6 +1236,8 @@ const RUN: &[&str] = &[
     "elasticloadbalancing:ModifyRule",
     "elasticloadbalancing:SetRulePriorities",
     "elasticloadbalancing:DeleteRule",
+    "elasticloadbalancing:ModifyListener",
+    "elasticloadbalancing:DeleteListener",
     "elasticloadbalancing:DeleteTargetGroup",
     "elasticloadbalancing:DeleteLoadBalancer",
     "servicediscovery:CreateService",

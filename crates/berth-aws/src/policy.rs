@@ -71,6 +71,12 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("elasticloadbalancing:CreateLoadBalancer", "arn:aws:elasticloadbalancing:{region}:*:loadbalancer/app/{app}/*"),
     ("elasticloadbalancing:DeleteLoadBalancer", "arn:aws:elasticloadbalancing:{region}:*:loadbalancer/app/{app}/*"),
     ("elasticloadbalancing:CreateListener", "arn:aws:elasticloadbalancing:{region}:*:loadbalancer/app/{app}/*"),
+    // A network load balancer berth creates, and its routes' listeners.
+    ("elasticloadbalancing:CreateLoadBalancer", "arn:aws:elasticloadbalancing:{region}:*:loadbalancer/net/{app}/*"),
+    ("elasticloadbalancing:DeleteLoadBalancer", "arn:aws:elasticloadbalancing:{region}:*:loadbalancer/net/{app}/*"),
+    ("elasticloadbalancing:CreateListener", "arn:aws:elasticloadbalancing:{region}:*:loadbalancer/net/{app}/*"),
+    ("elasticloadbalancing:ModifyListener", "arn:aws:elasticloadbalancing:{region}:*:listener/net/{app}/*"),
+    ("elasticloadbalancing:DeleteListener", "arn:aws:elasticloadbalancing:{region}:*:listener/net/{app}/*"),
     // A service's scalable target (anyone's): the plan keeps the count it chose.
     ("application-autoscaling:DescribeScalableTargets", "*"),
     // x-berth.autoscaling: the app's own scalable targets, their target
