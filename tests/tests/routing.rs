@@ -298,7 +298,8 @@ fn corpus_wordpress_deploys_with_service_connect_and_the_plan_shows_aliases() {
 }
 
 /// `validate` accepts a bare compose file, but `plan` needs to know where
-/// tasks run and which VPC target groups and the namespace live in.
+/// tasks run and which VPC target groups and the namespace live in (with an
+/// existing listener, the VPC is its load balancer's: nlb.rs).
 #[test]
 fn deploying_without_subnets_or_a_vpc_names_the_key_to_set() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -306,7 +307,7 @@ fn deploying_without_subnets_or_a_vpc_names_the_key_to_set() {
     std::fs::write(
         &spec,
         format!(
-            "name: bare\nx-berth:\n  load_balancer: {{ listener: \"{LISTENER}\" }}\n  discovery: {{ namespace: bare.local }}\n\
+            "name: bare\nx-berth:\n  load_balancer: {{ create: {{ subnets: [subnet-a, subnet-b] }} }}\n  discovery: {{ namespace: bare.local }}\n\
              services:\n  web:\n    image: nginx\n    ports: [\"80\"]\n    x-berth: {{ route: {{ paths: [\"/*\"] }} }}\n"
         ),
     )

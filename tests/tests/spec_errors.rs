@@ -92,13 +92,17 @@ fn more_than_ten_containers() {
     assert_error(&out, "error: compose.yaml:3:3: services.main: the task of main has 11 containers; ECS allows at most 10 per task");
 }
 
+/// A UDP port alone is a warning (nlb.rs); routed, it needs an NLB.
 #[test]
-fn udp_port_needs_an_nlb() {
-    let out = validate("name: app\nservices:\n  dns:\n    image: coredns\n    ports: [\"53:53/udp\"]\n");
+fn udp_route_needs_an_nlb() {
+    let out = validate(
+        "name: app\nservices:\n  dns:\n    image: coredns\n    ports: [\"53:53/udp\"]\n    x-berth: { route: { protocol: udp } }\n",
+    );
     assert_error(
         &out,
-        "error: compose.yaml:5:13: services.dns.ports[0]: UDP port 53 needs a network load balancer, which berth does not manage yet",
+        "error: compose.yaml:6:16: services.dns.x-berth.route: a udp route needs a network load balancer, and the app has no load balancer",
     );
+    assert!(out.stderr.contains("hint: set `x-berth.load_balancer.create: { type: network, subnets: [...] }`"), "{}", out.stderr);
 }
 
 #[test]

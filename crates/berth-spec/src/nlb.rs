@@ -99,8 +99,10 @@ pub(crate) fn check_route(
         }
         return None;
     }
-    if lb.is_some() && !network {
-        let proto = r.protocol.as_deref().unwrap_or_default();
+    let proto = r.protocol.as_deref().unwrap_or_default();
+    if lb.is_none() {
+        cx.error(&base, format!("a {proto} route needs a network load balancer, and the app has no load balancer"), Some(NLB_HINT));
+    } else if !network {
         cx.error(
             &at("protocol"),
             format!("a {proto} route needs a network load balancer; the app's load balancer routes HTTP only"),

@@ -1509,7 +1509,7 @@ fn resolve_route(
     let certificate_arn = crate::nlb::check_route(cx, name, r, protocol, lb);
     // The listener takes the published port (compose's public side).
     let listener_port = container.ports.iter().find(|p| p.container_port == port).and_then(|p| p.published).unwrap_or(port);
-    if lb.is_none_or(|lb| lb.listener.is_none() && lb.create.is_none()) {
+    if protocol == RouteProtocol::Http && lb.is_none_or(|lb| lb.listener.is_none() && lb.create.is_none()) {
         cx.error(
             &path,
             "routes need a load balancer listener",
