@@ -140,7 +140,7 @@ pub const SERVICE_KEYS: &[ServiceKey] = &[
     k("pid", Warned, "berth sets no task pidMode", "host"),
     k("pids_limit", Warned, "ECS has no process count limit; `ulimits: { nproc: N }` is the nearest", "100"),
     k("platform", Mapped, "runtimePlatform.cpuArchitecture", "linux/arm64"),
-    k("ports", Mapped, "portMappings (TCP; a route puts one behind the load balancer)", "[\"8080:80\"]"),
+    k("ports", Mapped, "portMappings (TCP and UDP; a route puts one behind the load balancer, UDP and TLS through a network load balancer)", "[\"8080:80\"]"),
     k("post_start", Warned, "ECS has no container lifecycle hooks", "[{ command: [echo, hi] }]"),
     k("pre_stop", Warned, "ECS has no container lifecycle hooks", "[{ command: [echo, bye] }]"),
     k("privileged", Ec2Only, "privileged", "true"),
