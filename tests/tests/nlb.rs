@@ -451,3 +451,84 @@ fn on_moto_without_vpc_id_the_vpc_is_read_from_the_listeners_load_balancer() {
     no_changes(&berth().args(["plan", "--format", "json"]).run());
     ok(&berth().args(["destroy", "--yes"]).run());
 }
+
+#[test]
+fn tls_and_tcp_udp_routes_get_their_listeners_on_the_sim() {
+    let spec = format!(
+        "name: edge
+x-berth:
+  network: {SIM_NETWORK}
+  load_balancer:
+    create: {{ type: network, subnets: [subnet-a], certificate_arn: arn:aws:acm:sim-1:000000000000:certificate/app }}
+services:
+  api:
+    image: nginx:1.27
+    ports: [\"443:8080\"]
+    x-berth:
+      route: {{ protocol: tls }}
+  dns:
+    image: coredns/coredns:1.11.1
+    ports: [\"53:53/tcp\", \"53:53/udp\"]
+    x-berth:
+      route: {{ protocol: tcp_udp, health_path: /health }}
+"
+    );
+    let sim = Sim::new(&[("compose.yaml", &spec)]);
+    let berth = || sim.berth(&["compose.yaml"]);
+    ok(&berth().args(["apply", "--yes"]).run());
+    sim.read(|s| {
+        let listener = |port: u16| s.listeners.values().filter_map(|l| l.spec.as_ref()).find(|l| l.port == port).expect("listener").clone();
+        let tg_of = |l: &berth_model::resources::Listener| {
+            s.target_groups[&l.default_actions[0].forward_config.target_groups[0].target_group_arn].spec.clone()
+        };
+        let tls = listener(443);
+        assert_eq!(tls.protocol, "TLS");
+        assert_eq!(tls.certificates[0].certificate_arn, "arn:aws:acm:sim-1:000000000000:certificate/app");
+        // The NLB ends TLS: the task gets TCP on its container port.
+        let tg = tg_of(&tls);
+        assert_eq!((tg.protocol.as_str(), tg.port, tg.health_check_protocol.as_str()), ("TCP", 8080, "TCP"));
+        let both = listener(53);
+        assert_eq!(both.protocol, "TCP_UDP");
+        let tg = tg_of(&both);
+        // A health_path asks for an HTTP check.
+        assert_eq!(
+            (tg.protocol.as_str(), tg.health_check_protocol.as_str(), tg.health_check_path.as_str()),
+            ("TCP_UDP", "HTTP", "/health")
+        );
+    });
+    no_changes(&berth().args(["plan", "--format", "json"]).run());
+}
+
+/// A new container port is a target group ELB cannot change in place:
+/// the replacement first, the listener moves to it (and to the new
+/// published port in place), then the old group goes.
+#[test]
+fn a_port_change_replaces_the_target_group_and_moves_the_listener() {
+    let v0 = minecraft_overlay("mc", SIM_NETWORK, "[subnet-a]");
+    let sim = Sim::new(&[("overlay.yaml", &v0)]);
+    let mc = minecraft();
+    let berth = || sim.berth(&[&mc, "overlay.yaml"]).args(["--allow-mutable-tags"]);
+    ok(&berth().args(["apply", "--yes"]).run());
+    let v1 = v0.replace("route: { protocol: tcp }", "route: { protocol: tcp }\n    ports: !override [\"25566:25566\"]");
+    std::fs::write(sim.dir.path().join("overlay.yaml"), v1).expect("write");
+    let plan = berth().args(["plan", "--format", "json"]).run();
+    ok(&plan);
+    let changes: Vec<(String, String)> = plan_changes(&plan_json(&plan)).into_iter().map(|(a, action, _)| (a, action)).collect();
+    for want in [("tg.minecraft", "replace"), ("nlb_listener.minecraft", "update"), ("tg.minecraft~old", "delete")] {
+        assert!(changes.contains(&(want.0.to_string(), want.1.to_string())), "{want:?} in {changes:?}");
+    }
+    let applied = berth().args(["apply", "--yes"]).run();
+    ok(&applied);
+    let order: Vec<String> = berth_tests::started_changes(&applied).into_iter().map(|(a, _)| a).collect();
+    let at = |a: &str| order.iter().position(|d| d == a).unwrap_or(usize::MAX);
+    assert!(at("tg.minecraft") < at("nlb_listener.minecraft"), "{order:?}");
+    assert!(at("nlb_listener.minecraft") < at("tg.minecraft~old"), "{order:?}");
+    sim.read(|s| {
+        let l = s.listeners.values().find_map(|l| l.spec.as_ref()).expect("listener");
+        assert_eq!(l.port, 25566);
+        let tg = &s.target_groups[&l.default_actions[0].forward_config.target_groups[0].target_group_arn].spec;
+        assert_eq!(tg.port, 25566);
+        assert_eq!(s.target_groups.len(), 1, "the old target group is gone");
+    });
+    no_changes(&berth().args(["plan", "--format", "json"]).run());
+}
