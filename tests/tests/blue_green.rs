@@ -41,7 +41,8 @@ fn plan(sim: &Sim, desired: &berth_model::Desired) -> berth_plan::Plan {
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     rt.block_on(async {
         let observed = sim.observe(&berth_plan::scope(desired)).await.expect("observe");
-        let ctx = berth_plan::PlanContext { berth_version: "test".into(), backend: "sim".into(), priority_range: (1000, 1999) };
+        let ctx =
+            berth_plan::PlanContext { berth_version: "test".into(), backend: "sim".into(), priority_range: (1000, 1999), adopt: false };
         berth_plan::diff(desired, &observed, &ctx).expect("plan")
     })
 }

@@ -46,7 +46,8 @@ fn plan(sim: &Sim, desired: &berth_model::Desired) -> berth_plan::Plan {
     let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
     rt.block_on(async {
         let observed = sim.observe(&berth_plan::scope(desired)).await.expect("observe");
-        let ctx = berth_plan::PlanContext { berth_version: "test".into(), backend: "sim".into(), priority_range: (1000, 1999) };
+        let ctx =
+            berth_plan::PlanContext { berth_version: "test".into(), backend: "sim".into(), priority_range: (1000, 1999), adopt: false };
         berth_plan::diff(desired, &observed, &ctx).expect("plan")
     })
 }
@@ -248,7 +249,7 @@ fn the_scaler_is_planned_like_a_resource_updated_deleted_and_destroyed_first() {
         .expect("runtime")
         .block_on(sim.observe(&berth_plan::scope(&desired(&changed))))
         .expect("observe");
-    let ctx = berth_plan::PlanContext { berth_version: "test".into(), backend: "sim".into(), priority_range: (1000, 1999) };
+    let ctx = berth_plan::PlanContext { berth_version: "test".into(), backend: "sim".into(), priority_range: (1000, 1999), adopt: false };
     let destroy = berth_plan::diff_destroy("sc", &observed, &ctx).expect("destroy plan");
     let order: Vec<&str> = destroy.changes.iter().map(|c| c.address.as_str()).collect();
     let (scaler, service) = (order.iter().position(|a| *a == "scaling.web"), order.iter().position(|a| *a == "service.web"));
@@ -267,7 +268,7 @@ fn a_declared_scaler_never_takes_over_someone_elses_target() {
         .expect("runtime")
         .block_on(sim.observe(&berth_plan::scope(&d)))
         .expect("observe");
-    let ctx = berth_plan::PlanContext { berth_version: "test".into(), backend: "sim".into(), priority_range: (1000, 1999) };
+    let ctx = berth_plan::PlanContext { berth_version: "test".into(), backend: "sim".into(), priority_range: (1000, 1999), adopt: false };
     let err = berth_plan::diff(&d, &observed, &ctx).expect_err("someone else's scaler");
     assert!(err.to_string().contains("service.web is scaled by an Application Auto Scaling target that berth does not manage"), "{err}");
 }

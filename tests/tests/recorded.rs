@@ -127,7 +127,7 @@ fn service_fields_moto_drops_round_trip_and_list_services_pages() {
     rt().block_on(async {
         let aws = berth_aws::connect_replay(REGION, replay.clone()).await.expect("connect");
         let observed = aws.observe(&berth_plan::scope(&desired)).await.expect("observe");
-        let ctx = berth_plan::PlanContext { berth_version: "test".into(), backend: aws.name(), priority_range: (1000, 1999) };
+        let ctx = berth_plan::PlanContext { berth_version: "test".into(), backend: aws.name(), priority_range: (1000, 1999), adopt: false };
         let plan = berth_plan::diff(&desired, &observed, &ctx).expect("plan");
         let changes: Vec<(&str, &Vec<String>)> = plan.changes.iter().map(|c| (c.address.as_str(), &c.changed)).collect();
         assert!(changes.is_empty(), "{changes:#?}");

@@ -18,7 +18,7 @@ fn apply(sim: &Sim, yaml: &str) -> bool {
     let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().expect("runtime");
     rt.block_on(async {
         let observed = sim.observe(&berth_plan::scope(&desired)).await.expect("observe");
-        let ctx = berth_plan::PlanContext { berth_version: "test".into(), backend: "sim".into(), priority_range };
+        let ctx = berth_plan::PlanContext { berth_version: "test".into(), backend: "sim".into(), priority_range, adopt: false };
         let plan = berth_plan::diff(&desired, &observed, &ctx).expect("plan");
         berth_engine::apply(&plan, sim, &ApplyOptions::default(), &Collect::default()).await.ok()
     })

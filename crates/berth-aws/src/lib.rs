@@ -126,6 +126,10 @@ impl Provider for Aws {
         ownership::live_tags(self, kind, arn).await
     }
 
+    async fn tag_resource(&self, kind: berth_provider::Kind, arn: &str, tags: &[berth_model::resources::Tag]) -> Result<()> {
+        ownership::tag_resource(self, kind, arn, tags).await
+    }
+
     async fn create_load_balancer(&self, lb: &LoadBalancer) -> Result<LoadBalancerArns> {
         write::create_load_balancer(self, lb).await
     }

@@ -362,7 +362,15 @@ async fn listener_rules(aws: &Aws, scope: &Scope, listener: &str) -> Result<(Vec
         if let Some(p) = model.priority {
             taken.push(TakenPriority { priority: p, rule_arn: arn.into(), owner: owner.clone() });
         }
-        if owner.as_deref() == Some(scope.app.as_str()) {
+        // And a rule without berth's tags that forwards to a target group
+        // the spec names: one `--adopt` may make the app's.
+        let to_scoped_tg = || {
+            model.actions.iter().flat_map(|a| &a.forward_config.target_groups).any(|t| {
+                let name = t.target_group_arn.split_once(":targetgroup/").and_then(|(_, r)| r.split('/').next());
+                name.is_some_and(|n| scope.target_group_names.iter().any(|s| s == n))
+            })
+        };
+        if owner.as_deref() == Some(scope.app.as_str()) || (owner.is_none() && to_scoped_tg()) {
             out.push(live(scope, Kind::ListenerRule, arn, arn, model.tags.clone(), json(&model)));
         }
     }

@@ -85,3 +85,39 @@ pub async fn latest_task_definition(aws: &Aws, family: &str) -> Result<Option<(S
     }
     Ok(Some((td.task_definition_arn().unwrap_or_default().to_string(), convert::from_task_definition(td, out.tags()))))
 }
+
+/// Adds tags to a live resource (adoption): its other tags stay.
+pub async fn tag_resource(aws: &Aws, kind: Kind, arn: &str, tags: &[m::Tag]) -> Result<()> {
+    match kind {
+        Kind::Cluster | Kind::Service | Kind::TaskDefinition => {
+            aws.ecs.tag_resource().resource_arn(arn).set_tags(Some(convert::ecs_tags(tags))).send().await.ctx("ecs:TagResource", arn)?;
+        }
+        Kind::LoadBalancer | Kind::TargetGroup | Kind::ListenerRule => {
+            aws.elb
+                .add_tags()
+                .resource_arns(arn)
+                .set_tags(Some(convert::elb_tags(tags)))
+                .send()
+                .await
+                .ctx("elasticloadbalancing:AddTags", arn)?;
+        }
+        Kind::EcrRepository => {
+            aws.ecr.tag_resource().resource_arn(arn).set_tags(Some(convert::ecr_tags(tags)?)).send().await.ctx("ecr:TagResource", arn)?;
+        }
+        Kind::LogGroup => {
+            let tags = tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
+            aws.logs.tag_resource().resource_arn(arn).set_tags(Some(tags)).send().await.ctx("logs:TagResource", arn)?;
+        }
+        // servicediscovery:TagResource and application-autoscaling:TagResource
+        // are not among the actions berth's IAM policy grants for adoption yet.
+        Kind::Namespace | Kind::CloudMapService | Kind::ScalableTarget => {
+            return Err(berth_provider::ProviderError::Invalid(format!(
+                "berth cannot adopt a {} on AWS yet ({arn}): tag it berth:app and berth:managed=true by hand, or let berth create its own",
+                kind.as_str()
+            )));
+        }
+    }
+    // The tags seen before are no longer the live ones.
+    aws.seen_tags.lock().unwrap_or_else(|e| e.into_inner()).remove(arn);
+    Ok(())
+}

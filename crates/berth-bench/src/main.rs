@@ -47,7 +47,7 @@ fn main() {
 
     let (load, loaded) = time(runs, || berth_spec::load(&opts).unwrap_or_else(|d| panic!("{d}")));
     let (lower, desired) = time(runs, || berth_model::lower(&loaded.app));
-    let ctx = berth_plan::PlanContext { berth_version: "bench".into(), backend: "sim".into(), priority_range: (1, 49_999) };
+    let ctx = berth_plan::PlanContext { berth_version: "bench".into(), backend: "sim".into(), priority_range: (1, 49_999), adopt: false };
     let (diff_empty, plan) = time(runs, || berth_plan::diff(&desired, &berth_provider::Observed::default(), &ctx).expect("plan"));
 
     let sim = berth_sim::Sim::new();

@@ -44,6 +44,10 @@ pub struct ApplyOptions {
     /// ownership tags and latest revisions it holds are not read again.
     /// Resources and families it does not cover are read as the apply starts.
     pub observed: Option<std::sync::Arc<berth_provider::Observed>>,
+    /// Whether the plan's `adopt` changes may tag resources that carry no
+    /// berth tags (`berth apply --adopt`, `x-berth.adopt: true`). Never
+    /// one tagged as another app's.
+    pub adopt: bool,
 }
 
 impl Default for ApplyOptions {
@@ -55,6 +59,7 @@ impl Default for ApplyOptions {
             cancel: None,
             delete_images: false,
             observed: None,
+            adopt: false,
         }
     }
 }
@@ -348,6 +353,7 @@ async fn run_change(cx: &Ctx<'_>, c: &Change) -> Result<(), Failure> {
         Action::Create => create_or_update(cx, c, false).await?,
         Action::Update => create_or_update(cx, c, true).await?,
         Action::Run => crate::migrate::run(cx, c).await?,
+        Action::Adopt => adopt(cx, c).await?,
     }
     cx.emit(EventKind::ChangeDone { address: c.address.clone(), action: c.action.verb().into() });
     Ok(())
@@ -365,9 +371,33 @@ enum Live {
     Gone,
 }
 
+/// Tags a resource without berth's tags as this app's, then applies what
+/// the spec changes on it besides (an update).
+async fn adopt(cx: &Ctx<'_>, c: &Change) -> Result<(), Failure> {
+    let a = c.address.as_str();
+    let kind = Kind::parse(&c.kind).ok_or_else(|| fail(a, format!("unknown resource kind {}", c.kind)))?;
+    let arn = c.arn.as_deref().ok_or_else(|| fail(a, "the plan has no ARN to adopt"))?;
+    let after = c.after.as_ref().ok_or_else(|| fail(a, "the plan has no value to apply"))?;
+    let tags: Vec<Tag> = serde_json::from_value(after.get("tags").cloned().unwrap_or_default()).unwrap_or_default();
+    // Whatever the plan file says, berth's tags are this app's ownership
+    // tags and (for a rule or target group that has one) this address.
+    let address_tag = kind == Kind::ListenerRule || tags.iter().any(|t| t.key == berth_model::resources::TAG_ADDRESS);
+    let mut tags: Vec<Tag> = tags.into_iter().filter(|t| !t.key.starts_with("berth:")).collect();
+    tags.extend(berth_model::resources::ownership_tags(&cx.app));
+    if address_tag {
+        tags.push(Tag { key: berth_model::resources::TAG_ADDRESS.into(), value: c.address.clone() });
+    }
+    cx.provider.tag_resource(kind, arn, &tags).await.map_err(|e| fail(a, e))?;
+    if !c.changed.is_empty() {
+        create_or_update(cx, c, true).await?;
+    }
+    Ok(())
+}
+
 /// Checks the tags read at the start of the apply (before any write): an ARN in a plan
 /// is data from a file, and berth changes or deletes only what carries this
-/// app's ownership tags.
+/// app's ownership tags — or, for an `adopt` change under `--adopt`, no
+/// berth tags at all.
 async fn check_owned(cx: &Ctx<'_>, c: &Change, arn: &str) -> Result<Live, Failure> {
     let a = c.address.as_str();
     let kind = Kind::parse(&c.kind).ok_or_else(|| fail(a, format!("unknown resource kind {}", c.kind)))?;
@@ -385,6 +415,20 @@ async fn check_owned(cx: &Ctx<'_>, c: &Change, arn: &str) -> Result<Live, Failur
     let has = |k: &str, v: &str| tags.iter().any(|t| t.key == k && t.value == v);
     if has(TAG_MANAGED, "true") && has(TAG_APP, &cx.app) {
         return Ok(Live::Owned);
+    }
+    let owner = tags.iter().find(|t| t.key == TAG_APP).map(|t| t.value.as_str());
+    if c.action == Action::Adopt {
+        return match owner {
+            Some(other) if other != cx.app => Err(fail(
+                a,
+                format!("refusing to adopt {arn}: it carries berth:app={other}, so it is app {other}'s; berth never adopts another app's resources, whatever a plan says"),
+            )),
+            _ if cx.opts.adopt => Ok(Live::Owned),
+            _ => Err(fail(
+                a,
+                format!("refusing to adopt {arn} without --adopt: it carries no berth tags; apply with `berth apply --adopt` to make it app {}'s", cx.app),
+            )),
+        };
     }
     Err(fail(
         a,

@@ -22,6 +22,8 @@ pub enum PlanError {
     PriorityTaken { address: String, priority: u32, holder: String },
     #[error("no free listener rule priority left in {from}-{to} for {address}; widen x-berth.load_balancer.priority_range")]
     NoFreePriority { address: String, from: u32, to: u32 },
+    #[error("{address} ({arn}) would be adopted and replaced at once ({} cannot change in place); adopt it as it is — change the spec to match the live {} — and change it after", .fields.join(", "), .fields.join(", "))]
+    AdoptReplace { address: String, arn: String, fields: Vec<String> },
 }
 
 /// Everything a diff needs besides the two sides.
@@ -31,6 +33,9 @@ pub struct PlanContext {
     pub backend: String,
     /// Listener rule priorities berth may allocate.
     pub priority_range: (u32, u32),
+    /// Adopt same-named resources that carry no berth tags (`--adopt`,
+    /// `x-berth.adopt: true`) instead of refusing them.
+    pub adopt: bool,
 }
 
 /// A resource the spec asks for, in the shape it will be sent.
@@ -89,29 +94,52 @@ impl<'a> Index<'a> {
 
 fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &str, spec_digest: String) -> Result<Plan, PlanError> {
     let raw = observed;
-    let observed = &one_per_address(observed, wants, app);
-    let index = Index::new(observed);
-    let mut arns: ArnMap = observed.resources.iter().map(|r| (r.arn.clone(), r.address.clone())).collect();
-    // The listener of a load balancer berth made is `listener.http` in the spec.
-    let lb_listener =
-        observed.resources.iter().find(|r| r.kind == Kind::LoadBalancer).and_then(|lb| lb.spec["listenerArn"].as_str()).map(str::to_string);
-    if let Some(l) = &lb_listener {
-        arns.insert(l.clone(), LB_LISTENER.to_string());
+    let mut observed = one_per_address(observed, wants, app);
+    let lb_arns = |observed: &Observed| {
+        let mut arns: ArnMap = observed.resources.iter().map(|r| (r.arn.clone(), r.address.clone())).collect();
+        // The listener of a load balancer berth made is `listener.http` in the spec.
+        let lb_listener = observed
+            .resources
+            .iter()
+            .find(|r| r.kind == Kind::LoadBalancer)
+            .and_then(|lb| lb.spec["listenerArn"].as_str())
+            .map(str::to_string);
+        if let Some(l) = &lb_listener {
+            arns.insert(l.clone(), LB_LISTENER.to_string());
+        }
+        (arns, lb_listener)
+    };
+    if ctx.adopt {
+        let (arns, _) = lb_arns(&observed);
+        address_untagged_rules(&mut observed, wants, &arns);
     }
+    let observed = &observed;
+    let index = Index::new(observed);
+    let (arns, lb_listener) = lb_arns(observed);
 
     // Same-named resources that are not ours: never touched. A cluster or a
     // namespace may be an existing one the spec names on purpose.
     let mut not_owned = Vec::new();
     let mut adopted_shared: BTreeSet<String> = BTreeSet::new();
+    // Untagged resources `--adopt` makes this app's.
+    let mut adopt: BTreeSet<String> = BTreeSet::new();
     for w in wants.iter() {
         if let Some(live) = index.get(&w.address) {
             if !live.owned_by(app) && !revision_of_our_service(w, live, &index, app) {
                 // So may a log group (`x-berth.logs.group`): used, never changed or deleted.
                 if matches!(w.kind, Kind::Cluster | Kind::Namespace | Kind::LogGroup) {
                     adopted_shared.insert(w.address.clone());
+                } else if let Some(other) = owner_app(live).filter(|o| *o != app) {
+                    // Never adopted, whatever the flags say.
+                    not_owned.push(format!(
+                        "{} ({}) belongs to berth app {other} (it carries berth:app={other}), not to app {app}; berth never adopts or changes another app's resources — rename our resource, or remove it from app {other} first",
+                        w.address, live.arn
+                    ));
+                } else if ctx.adopt {
+                    adopt.insert(w.address.clone());
                 } else {
                     not_owned.push(format!(
-                        "{} ({}) exists and is not managed by berth for app {app}: it has no berth:app={app} and berth:managed=true tags; berth leaves it untouched — rename our resource or delete/tag that one",
+                        "{} ({}) exists and is not managed by berth for app {app}: it has no berth:app={app} and berth:managed=true tags; berth leaves it untouched — rename our resource or delete/tag that one, or adopt it as this app's with `berth plan --adopt` and `berth apply --adopt` (or x-berth.adopt: true)",
                         w.address, live.arn
                     ));
                 }
@@ -165,8 +193,16 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
     let mut live_revision: HashMap<String, String> = HashMap::new();
     for w in wants.iter().filter(|w| w.kind == Kind::TaskDefinition) {
         let family = w.spec["family"].as_str().unwrap_or_default().to_string();
+        let same = |live: &LiveResource| {
+            let (a, b) = (normalize(Kind::TaskDefinition, &live.spec, &arns), normalize(Kind::TaskDefinition, &w.spec, &arns));
+            if adopt.contains(&w.address) {
+                untagged(&a) == untagged(&b)
+            } else {
+                a == b
+            }
+        };
         match index.get(&w.address) {
-            Some(live) if normalize(Kind::TaskDefinition, &live.spec, &arns) == normalize(Kind::TaskDefinition, &w.spec, &arns) => {
+            Some(live) if same(live) => {
                 live_revision.insert(family, live.name.clone());
             }
             _ => {
@@ -216,6 +252,36 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
             continue;
         }
         let before = normalize(w.kind, &live.spec, &arns);
+        if adopt.contains(&w.address) {
+            let changed = changed_paths(&untagged(&comparable(w.kind, &before)), &untagged(&comparable(w.kind, &after)));
+            let fields = match replaced.get(&w.address) {
+                Some(fields) => fields.clone(),
+                None => replace_fields(w.kind, &changed),
+            };
+            if !fields.is_empty() {
+                return Err(PlanError::AdoptReplace { address: w.address.clone(), arn: live.arn.clone(), fields });
+            }
+            let tags = "tags it berth:app, berth:managed=true";
+            let reason = if changed.is_empty() {
+                format!("exists without berth's tags: adopted as app {app}'s ({tags}); nothing else changes")
+            } else if w.kind == Kind::TaskDefinition {
+                format!("exists without berth's tags: adopted as app {app}'s ({tags}); and registers a new revision of the family, as an update (changed: {})", changed.join(", "))
+            } else {
+                format!("exists without berth's tags: adopted as app {app}'s ({tags}); and updated: changed: {}", changed.join(", "))
+            };
+            changes.push(Change {
+                address: w.address.clone(),
+                kind: w.kind.as_str().into(),
+                action: Action::Adopt,
+                reason,
+                before: Some(before),
+                after: Some(after),
+                changed,
+                arn: Some(live.arn.clone()),
+                depends_on,
+            });
+            continue;
+        }
         if let Some(fields) = replaced.get(&w.address) {
             // Create-before-delete: the replacement first (under the other
             // name), rules and services move to it, the old one goes last.
@@ -335,6 +401,13 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
             Action::Replace => summary.replace += 1,
             Action::Delete => summary.delete += 1,
             Action::Run => summary.run += 1,
+            Action::Adopt => {
+                summary.adopt += 1;
+                // What the spec changes besides is an update too.
+                if !c.changed.is_empty() {
+                    summary.update += 1;
+                }
+            }
         }
     }
     Ok(Plan {
@@ -410,6 +483,50 @@ fn one_per_address(observed: &Observed, wants: &[Want], app: &str) -> Observed {
         }
     }
     out
+}
+
+/// The app a resource's berth tags name, if any.
+fn owner_app(live: &LiveResource) -> Option<&str> {
+    live.tags.iter().find(|t| t.key == berth_model::resources::TAG_APP).map(|t| t.value.as_str())
+}
+
+/// A normalized value without its tags: what adoption compares.
+fn untagged(v: &Value) -> Value {
+    let mut v = v.clone();
+    if let Some(m) = v.as_object_mut() {
+        m.remove("tags");
+    }
+    v
+}
+
+/// Listener rules carry their address in a tag: an untagged one (observed
+/// as `rule.unknown/<arn>`) that matches a wanted rule with no live one —
+/// same listener, conditions and forward — takes that rule's address, to be
+/// adopted with the priority it has.
+fn address_untagged_rules(observed: &mut Observed, wants: &[Want], arns: &ArnMap) {
+    let shape = |spec: &Value| {
+        let mut v = untagged(&normalize(Kind::ListenerRule, spec, arns));
+        if let Some(m) = v.as_object_mut() {
+            m.remove("priority");
+        }
+        v
+    };
+    let taken: BTreeSet<String> = observed.resources.iter().map(|r| r.address.clone()).collect();
+    let mut used: BTreeSet<usize> = BTreeSet::new();
+    for w in wants.iter().filter(|w| w.kind == Kind::ListenerRule && !taken.contains(&w.address)) {
+        let want = shape(&w.spec);
+        let found = observed.resources.iter().enumerate().find(|(i, r)| {
+            r.kind == Kind::ListenerRule
+                && r.address.starts_with("rule.unknown/")
+                && owner_app(r).is_none()
+                && !used.contains(i)
+                && shape(&r.spec) == want
+        });
+        if let Some((i, _)) = found {
+            used.insert(i);
+            observed.resources[i].address = w.address.clone();
+        }
+    }
 }
 
 /// A task definition revision registered by hand (no tags) that our own

@@ -128,7 +128,7 @@ fn delete_needs(c: &Change, changes: &[Change], needs: &mut BTreeSet<String>) {
         let uses_me = before.contains(me) || (me.ends_with("~old") && before.contains(live));
         match other.action {
             // Moves off this resource first.
-            Action::Create | Action::Update | Action::Replace if uses_me && other.kind != c.kind => {
+            Action::Create | Action::Update | Action::Replace | Action::Adopt if uses_me && other.kind != c.kind => {
                 needs.insert(other.address.clone());
             }
             // Of two related deletes, traffic goes first: DELETE_ORDER (a

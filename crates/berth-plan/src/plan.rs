@@ -18,6 +18,11 @@ pub enum Action {
     Delete,
     /// A step that changes no resource: a `before_deploy` one-off task.
     Run,
+    /// A live resource at the spec's address that carries no berth tags
+    /// (made by hand, Terraform, Copilot...): tagged as this app's
+    /// (`--adopt`, `x-berth.adopt: true`). `changed` lists what the spec
+    /// changes on it besides, applied as an update after the tagging.
+    Adopt,
 }
 
 impl Action {
@@ -29,6 +34,7 @@ impl Action {
             Action::Replace => "-/+",
             Action::Delete => "-",
             Action::Run => ">",
+            Action::Adopt => "&",
         }
     }
 
@@ -39,6 +45,7 @@ impl Action {
             Action::Replace => "replace",
             Action::Delete => "delete",
             Action::Run => "run",
+            Action::Adopt => "adopt",
         }
     }
 }
@@ -82,6 +89,14 @@ pub struct Summary {
     /// Steps to run (`before_deploy` migrations).
     #[serde(default)]
     pub run: usize,
+    /// Resources without berth's tags that become this app's (`--adopt`);
+    /// one the spec also changes counts in `update` too.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub adopt: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A resource the plan leaves as it is, with its ARN (apply needs it to

@@ -166,6 +166,12 @@ pub trait Provider: Send + Sync {
     /// the resource is this app's, whatever a plan file says.
     async fn live_tags(&self, kind: Kind, arn: &str) -> Result<Option<Vec<Tag>>>;
 
+    /// Adds (or overwrites) tags on a live resource, leaving its other tags
+    /// and everything else as it is: how berth adopts a resource it did
+    /// not make (ecs:TagResource, elasticloadbalancing:AddTags,
+    /// servicediscovery:TagResource, ecr:TagResource, logs:TagResource).
+    async fn tag_resource(&self, kind: Kind, arn: &str, tags: &[Tag]) -> Result<()>;
+
     async fn create_load_balancer(&self, lb: &LoadBalancer) -> Result<LoadBalancerArns>;
     async fn delete_load_balancer(&self, arn: &str) -> Result<()>;
 

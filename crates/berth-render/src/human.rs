@@ -27,13 +27,15 @@ fn action_color(a: Action) -> &'static str {
         Action::Replace => "35",
         Action::Delete => "31",
         Action::Run => "36",
+        Action::Adopt => "34",
     }
 }
 
 pub fn summary_line(plan: &Plan) -> String {
     let s = &plan.summary;
     let run = if s.run > 0 { format!(", {} to run", s.run) } else { String::new() };
-    format!("Plan: {} to create, {} to update, {} to replace, {} to delete{run}.", s.create, s.update, s.replace, s.delete)
+    let adopt = if s.adopt > 0 { format!(", {} to adopt", s.adopt) } else { String::new() };
+    format!("Plan: {} to create, {} to update, {} to replace, {} to delete{run}{adopt}.", s.create, s.update, s.replace, s.delete)
 }
 
 pub fn human(plan: &Plan, style: Style) -> String {
@@ -48,10 +50,22 @@ pub fn human(plan: &Plan, style: Style) -> String {
     }
     out.push_str(&format!("berth will make these changes to app {} on backend {}:\n", plan.app, plan.backend));
     let run = if plan.summary.run > 0 { ", > run before any service is updated" } else { "" };
-    out.push_str(&format!("(+ create, ~ update, -/+ replace, - delete{run})\n\n"));
+    let adopt = if plan.summary.adopt > 0 { ", & adopt: tag as this app's" } else { "" };
+    out.push_str(&format!("(+ create, ~ update, -/+ replace, - delete{run}{adopt})\n\n"));
     for c in &plan.changes {
         let head = format!("{:>3} {}", c.action.symbol(), c.address);
         out.push_str(&format!("{}  ({}) {}\n", paint(style, &format!("1;{}", action_color(c.action)), &head), c.kind, c.reason));
+        // What the spec changes on an adopted resource is an update of its own.
+        if c.action == Action::Adopt && !c.changed.is_empty() {
+            let head = format!("{:>3} {}", Action::Update.symbol(), c.address);
+            let line = format!(
+                "{}  ({}) then changed: {}\n",
+                paint(style, &format!("1;{}", action_color(Action::Update)), &head),
+                c.kind,
+                c.changed.join(", ")
+            );
+            out.push_str(&line);
+        }
         for line in crate::unified(c).lines() {
             let tinted = match line.chars().next() {
                 Some('+') => paint(style, "32", line),

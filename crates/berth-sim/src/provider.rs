@@ -143,9 +143,14 @@ impl Sim {
                 push(Kind::TargetGroup, &tg.spec.name, &tg.arn, &tg.spec.tags, to_json(&tg.spec));
             }
         }
+        // The app's rules, and rules without berth's tags that forward to
+        // a target group the spec names (one berth may adopt).
+        let scoped_tg = |arn: &str| state.target_groups.get(arn).is_some_and(|tg| scope.target_group_names.contains(&tg.spec.name));
         for l in state.listeners.values() {
             for r in &l.rules {
-                if owned_by(&r.spec.tags, app) {
+                let untagged_to_ours = !r.spec.tags.iter().any(|t| t.key == berth_model::resources::TAG_APP)
+                    && r.spec.actions.iter().flat_map(|a| &a.forward_config.target_groups).any(|t| scoped_tg(&t.target_group_arn));
+                if owned_by(&r.spec.tags, app) || untagged_to_ours {
                     push(Kind::ListenerRule, &r.arn, &r.arn, &r.spec.tags, to_json(&r.spec));
                 }
             }
@@ -434,6 +439,32 @@ impl Provider for Sim {
             Kind::ScalableTarget => s.scalable_targets.values().find(|t| t.arn == arn).map(|t| t.tags.clone()),
         };
         Ok(tags)
+    }
+
+    async fn tag_resource(&self, kind: Kind, arn: &str, tags: &[Tag]) -> Result<()> {
+        self.api("TagResource")?;
+        let mut s = self.state();
+        let live: Option<&mut Vec<Tag>> = match kind {
+            Kind::Cluster => s.clusters.values_mut().find(|c| c.arn == arn).map(|c| &mut c.tags),
+            Kind::LogGroup => s.log_groups.values_mut().find(|g| g.arn == arn).map(|g| &mut g.spec.tags),
+            Kind::EcrRepository => s.repositories.values_mut().find(|r| r.arn == arn).map(|r| &mut r.spec.tags),
+            Kind::TaskDefinition => s.task_definitions.values_mut().flatten().find(|r| r.arn == arn).map(|r| &mut r.spec.tags),
+            Kind::LoadBalancer => s.load_balancers.values_mut().find(|lb| lb.arn == arn).map(|lb| &mut lb.spec.tags),
+            Kind::TargetGroup => s.target_groups.get_mut(arn).map(|tg| &mut tg.spec.tags),
+            Kind::ListenerRule => s.listeners.values_mut().flat_map(|l| &mut l.rules).find(|r| r.arn == arn).map(|r| &mut r.spec.tags),
+            Kind::Namespace => s.namespaces.get_mut(arn).map(|n| &mut n.spec.tags),
+            Kind::CloudMapService => s.cloud_map_services.get_mut(arn).map(|c| &mut c.spec.tags),
+            Kind::Service => s.services.values_mut().find(|svc| svc.arn == arn).map(|svc| &mut svc.spec.tags),
+            Kind::ScalableTarget => s.scalable_targets.values_mut().find(|t| t.arn == arn).map(|t| &mut t.tags),
+        };
+        let live = live.ok_or_else(|| not_found(arn))?;
+        for t in tags {
+            match live.iter_mut().find(|l| l.key == t.key) {
+                Some(l) => l.value = t.value.clone(),
+                None => live.push(t.clone()),
+            }
+        }
+        Ok(())
     }
 
     async fn create_load_balancer(&self, lb: &LoadBalancer) -> Result<LoadBalancerArns> {

@@ -22,6 +22,9 @@ pub struct App {
     /// One entry per ECS service (a compose service and its sidecars), in
     /// spec order.
     pub tasks: Vec<Task>,
+    /// `x-berth.adopt: true`: plan and apply adopt same-named resources
+    /// without berth's tags (as `--adopt` does).
+    pub adopt: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -257,6 +257,7 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
         discovery,
         registry,
         tasks,
+        adopt: x.adopt.unwrap_or(false),
     }
 }
 

@@ -409,6 +409,10 @@ pub struct AppXBerth {
     /// The capacity provider strategy of every service (a service's own
     /// `x-berth.capacity` replaces it).
     pub capacity: Option<Capacity>,
+    /// Adopt same-named live resources that carry no berth tags (made by
+    /// hand, Terraform, Copilot): tag them as this app's, as `berth plan
+    /// --adopt` and `berth apply --adopt` do. Never another app's.
+    pub adopt: Option<bool>,
 }
 
 /// `capacity: { spot: 2, on_demand: 1, on_demand_base: 1 }`: how a service's

@@ -461,6 +461,11 @@ pub struct PlanArgs {
     pub detailed_exitcode: bool,
     #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
     pub format: PlanFormat,
+    /// Adopt same-named resources that carry no berth tags (made by hand,
+    /// Terraform, Copilot): planned as `adopt`, tagged as this app's by
+    /// `apply --adopt`. Never a resource tagged as another app's.
+    #[arg(long)]
+    pub adopt: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -508,6 +513,10 @@ pub struct ApplyArgs {
     /// (e.g. after a secret rotated): an explicit change of the plan.
     #[arg(long, value_name = "SERVICE", num_args = 1..)]
     pub redeploy: Vec<String>,
+    /// Adopt same-named resources that carry no berth tags: tag them as this
+    /// app's (see `berth plan --adopt`). Needed for a saved plan that adopts.
+    #[arg(long)]
+    pub adopt: bool,
     #[command(flatten)]
     pub deploy: DeployArgs,
 }

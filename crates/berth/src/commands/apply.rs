@@ -56,9 +56,10 @@ fn apply_target(
     cli: &Cli,
     io: &mut Io,
     args: &ApplyArgs,
-    target: Target,
+    mut target: Target,
     saved: Option<(std::path::PathBuf, Plan)>,
 ) -> anyhow::Result<ExitStatus> {
+    target.adopt |= args.adopt;
     let rt = backend::runtime()?;
     let backend = rt.block_on(Backend::open(cli, io, &target))?;
     let Some((backend, lock)) = rt.block_on(lock::acquire(cli, io, &target, backend, args.deploy.wait_for_lock))? else {
@@ -233,6 +234,7 @@ async fn execute(
     let mut opts = options(args, io);
     // Checked against the account just now, under the lock: not read again.
     opts.observed = observed.map(Arc::new);
+    opts.adopt = verify.is_some_and(|t| t.adopt);
     let provider = backend.provider();
     let result = if args.format == StatusFormat::Json {
         let lines = JsonLines::new(&mut *io.stdout);
@@ -373,9 +375,11 @@ pub fn rollback(cli: &Cli, args: &RollbackArgs, io: &mut Io) -> anyhow::Result<E
 fn report(io: &mut Io, plan: &Plan, result: &ApplyResult) -> anyhow::Result<()> {
     let count = |a: Action| plan.changes.iter().filter(|c| c.action == a && result.done.contains(&c.address)).count();
     if result.ok() {
+        let adopted = count(Action::Adopt);
+        let adopted = if adopted > 0 { format!(", {adopted} adopted") } else { String::new() };
         writeln!(
             io.stderr,
-            "Apply complete: {} created, {} updated, {} replaced, {} deleted.",
+            "Apply complete: {} created, {} updated, {} replaced, {} deleted{adopted}.",
             count(Action::Create),
             count(Action::Update),
             count(Action::Replace),

@@ -128,6 +128,9 @@ pub struct Target {
     pub spec_warnings: Vec<String>,
     /// `x-berth.load_balancer.priority_range`.
     pub priority_range: (u32, u32),
+    /// Adopt same-named resources without berth's tags (`--adopt`, or
+    /// `x-berth.adopt: true`; never from a saved plan's file alone).
+    pub adopt: bool,
 }
 
 impl Target {
@@ -139,7 +142,8 @@ impl Target {
             .map(|w| w.to_string().replace("\n  hint: ", " (hint: ") + if w.hint.is_some() { ")" } else { "" })
             .collect();
         let priority_range = loaded.app.load_balancer.as_ref().map_or(berth_spec::resolve::DEFAULT_PRIORITY_RANGE, |lb| lb.priority_range);
-        Target { disabled_services: loaded.disabled_services.clone(), spec_warnings, priority_range, desired, loaded: Some(loaded) }
+        let adopt = loaded.app.adopt;
+        Target { disabled_services: loaded.disabled_services.clone(), spec_warnings, priority_range, desired, adopt, loaded: Some(loaded) }
     }
 
     /// The app a self-contained saved plan holds.
@@ -152,6 +156,7 @@ impl Target {
             disabled_services: saved.disabled_services.clone(),
             spec_warnings: saved.spec_warnings.clone(),
             priority_range: saved.priority_range,
+            adopt: false,
         })
     }
 
@@ -220,7 +225,7 @@ pub fn deployable(
 }
 
 pub fn plan_context(target: &Target, provider: &dyn Provider) -> PlanContext {
-    PlanContext { berth_version: VERSION.to_string(), backend: provider.name(), priority_range: target.priority_range }
+    PlanContext { berth_version: VERSION.to_string(), backend: provider.name(), priority_range: target.priority_range, adopt: target.adopt }
 }
 
 /// What the plan pipeline needs of a target.

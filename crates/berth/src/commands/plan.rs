@@ -6,7 +6,8 @@ pub fn run(cli: &Cli, args: &PlanArgs, io: &mut Io) -> anyhow::Result<ExitStatus
     if let Some(dir) = &args.all {
         return super::repo::plan_all(cli, args, dir, io);
     }
-    let Some(target) = load_deploy_target(cli, io)? else { return Ok(ExitStatus::Error) };
+    let Some(mut target) = load_deploy_target(cli, io)? else { return Ok(ExitStatus::Error) };
+    target.adopt |= args.adopt;
     let rt = backend::runtime()?;
     let backend = rt.block_on(Backend::open(cli, io, &target))?;
     let plan = rt.block_on(make_plan(&target, backend.provider(), cli.global.allow_mutable_tags));
