@@ -127,6 +127,8 @@ pub enum Command {
     /// Scaffold a spec and CI files (CodeBuild buildspec, GitOps workflow, IAM policy).
     #[command(after_help = ex::INIT)]
     Init(InitArgs),
+    /// Write a spec that reproduces live ECS services (made by hand, Terraform...), to adopt them with `plan --adopt`.
+    Import(ImportArgs),
     /// The containers' log lines (CloudWatch Logs; the sim's tasks log too), with task id and container.
     #[command(after_help = ex::LOGS)]
     Logs(LogsArgs),
@@ -152,7 +154,13 @@ impl Command {
     /// nothing but its output: a closed stdout ends it quietly.
     pub fn only_reads(&self) -> bool {
         match self {
-            Command::Apply(_) | Command::Destroy(_) | Command::Rollback(_) | Command::Init(_) | Command::Run(_) | Command::Scale(_) => {
+            Command::Apply(_)
+            | Command::Destroy(_)
+            | Command::Rollback(_)
+            | Command::Init(_)
+            | Command::Import(_)
+            | Command::Run(_)
+            | Command::Scale(_) => {
                 false
             }
             Command::Plan(args) => args.out.is_none(),
@@ -519,6 +527,25 @@ pub struct ApplyArgs {
     pub adopt: bool,
     #[command(flatten)]
     pub deploy: DeployArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The ECS cluster the services run in.
+    #[arg(long)]
+    pub cluster: String,
+    /// A service to import, named `<app>-<service>` (repeat for several).
+    #[arg(long = "service", value_name = "SERVICE", required = true)]
+    pub services: Vec<String>,
+    /// The app name (default: the cluster's name).
+    #[arg(long)]
+    pub app: Option<String>,
+    /// The ALB listener whose rules route to the services (needed when they have load balancers).
+    #[arg(long, value_name = "ARN")]
+    pub listener: Option<String>,
+    /// Where to write the spec.
+    #[arg(short = 'o', long = "out", value_name = "FILE", default_value = "compose.berth.yaml")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -21,6 +21,11 @@ pub enum Backend {
 
 impl Backend {
     pub async fn open(cli: &Cli, io: &Io<'_>, target: &Target) -> anyhow::Result<Backend> {
+        Self::open_in(cli, io, target.desired.region.clone()).await
+    }
+
+    /// The backend, in `region` unless the command line names one.
+    pub async fn open_in(cli: &Cli, io: &Io<'_>, region: Option<String>) -> anyhow::Result<Backend> {
         berth_provider::crash::arm(io.env.get(berth_provider::crash::CRASH_AT_VAR).map(String::as_str));
         match cli.global.backend {
             BackendKind::Sim => {
@@ -41,7 +46,7 @@ impl Backend {
             }
             BackendKind::Aws => {
                 let opts = AwsOptions {
-                    region: cli.global.region.clone().or_else(|| target.desired.region.clone()),
+                    region: cli.global.region.clone().or(region),
                     profile: cli.global.profile.clone(),
                     endpoint_url: cli.global.endpoint_url.clone(),
                     max_attempts: io.env.get("BERTH_AWS_MAX_ATTEMPTS").and_then(|v| v.parse().ok()),

@@ -4,6 +4,7 @@ mod completions;
 mod ecr;
 mod iam_policy;
 mod images;
+mod import;
 mod init;
 mod init_copilot;
 mod init_x_aws;
@@ -49,6 +50,7 @@ pub fn dispatch(cli: &Cli, io: &mut Io) -> anyhow::Result<ExitStatus> {
         Command::Images(args) => images::run(cli, args, io),
         Command::Ecr(crate::cli::EcrCommand::Preview(args)) => ecr::preview(cli, args, io),
         Command::Init(args) => init::run(cli, args, io),
+        Command::Import(args) => import::run(cli, args, io),
         Command::Version => version::run(io),
         Command::Completions(args) => completions::completions(args, io),
         Command::Man(args) => completions::man(args, io),
