@@ -228,3 +228,92 @@ fn the_engine_adopts_only_untagged_resources_and_only_when_asked_whatever_a_plan
     let tags = account.read(|s| s.services["hello-web"].spec.tags.clone());
     assert!(tags.iter().any(|t| t.key == "berth:app" && t.value == "billing") && tags.iter().any(|t| t.key == "berth:managed"), "{tags:?}");
 }
+
+/// On moto: a service berth made, its berth tags removed with the SDK (as
+/// if made by hand), imported; the imported spec plans only adopt changes;
+/// `apply --adopt` tags them without a deployment; the next plan is clean.
+#[test]
+fn on_moto_an_untagged_service_is_imported_adopted_and_never_redeployed() {
+    use berth_tests::moto::moto;
+    let Some(moto) = moto() else { return };
+    // Shared with declared_scaling.rs and autoscaling.rs's moto tests, which
+    // have their own apps and clusters and make no load balancer.
+    let region = "ap-southeast-6";
+    let ec2 = |body: &str| moto.query(region, "ec2", &format!("{body}&Version=2016-11-15"));
+    let id = |xml: String, tag: &str| {
+        let start = xml.find(&format!("<{tag}>")).expect(tag) + tag.len() + 2;
+        xml[start..start + xml[start..].find('<').expect("end")].to_string()
+    };
+    let vpc = id(ec2("Action=CreateVpc&CidrBlock=10.18.0.0/16"), "vpcId");
+    let subnet = id(ec2(&format!("Action=CreateSubnet&VpcId={vpc}&CidrBlock=10.18.1.0/24&AvailabilityZone={region}a")), "subnetId");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = dir.path().join("compose.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name: adopted
+x-berth:
+  network: {{ vpc_id: {vpc}, subnets: [{subnet}] }}
+services:
+  worker:
+    image: public.ecr.aws/docker/library/busybox:1.37
+    command: [sleep, infinity]
+    environment: {{ MODE: batch }}
+    deploy: {{ replicas: 2 }}
+"
+        ),
+    )
+    .expect("write");
+    // Twice: moto's CreateService drops the deployment configuration, which
+    // the second apply's UpdateService sets (tests/README.md's moto table).
+    for _ in 0..2 {
+        let apply = ["apply", "--yes", "--wait", "none"].map(String::from);
+        ok(&moto.berth_in(region).args(["-f".to_string(), spec.display().to_string()]).args(apply).run());
+    }
+    let read = || {
+        block_on(async {
+            let sdk = moto.sdk(region).await;
+            let out = sdk.ecs.describe_services().cluster("adopted").services("adopted-worker").send().await.expect("describe");
+            let s = out.services()[0].clone();
+            let deployments: Vec<String> = s.deployments().iter().filter_map(|d| d.id().map(str::to_string)).collect();
+            (s.service_arn().unwrap_or_default().to_string(), s.task_definition().unwrap_or_default().to_string(), deployments)
+        })
+    };
+    let (service_arn, td_arn, deployments) = read();
+    block_on(async {
+        let sdk = moto.sdk(region).await;
+        for arn in [&service_arn, &td_arn] {
+            sdk.ecs.untag_resource().resource_arn(arn).tag_keys("berth:app").tag_keys("berth:managed").send().await.expect("untag");
+        }
+    });
+    let out = moto.berth_in(region).args(["-f".to_string(), spec.display().to_string(), "plan".into()]).run();
+    assert_eq!(out.code, 1, "untagged now: {}", out.stderr);
+    assert!(out.stderr.contains("--adopt"), "{}", out.stderr);
+
+    // Imported from the live service, in a directory of its own.
+    let import_dir = tempfile::tempdir().expect("tempdir");
+    let berth = || moto.berth_in(region).args(["-f".to_string(), import_dir.path().join("compose.berth.yaml").display().to_string()]);
+    let out = moto
+        .berth_in(region)
+        .args(["import", "--cluster", "adopted", "--service", "adopted-worker", "-o"])
+        .args([import_dir.path().join("compose.berth.yaml").display().to_string()])
+        .run();
+    ok(&out);
+    let out = berth().args(["plan", "--adopt", "--format", "json"]).run();
+    ok(&out);
+    let changes = plan_changes(&plan_json(&out));
+    let addresses: Vec<&str> = changes.iter().map(|(a, _, _)| a.as_str()).collect();
+    assert_eq!(addresses, ["taskdef.worker", "service.worker"], "{changes:?}");
+    assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}");
+    ok(&berth().args(["apply", "--adopt", "--yes", "--wait", "none"]).run());
+    let out = berth().args(["plan"]).run();
+    ok(&out);
+    assert!(out.stdout.starts_with("No changes."), "{}", out.stdout);
+    let (_, td_after, deployments_after) = read();
+    assert_eq!((td_after, deployments_after), (td_arn.clone(), deployments), "the service was never redeployed");
+    let tags = block_on(async {
+        let sdk = moto.sdk(region).await;
+        sdk.ecs.list_tags_for_resource().resource_arn(&service_arn).send().await.expect("tags").tags().to_vec()
+    });
+    assert!(tags.iter().any(|t| t.key() == Some("berth:app") && t.value() == Some("adopted")), "{tags:?}");
+}
