@@ -467,7 +467,7 @@ fn a_declared_scaler_reads_back_as_the_spec_and_leaves_with_it() {
             let observed = aws.observe(&berth_plan::scope(desired)).await.expect("observe");
             let scaler = observed.get("scaling.db").expect("the scaler is observed as berth's");
             assert_eq!(scaler.arn, target_arn);
-            let ctx = berth_plan::PlanContext { berth_version: "test".into(), backend: aws.name(), priority_range: (1000, 1999) };
+            let ctx = berth_plan::PlanContext { berth_version: "test".into(), backend: aws.name(), priority_range: (1000, 1999), adopt: false };
             berth_plan::diff(desired, &observed, &ctx).expect("plan")
         })
     };
