@@ -317,3 +317,101 @@ services:
     });
     assert!(tags.iter().any(|t| t.key() == Some("berth:app") && t.value() == Some("adopted")), "{tags:?}");
 }
+
+/// On moto: a routed service (target group, a listener rule at a fixed
+/// priority on a load balancer of its own) without berth's tags is
+/// imported and adopted: the rule keeps its priority, ELB tags it.
+#[test]
+fn on_moto_an_untagged_routed_service_keeps_its_rule_priority_when_adopted() {
+    use berth_tests::moto::moto;
+    let Some(moto) = moto() else { return };
+    // As above: this region's other tests use other names (their ALB is `shared`).
+    let region = "ap-southeast-6";
+    let ec2 = |body: &str| moto.query(region, "ec2", &format!("{body}&Version=2016-11-15"));
+    let elb = |body: &str| moto.query(region, "elasticloadbalancing", &format!("{body}&Version=2015-12-01"));
+    let id = |xml: String, tag: &str| {
+        let start = xml.find(&format!("<{tag}>")).unwrap_or_else(|| panic!("{tag} in {xml}")) + tag.len() + 2;
+        xml[start..start + xml[start..].find('<').expect("end")].to_string()
+    };
+    let vpc = id(ec2("Action=CreateVpc&CidrBlock=10.19.0.0/16"), "vpcId");
+    let subnet = |cidr: &str, az: &str| {
+        id(ec2(&format!("Action=CreateSubnet&VpcId={vpc}&CidrBlock={cidr}&AvailabilityZone={region}{az}")), "subnetId")
+    };
+    let (a, b) = (subnet("10.19.1.0/24", "a"), subnet("10.19.2.0/24", "b"));
+    let sg = id(ec2(&format!("Action=CreateSecurityGroup&GroupName=routed&GroupDescription=routed&VpcId={vpc}")), "groupId");
+    let lb = id(
+        elb(&format!("Action=CreateLoadBalancer&Name=routed-alb&Subnets.member.1={a}&Subnets.member.2={b}&SecurityGroups.member.1={sg}")),
+        "LoadBalancerArn",
+    );
+    let listener = id(
+        elb(&format!("Action=CreateListener&LoadBalancerArn={lb}&Protocol=HTTP&Port=80&DefaultActions.member.1.Type=fixed-response&DefaultActions.member.1.FixedResponseConfig.StatusCode=404")),
+        "ListenerArn",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spec = dir.path().join("compose.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name: routed
+x-berth:
+  network: {{ vpc_id: {vpc}, subnets: [{a}, {b}], security_groups: [{sg}] }}
+  load_balancer: {{ listener: {listener} }}
+services:
+  web:
+    image: public.ecr.aws/nginx/nginx:1.27
+    ports: [\"80\"]
+    deploy: {{ replicas: 1 }}
+    x-berth:
+      route: {{ paths: [\"/shop/*\"], health_path: /health, priority: 77 }}
+"
+        ),
+    )
+    .expect("write");
+    for _ in 0..2 {
+        let apply = ["apply", "--yes", "--wait", "none"].map(String::from);
+        ok(&moto.berth_in(region).args(["-f".to_string(), spec.display().to_string()]).args(apply).run());
+    }
+    let (service_arn, td_arn, tg_arn, rule_arn) = block_on(async {
+        let sdk = moto.sdk(region).await;
+        let s = sdk.ecs.describe_services().cluster("routed").services("routed-web").send().await.expect("describe").services()[0].clone();
+        let tg = s.load_balancers()[0].target_group_arn().unwrap_or_default().to_string();
+        let rules = sdk.elb.describe_rules().listener_arn(&listener).send().await.expect("rules");
+        let rule =
+            rules.rules().iter().find(|r| r.priority() == Some("77")).expect("rule at 77").rule_arn().unwrap_or_default().to_string();
+        (s.service_arn().unwrap_or_default().to_string(), s.task_definition().unwrap_or_default().to_string(), tg, rule)
+    });
+    block_on(async {
+        let sdk = moto.sdk(region).await;
+        for arn in [&service_arn, &td_arn] {
+            sdk.ecs.untag_resource().resource_arn(arn).tag_keys("berth:app").tag_keys("berth:managed").send().await.expect("untag");
+        }
+        for arn in [&tg_arn, &rule_arn] {
+            let keys = ["berth:app", "berth:managed", "berth:address"].map(String::from);
+            sdk.elb.remove_tags().resource_arns(arn).set_tag_keys(Some(keys.to_vec())).send().await.expect("remove tags");
+        }
+    });
+    let out_file = dir.path().join("imported.yaml");
+    let import = ["import", "--cluster", "routed", "--service", "routed-web", "--listener", &listener, "-o"].map(String::from);
+    ok(&moto.berth_in(region).args(import).args([out_file.display().to_string()]).run());
+    let imported = std::fs::read_to_string(&out_file).expect("written");
+    assert!(imported.contains("priority: 77") && imported.contains("health_path: /health"), "{imported}");
+    let berth = || moto.berth_in(region).args(["-f".to_string(), out_file.display().to_string()]);
+    let out = berth().args(["plan", "--adopt", "--format", "json"]).run();
+    ok(&out);
+    let changes = plan_changes(&plan_json(&out));
+    let addresses: Vec<&str> = changes.iter().map(|(a, _, _)| a.as_str()).collect();
+    assert_eq!(addresses, ["taskdef.web", "tg.web", "rule.web/0", "service.web"], "{changes:?}");
+    assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}");
+    ok(&berth().args(["apply", "--adopt", "--yes", "--wait", "none"]).run());
+    let out = berth().args(["plan"]).run();
+    ok(&out);
+    assert!(out.stdout.starts_with("No changes."), "{}", out.stdout);
+    let (priority, tags) = block_on(async {
+        let sdk = moto.sdk(region).await;
+        let rules = sdk.elb.describe_rules().rule_arns(&rule_arn).send().await.expect("rule");
+        let tags = sdk.elb.describe_tags().resource_arns(&rule_arn).send().await.expect("tags");
+        (rules.rules()[0].priority().map(str::to_string), tags.tag_descriptions()[0].tags().to_vec())
+    });
+    assert_eq!(priority.as_deref(), Some("77"), "the rule kept its priority");
+    assert!(tags.iter().any(|t| t.key() == Some("berth:address") && t.value() == Some("rule.web/0")), "{tags:?}");
+}
