@@ -160,10 +160,11 @@ fn compose(
             x.insert("task_role_arn".into(), r.into());
         }
         let containers = t.get("containerDefinitions").and_then(Value::as_array).cloned().unwrap_or_default();
-        if containers.len() != 1 {
+        let own = containers.iter().filter(|c| c["name"] != "berth-init").count();
+        if own != 1 {
             warnings.push(format!(
                 "{tat} has {} containers: import writes the first ({}) as the service and the others as sidecars (x-berth.task)",
-                containers.len(),
+                own,
                 containers.first().and_then(|c| c["name"].as_str()).unwrap_or("?")
             ));
         }
@@ -171,6 +172,17 @@ fn compose(
             let c = c.as_object().cloned().unwrap_or_default();
             let cname = c.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
             let cat = format!("{tat} container {cname}");
+            // berth's own init container writes secrets and configs as files:
+            // the spec's `secrets:`/`configs:` say that, and import does not write them yet.
+            if cname == "berth-init" && i > 0 {
+                let from: Vec<String> =
+                    c.get("secrets").and_then(Value::as_array).into_iter().flatten().map(|s| s["valueFrom"].to_string()).collect();
+                warnings.push(format!(
+                    "{cat} (berth's init container, writing secrets as files from {}) is not imported: declare the secrets under top-level `secrets:` (external, named by ARN) and list them on the service",
+                    if from.is_empty() { "configs".to_string() } else { from.join(", ") }
+                ));
+                continue;
+            }
             let mut out = Map::new();
             out.insert("image".into(), c.get("image").cloned().unwrap_or_default());
             if let Some(cmd) = c.get("command") {
