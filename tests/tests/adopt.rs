@@ -415,3 +415,19 @@ services:
     assert_eq!(priority.as_deref(), Some("77"), "the rule kept its priority");
     assert!(tags.iter().any(|t| t.key() == Some("berth:address") && t.value() == Some("rule.web/0")), "{tags:?}");
 }
+
+#[test]
+fn an_untagged_resource_that_would_need_a_replace_is_not_adopted() {
+    let account = SimAccount::new();
+    ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
+    retag(&account, None);
+    // Made by hand on another port: ELB cannot change a target group's port in place.
+    account.edit(|s| s.target_groups.values_mut().for_each(|tg| tg.spec.port = 8080));
+    let out = account.berth("web", "1.27").args(["plan", "--adopt"]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("tg.web (") && out.stderr.contains("would be adopted and replaced at once (port cannot change in place)"),
+        "{}",
+        out.stderr
+    );
+}
