@@ -95,31 +95,41 @@ fn services_not_named_after_the_app_are_refused_and_say_why() {
 }
 
 #[test]
-fn the_shop_examples_rolling_services_import_and_what_is_not_imported_is_named() {
+fn the_shop_examples_rolling_services_round_trip_with_their_secret_files_and_discovery() {
     let account = SimAccount::new();
     ok(&account.berth("shop", "v1").args(["apply", "--yes"]).run());
     strip_berth_tags(&account);
     let dir = tempfile::tempdir().expect("tempdir");
-    let out =
-        berth_in(&account, dir.path()).args(["import", "--cluster", "shop", "--service", "shop-api", "--service", "shop-worker"]).run();
+    let import = ["import", "--cluster", "shop", "--service", "shop-api", "--service", "shop-worker"];
+    // Without the namespace, the Cloud Map registration is named, not dropped.
+    let out = berth_in(&account, dir.path()).args(import).args(["-o", "partial.yaml"]).run();
     ok(&out);
-    // The api's secret files and Cloud Map registration have no imported form yet: each is named.
-    for field in [
-        "task definition shop-api:1 container berth-init (berth's init container, writing secrets as files from \"arn:aws:secretsmanager:",
-        "service shop-api.serviceRegistries",
-        "container api.mountPoints",
-        "task definition shop-api:1.volumes",
+    assert!(out.stderr.contains("service shop-api.serviceRegistries = ") && out.stderr.contains("is not imported"), "{}", out.stderr);
+    let out = berth_in(&account, dir.path()).args(import).args(["--namespace", "shop.local"]).run();
+    ok(&out);
+    assert!(out.stderr.contains("(2 services, 0 warnings)"), "{}", out.stderr);
+    let spec = std::fs::read_to_string(dir.path().join("compose.berth.yaml")).expect("written");
+    // The secret berth's init container writes as a file is the Compose secret again, by ARN.
+    for line in [
+        "db-password:",
+        "external: true",
+        "name: arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:shop/db-password-AbCdEf",
+        "namespace: shop.local",
+        "discovery: true",
+        "expose:",
     ] {
-        assert!(out.stderr.contains(field), "{field:?} in:\n{}", out.stderr);
+        assert!(spec.contains(line), "{line:?} in:\n{spec}");
     }
     let out = berth_in(&account, dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
     ok(&out);
     let changes = plan_changes(&plan_json(&out));
-    // The worker reproduces exactly; the api is adopted with the updates its warnings announced.
-    let worker: Vec<_> = changes.iter().filter(|(a, _, _)| a.ends_with(".worker")).collect();
-    assert_eq!(worker.len(), 2, "{changes:?}");
-    assert!(worker.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "{changes:?}");
-    assert!(changes.iter().all(|(_, action, _)| action == "adopt"), "{changes:?}");
+    let addresses: Vec<&str> = changes.iter().map(|(a, _, _)| a.as_str()).collect();
+    assert_eq!(addresses, ["taskdef.api", "taskdef.worker", "cloudmap.api", "service.api", "service.worker"], "{changes:?}");
+    assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}");
+    ok(&berth_in(&account, dir.path()).args(["apply", "--adopt", "--yes"]).run());
+    let out = berth_in(&account, dir.path()).args(["plan"]).run();
+    ok(&out);
+    assert!(out.stdout.starts_with("No changes."), "{}", out.stdout);
     // The blue/green web service is not importable (its live name is shop-web-blue).
     let out = berth_in(&account, dir.path()).args(["import", "--cluster", "shop", "--service", "shop-web", "-o", "web.yaml"]).run();
     assert_eq!(out.code, 1, "{}", out.stderr);

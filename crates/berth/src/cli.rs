@@ -543,6 +543,9 @@ pub struct ImportArgs {
     /// The ALB listener whose rules route to the services (needed when they have load balancers).
     #[arg(long, value_name = "ARN")]
     pub listener: Option<String>,
+    /// The Cloud Map namespace the services register in (DNS discovery), e.g. `shop.local`.
+    #[arg(long, value_name = "NAME")]
+    pub namespace: Option<String>,
     /// Where to write the spec.
     #[arg(short = 'o', long = "out", value_name = "FILE", default_value = "compose.berth.yaml")]
     pub out: PathBuf,

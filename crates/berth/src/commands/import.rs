@@ -38,6 +38,8 @@ pub fn run(cli: &Cli, args: &ImportArgs, io: &mut Io) -> anyhow::Result<ExitStat
         task_families: args.services.clone(),
         service_names: args.services.clone(),
         target_group_names: tgs,
+        namespace: args.namespace.clone(),
+        cloud_map_names: short.clone(),
         ..Scope::default()
     };
     let first = rt.block_on(provider.observe(&scope(Vec::new())))?;
@@ -53,7 +55,7 @@ pub fn run(cli: &Cli, args: &ImportArgs, io: &mut Io) -> anyhow::Result<ExitStat
     backend.finish(cli, io)?;
 
     let mut warnings = Vec::new();
-    let spec = match compose(&app, &args.cluster, &short, args.listener.as_deref(), &observed, &mut warnings) {
+    let spec = match compose(&app, &args.cluster, &short, args.listener.as_deref(), args.namespace.as_deref(), &observed, &mut warnings) {
         Ok(spec) => spec,
         Err(e) => {
             writeln!(io.stderr, "error: {e}")?;
@@ -105,9 +107,11 @@ fn compose(
     cluster: &str,
     services: &[String],
     listener: Option<&str>,
+    namespace: Option<&str>,
     observed: &Observed,
     warnings: &mut Vec<String>,
 ) -> Result<Value, String> {
+    let mut ttl: Option<u64> = None;
     let mut x = Map::new();
     if cluster != app {
         x.insert("cluster".into(), cluster.into());
@@ -117,11 +121,30 @@ fn compose(
     let mut region: Option<String> = None;
     let mut logs = Map::new();
     let mut uses_listener = false;
+    let mut top_secrets = Map::new();
     for name in services {
         let full = format!("{app}-{name}");
         let svc = find(observed, Kind::Service, |r| r.name == full).ok_or_else(|| format!("no service {full} in cluster {cluster}"))?;
-        let s = svc.spec.as_object().cloned().unwrap_or_default();
+        let mut s = svc.spec.as_object().cloned().unwrap_or_default();
         let at = format!("service {full}");
+        // Cloud Map DNS discovery in the namespace given.
+        let mut discovery = None;
+        if let Some(ns) = namespace {
+            let registries = s.get("serviceRegistries").and_then(Value::as_array).cloned().unwrap_or_default();
+            let found = registries
+                .iter()
+                .filter_map(|r| r["registryArn"].as_str())
+                .find_map(|arn| find(observed, Kind::CloudMapService, |c| c.arn == arn));
+            match (registries.len(), found) {
+                (0, _) => discovery = Some(false),
+                (1, Some(cm)) => {
+                    discovery = Some(true);
+                    ttl = cm.spec.pointer("/dnsConfig/dnsRecords/0/ttl").and_then(Value::as_u64).or(ttl);
+                    s.remove("serviceRegistries");
+                }
+                _ => warnings.push(format!("{at}.serviceRegistries: not a registration in namespace {ns} that import reads")),
+            }
+        }
         let td_arn = s.get("taskDefinition").and_then(Value::as_str).unwrap_or_default();
         let family = td_arn.rsplit_once("task-definition/").map_or(td_arn, |(_, r)| r).split(':').next().unwrap_or_default();
         if family != full {
@@ -135,8 +158,19 @@ fn compose(
         if td.arn != td_arn {
             warnings.push(format!("{at} runs {td_arn}, but the revision read is {}: the spec reproduces the latter", td.arn));
         }
-        let t = td.spec.as_object().cloned().unwrap_or_default();
+        let mut t = td.spec.as_object().cloned().unwrap_or_default();
         let tat = format!("task definition {}", td.name);
+        // Secrets berth's init container writes as files under /run/secrets.
+        let secret_files = secret_files(&t);
+        if let Some((files, image)) = &secret_files {
+            if image != berth_spec::files::DEFAULT_INIT_IMAGE {
+                x.insert("init_image".into(), image.clone().into());
+            }
+            for (file, arn) in files {
+                top_secrets.insert(file.clone(), json!({"external": true, "name": arn}));
+            }
+            t.remove("volumes");
+        }
         leftover(
             &t,
             &[
@@ -169,9 +203,23 @@ fn compose(
             ));
         }
         for (i, c) in containers.iter().enumerate() {
-            let c = c.as_object().cloned().unwrap_or_default();
+            let mut c = c.as_object().cloned().unwrap_or_default();
             let cname = c.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
             let cat = format!("{tat} container {cname}");
+            if cname == "berth-init" && secret_files.is_some() {
+                continue;
+            }
+            let mut files_out = None;
+            if let Some((files, _)) = &secret_files {
+                let berths = c.get("mountPoints")
+                    == Some(&json!([{"sourceVolume": "berth-files-0", "containerPath": "/run/secrets", "readOnly": true}]))
+                    && c.get("dependsOn") == Some(&json!([{"containerName": "berth-init", "condition": "SUCCESS"}]));
+                if berths {
+                    c.remove("mountPoints");
+                    c.remove("dependsOn");
+                    files_out = Some(files.iter().map(|(f, _)| Value::String(f.clone())).collect::<Vec<_>>());
+                }
+            }
             // berth's own init container writes secrets and configs as files:
             // the spec's `secrets:`/`configs:` say that, and import does not write them yet.
             if cname == "berth-init" && i > 0 {
@@ -196,6 +244,9 @@ fn compose(
             }
             if let Some(u) = c.get("user") {
                 out.insert("user".into(), u.clone());
+            }
+            if let Some(files) = files_out {
+                out.insert("secrets".into(), Value::Array(files));
             }
             if let Some(Value::Array(env)) = c.get("environment") {
                 let mut m = Map::new();
@@ -224,7 +275,9 @@ fn compose(
                         warnings.push(format!("{cat}.portMappings name {} is not imported (berth names it {default_name})", p["name"]));
                     }
                 }
-                out.insert("ports".into(), Value::Array(list));
+                // Published where a load balancer routes to it; otherwise reachable inside the VPC only.
+                let routed = i == 0 && s.get("loadBalancers").and_then(Value::as_array).is_some_and(|l| !l.is_empty());
+                out.insert(if routed { "ports" } else { "expose" }.into(), Value::Array(list));
             }
             if let Some(h) = c.get("healthCheck").and_then(Value::as_object) {
                 let mut hc = Map::new();
@@ -305,6 +358,9 @@ fn compose(
             if i == 0 && cname != *name {
                 warnings.push(format!("{cat}: the container is named {cname}, berth names it {name}: not imported"));
             }
+            if let (0, Some(d)) = (i, discovery) {
+                xs.insert("discovery".into(), d.into());
+            }
             if i == 0 {
                 route(&s, observed, &mut xs, &mut uses_listener, warnings, &at);
                 import_service(&s, &mut xs, &mut network, warnings, &at);
@@ -332,7 +388,56 @@ fn compose(
     if !logs.is_empty() {
         x.insert("logs".into(), Value::Object(logs));
     }
-    Ok(json!({"name": app, "x-berth": Value::Object(x), "services": Value::Object(out_services)}))
+    if let Some(ns) = namespace {
+        let mut d = json!({"namespace": ns});
+        if let Some(t) = ttl.filter(|t| *t != 10) {
+            d["ttl"] = t.into();
+        }
+        x.insert("discovery".into(), d);
+        // A private DNS namespace is in a VPC (Cloud Map returns it on the sim only).
+        let vpc = find(observed, Kind::Namespace, |n| n.name == ns).and_then(|n| n.spec["vpc"].as_str());
+        match (x.get_mut("network").and_then(Value::as_object_mut), vpc) {
+            (Some(n), Some(vpc)) if !n.contains_key("vpc_id") => {
+                n.insert("vpc_id".into(), vpc.into());
+            }
+            (Some(n), _) if n.contains_key("vpc_id") => {}
+            _ => warnings.push(format!("namespace {ns}: its VPC is not known here: set x-berth.network.vpc_id to it")),
+        }
+    }
+    let mut spec = json!({"name": app, "x-berth": Value::Object(x), "services": Value::Object(out_services)});
+    if !top_secrets.is_empty() {
+        spec["secrets"] = Value::Object(top_secrets);
+    }
+    Ok(spec)
+}
+
+/// The files berth's init container writes (`printf '%s' "$BERTH_FILE_0" >
+/// '/run/secrets/<name>'`, one per secret, from Secrets Manager or SSM), with
+/// the secret ARN of each, and its image; `None` when the task has no such
+/// container or it writes anything else (configs, other directories).
+fn secret_files(t: &Map<String, Value>) -> Option<(Vec<(String, String)>, String)> {
+    let containers = t.get("containerDefinitions")?.as_array()?;
+    let init = containers.iter().find(|c| c["name"] == "berth-init")?;
+    if t.get("volumes") != Some(&json!([{"name": "berth-files-0"}])) {
+        return None;
+    }
+    let script = init["command"].as_array()?.get(2)?.as_str()?;
+    let arns: std::collections::HashMap<&str, &str> =
+        init["secrets"].as_array()?.iter().filter_map(|s| Some((s["name"].as_str()?, s["valueFrom"].as_str()?))).collect();
+    let mut files = Vec::new();
+    for line in script.lines().map(str::trim) {
+        if line == "set -e" || line == "umask 022" || (line.starts_with("chmod 0444 '/run/secrets/") && line.ends_with('\'')) {
+            continue;
+        }
+        let rest = line.strip_prefix("printf '%s' \"$")?;
+        let (var, rest) = rest.split_once("\" > '/run/secrets/")?;
+        let file = rest.strip_suffix('\'')?;
+        if file.contains('/') {
+            return None;
+        }
+        files.push((file.to_string(), arns.get(var)?.to_string()));
+    }
+    Some((files, init["image"].as_str()?.to_string()))
 }
 
 /// The service's target group and listener rule as `x-berth.route`.
