@@ -84,7 +84,7 @@ fn tg_name(arn: &str) -> Option<String> {
     arn.split_once(":targetgroup/").and_then(|(_, r)| r.split('/').next()).map(str::to_string)
 }
 
-fn find<'a>(observed: &'a Observed, kind: Kind, pred: impl Fn(&LiveResource) -> bool) -> Option<&'a LiveResource> {
+fn find(observed: &Observed, kind: Kind, pred: impl Fn(&LiveResource) -> bool) -> Option<&LiveResource> {
     observed.resources.iter().find(|r| r.kind == kind && pred(r))
 }
 
