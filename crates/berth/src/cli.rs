@@ -128,6 +128,7 @@ pub enum Command {
     #[command(after_help = ex::INIT)]
     Init(InitArgs),
     /// Write a spec that reproduces live ECS services (made by hand, Terraform...), to adopt them with `plan --adopt`.
+    #[command(after_help = ex::IMPORT)]
     Import(ImportArgs),
     /// The containers' log lines (CloudWatch Logs; the sim's tasks log too), with task id and container.
     #[command(after_help = ex::LOGS)]
@@ -297,6 +298,11 @@ Examples:
 Examples:
   berth ecr preview
   berth ecr preview shop/api --format json";
+    pub const IMPORT: &str = "\
+Examples:
+  berth import --cluster shop --service shop-api --service shop-worker --namespace shop.local
+  berth import --cluster hello --service hello-web --listener arn:aws:elasticloadbalancing:...:listener/app/shared/...
+  berth plan --adopt    # then: only adopt changes; berth apply --adopt tags them";
     pub const INIT: &str = "\
 Examples:
   berth init
