@@ -92,7 +92,7 @@ pub async fn tag_resource(aws: &Aws, kind: Kind, arn: &str, tags: &[m::Tag]) -> 
         Kind::Cluster | Kind::Service | Kind::TaskDefinition => {
             aws.ecs.tag_resource().resource_arn(arn).set_tags(Some(convert::ecs_tags(tags))).send().await.ctx("ecs:TagResource", arn)?;
         }
-        Kind::LoadBalancer | Kind::TargetGroup | Kind::ListenerRule => {
+        Kind::LoadBalancer | Kind::TargetGroup | Kind::ListenerRule | Kind::Listener => {
             aws.elb
                 .add_tags()
                 .resource_arns(arn)

@@ -452,6 +452,7 @@ impl Provider for Sim {
             Kind::LoadBalancer => s.load_balancers.values_mut().find(|lb| lb.arn == arn).map(|lb| &mut lb.spec.tags),
             Kind::TargetGroup => s.target_groups.get_mut(arn).map(|tg| &mut tg.spec.tags),
             Kind::ListenerRule => s.listeners.values_mut().flat_map(|l| &mut l.rules).find(|r| r.arn == arn).map(|r| &mut r.spec.tags),
+            Kind::Listener => s.listeners.get_mut(arn).and_then(|l| l.spec.as_mut()).map(|l| &mut l.tags),
             Kind::Namespace => s.namespaces.get_mut(arn).map(|n| &mut n.spec.tags),
             Kind::CloudMapService => s.cloud_map_services.get_mut(arn).map(|c| &mut c.spec.tags),
             Kind::Service => s.services.values_mut().find(|svc| svc.arn == arn).map(|svc| &mut svc.spec.tags),
