@@ -110,11 +110,9 @@ pub async fn target_tags(aws: &Aws, arn: &str) -> Result<Option<Vec<Tag>>> {
     }
 }
 
-/// A target with its policies and scheduled actions, in the desired shape.
-async fn described(aws: &Aws, t: &AwsTarget, tags: &[Tag]) -> Result<serde_json::Value> {
-    let id = t.resource_id();
-    let policies: Vec<aws_sdk_applicationautoscaling::types::ScalingPolicy> = aws
-        .autoscaling
+/// The scaling policies on a service's target (DescribeScalingPolicies, every page).
+async fn live_policies(aws: &Aws, id: &str) -> Result<Vec<aws_sdk_applicationautoscaling::types::ScalingPolicy>> {
+    aws.autoscaling
         .describe_scaling_policies()
         .service_namespace(ServiceNamespace::Ecs)
         .resource_id(id)
@@ -124,9 +122,12 @@ async fn described(aws: &Aws, t: &AwsTarget, tags: &[Tag]) -> Result<serde_json:
         .send()
         .try_collect()
         .await
-        .ctx("application-autoscaling:DescribeScalingPolicies", id)?;
-    let actions: Vec<aws_sdk_applicationautoscaling::types::ScheduledAction> = aws
-        .autoscaling
+        .ctx("application-autoscaling:DescribeScalingPolicies", id)
+}
+
+/// The scheduled actions on a service's target (DescribeScheduledActions, every page).
+async fn live_actions(aws: &Aws, id: &str) -> Result<Vec<aws_sdk_applicationautoscaling::types::ScheduledAction>> {
+    aws.autoscaling
         .describe_scheduled_actions()
         .service_namespace(ServiceNamespace::Ecs)
         .resource_id(id)
@@ -136,7 +137,14 @@ async fn described(aws: &Aws, t: &AwsTarget, tags: &[Tag]) -> Result<serde_json:
         .send()
         .try_collect()
         .await
-        .ctx("application-autoscaling:DescribeScheduledActions", id)?;
+        .ctx("application-autoscaling:DescribeScheduledActions", id)
+}
+
+/// A target with its policies and scheduled actions, in the desired shape.
+async fn described(aws: &Aws, t: &AwsTarget, tags: &[Tag]) -> Result<serde_json::Value> {
+    let id = t.resource_id();
+    let policies = live_policies(aws, id).await?;
+    let actions = live_actions(aws, id).await?;
     let arn = t.scalable_target_arn().unwrap_or_default();
     let scaling_policies: Vec<ScalingPolicy> = policies
         .iter()
@@ -233,18 +241,7 @@ pub async fn put(aws: &Aws, target: &ScalableTarget) -> Result<String> {
         .ctx("application-autoscaling:RegisterScalableTarget", id)?;
     let arn = out.scalable_target_arn().unwrap_or_default().to_string();
 
-    let live: Vec<aws_sdk_applicationautoscaling::types::ScalingPolicy> = aws
-        .autoscaling
-        .describe_scaling_policies()
-        .service_namespace(ServiceNamespace::Ecs)
-        .resource_id(id)
-        .scalable_dimension(DIMENSION)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .ctx("application-autoscaling:DescribeScalingPolicies", id)?;
+    let live = live_policies(aws, id).await?;
     for p in live.iter().filter(|p| !target.scaling_policies.iter().any(|w| w.policy_name == p.policy_name())) {
         aws.autoscaling
             .delete_scaling_policy()
@@ -288,18 +285,7 @@ pub async fn put(aws: &Aws, target: &ScalableTarget) -> Result<String> {
             .ctx("application-autoscaling:PutScalingPolicy", &p.policy_name)?;
     }
 
-    let live: Vec<aws_sdk_applicationautoscaling::types::ScheduledAction> = aws
-        .autoscaling
-        .describe_scheduled_actions()
-        .service_namespace(ServiceNamespace::Ecs)
-        .resource_id(id)
-        .scalable_dimension(DIMENSION)
-        .into_paginator()
-        .items()
-        .send()
-        .try_collect()
-        .await
-        .ctx("application-autoscaling:DescribeScheduledActions", id)?;
+    let live = live_actions(aws, id).await?;
     for a in live.iter().filter(|a| !target.scheduled_actions.iter().any(|w| w.scheduled_action_name == a.scheduled_action_name())) {
         aws.autoscaling
             .delete_scheduled_action()

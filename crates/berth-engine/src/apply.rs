@@ -552,17 +552,7 @@ fn follow_live_color(cx: &Ctx<'_>, address: &str, spec: &mut Value) {
     let short = address.trim_start_matches("scaling.");
     let Some(color) = cx.live_color(&format!("service.{short}")) else { return };
     let old = if color == "blue" { "green" } else { "blue" };
-    if let Some(id) = spec["resourceId"].as_str().and_then(|id| id.strip_suffix(&format!("-{old}"))) {
-        spec["resourceId"] = Value::String(format!("{id}-{color}"));
-    }
-    if let Some(Value::Array(policies)) = spec.get_mut("scalingPolicies") {
-        for p in policies.iter_mut() {
-            let label = p.pointer_mut("/targetTrackingScalingPolicyConfiguration/predefinedMetricSpecification/resourceLabel");
-            if let Some(l) = label.filter(|l| l.as_str() == Some(&format!("tg.{short}-{old}"))) {
-                *l = Value::String(format!("tg.{short}-{color}"));
-            }
-        }
-    }
+    berth_plan::scaling::move_to_color(spec, short, old, color);
 }
 
 async fn deploy_service(cx: &Ctx<'_>, c: &Change, mut spec: Value, live: Option<String>) -> Result<(), Failure> {

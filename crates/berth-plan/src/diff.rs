@@ -712,18 +712,9 @@ fn blue_green_live_colors(wants: &mut [Want], index: &Index, arns: &ArnMap) -> H
         }
         // Its scaler is the live color's.
         let scaling = address.replacen("service.", "scaling.", 1);
+        // (Lowered on blue.)
         if let Some(w) = wants.iter_mut().find(|w| w.address == scaling) {
-            if let Some(id) = w.spec["resourceId"].as_str().and_then(|id| id.strip_suffix("-blue")) {
-                w.spec["resourceId"] = Value::String(format!("{id}-{live_color}"));
-            }
-            if let Some(Value::Array(policies)) = w.spec.get_mut("scalingPolicies") {
-                for p in policies.iter_mut() {
-                    let label = p.pointer_mut("/targetTrackingScalingPolicyConfiguration/predefinedMetricSpecification/resourceLabel");
-                    if let Some(l) = label.filter(|l| l.as_str() == Some(tg("blue").as_str())) {
-                        *l = Value::String(tg(live_color));
-                    }
-                }
-            }
+            crate::scaling::move_to_color(&mut w.spec, &short, "blue", live_color);
         }
         out.insert(
             address.clone(),

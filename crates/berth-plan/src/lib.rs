@@ -10,6 +10,7 @@ pub mod migrations;
 pub mod normalize;
 pub mod pipeline;
 pub mod redeploy;
+pub mod scaling;
 mod order;
 mod plan;
 
