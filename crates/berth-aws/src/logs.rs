@@ -154,7 +154,7 @@ pub async fn observe(aws: &Aws, scope: &berth_provider::Scope) -> Result<Vec<ber
             "tags": tags,
         });
         out.push(berth_provider::LiveResource {
-            address: berth_provider::address_for(berth_provider::Kind::LogGroup, name, &scope.app, &tags),
+            address: berth_provider::address_for(berth_provider::Kind::LogGroup, name, scope, &tags),
             kind: berth_provider::Kind::LogGroup,
             name: name.clone(),
             arn,

@@ -19,7 +19,7 @@ fn json<T: Serialize>(v: &T) -> serde_json::Value {
 }
 
 fn live(scope: &Scope, kind: Kind, name: &str, arn: &str, tags: Vec<m::Tag>, spec: serde_json::Value) -> LiveResource {
-    LiveResource { address: address_for(kind, name, &scope.app, &tags), kind, name: name.into(), arn: arn.into(), tags, spec }
+    LiveResource { address: address_for(kind, name, scope, &tags), kind, name: name.into(), arn: arn.into(), tags, spec }
 }
 
 pub(crate) fn tagged_for(tags: &[m::Tag], app: &str) -> bool {

@@ -83,7 +83,7 @@ pub async fn owned(aws: &Aws, scope: &Scope, targets: &HashMap<String, AwsTarget
             }
             spec["tags"] = serde_json::to_value(&tags).unwrap_or_default();
             Ok::<_, berth_provider::ProviderError>(Some(LiveResource {
-                address: berth_provider::address_for(Kind::ScalableTarget, &service, &scope.app, &tags),
+                address: berth_provider::address_for(Kind::ScalableTarget, &service, scope, &tags),
                 kind: Kind::ScalableTarget,
                 name: service,
                 arn: arn.to_string(),

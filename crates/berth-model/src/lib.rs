@@ -108,7 +108,11 @@ impl Desired {
             push(format!("ecr.{}", r.repository_name), "ecr_repository", vec![], to_json(r));
         }
         for t in &self.task_definitions {
-            let short = t.family.strip_prefix(&format!("{}-", self.app)).unwrap_or(&t.family);
+            // Its service's compose name (the family may be `x-berth.names.family`).
+            let short = match self.services.iter().find(|s| s.task_definition == t.family) {
+                Some(s) => s.compose_name.as_str(),
+                None => t.family.strip_prefix(&format!("{}-", self.app)).unwrap_or(&t.family),
+            };
             push(format!("taskdef.{short}"), "task_definition", vec![], to_json(t));
         }
         if let Some(lb) = &self.load_balancer {

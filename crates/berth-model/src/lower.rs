@@ -140,7 +140,7 @@ pub fn lower(app: &App) -> Desired {
 /// service's on its blue color at first; the plan follows the live color).
 fn scalable_target(app: &App, task: &app::Task, tags: &[Tag]) -> Option<ScalableTarget> {
     let a = task.autoscaling.as_ref()?;
-    let name = if task.blue_green.is_some() { format!("{}-blue", family(app, &task.name)) } else { family(app, &task.name) };
+    let name = if task.blue_green.is_some() { format!("{}-blue", task.names.service) } else { task.names.service.clone() };
     let target_group = if task.blue_green.is_some() { format!("tg.{}-blue", task.name) } else { format!("tg.{}", task.name) };
     let scaling_policies = a
         .targets
@@ -152,7 +152,7 @@ fn scalable_target(app: &App, task: &app::Task, tags: &[Tag]) -> Option<Scalable
                 app::ScalingMetric::RequestsPerTarget(v) => ("requests", "ALBRequestCountPerTarget", *v, Some(target_group.clone())),
             };
             ScalingPolicy {
-                policy_name: format!("{}-{suffix}", family(app, &task.name)),
+                policy_name: format!("{}-{suffix}", task.names.family),
                 policy_type: "TargetTrackingScaling".into(),
                 target_tracking_scaling_policy_configuration: TargetTrackingConfiguration {
                     target_value,
@@ -174,7 +174,7 @@ fn scalable_target(app: &App, task: &app::Task, tags: &[Tag]) -> Option<Scalable
             .schedule
             .iter()
             .map(|s| ScheduledAction {
-                scheduled_action_name: format!("{}-{}", family(app, &task.name), s.name),
+                scheduled_action_name: format!("{}-{}", task.names.family, s.name),
                 schedule: s.expression.clone(),
                 timezone: s.timezone.clone(),
                 scalable_target_action: ScalableTargetAction { min_capacity: s.min, max_capacity: s.max },
@@ -183,10 +183,6 @@ fn scalable_target(app: &App, task: &app::Task, tags: &[Tag]) -> Option<Scalable
         tags: tags.to_vec(),
         service: task.name.clone(),
     })
-}
-
-pub fn family(app: &App, task: &str) -> String {
-    format!("{}-{task}", app.name)
 }
 
 fn target_group(app: &App, task: &app::Task, route: &app::Route, color: &str, tags: &[Tag]) -> TargetGroup {
@@ -198,7 +194,7 @@ fn target_group(app: &App, task: &app::Task, route: &app::Route, color: &str, ta
     };
     TargetGroup {
         service: format!("{}{suffix}", task.name),
-        name: format!("{}-{}{suffix}", app.name, task.name),
+        name: format!("{}{suffix}", task.names.target_group),
         protocol,
         port: route.port,
         target_type: if app.network.mode == NetworkMode::Awsvpc { "ip" } else { "instance" }.into(),
@@ -325,7 +321,7 @@ fn task_definition(app: &App, task: &app::Task, tags: &[Tag]) -> TaskDefinition 
         })
         .collect();
     TaskDefinition {
-        family: family(app, &task.name),
+        family: task.names.family.clone(),
         task_role_arn: app.task_role_arn.clone(),
         execution_role_arn: app.execution_role_arn.clone(),
         network_mode: match app.network.mode {
@@ -442,7 +438,7 @@ fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
                 .collect(),
         });
     let blue_green = task.blue_green.as_ref().map(|bg| BlueGreenDeploy {
-        base_name: family(app, &task.name),
+        base_name: task.names.service.clone(),
         traffic: match bg.traffic {
             app::Traffic::AllAtOnce => "all_at_once",
             app::Traffic::Canary => "canary",
@@ -461,9 +457,9 @@ fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
         force_new_deployment: false,
         clear_capacity_provider_strategy: false,
         // A blue/green service starts as its blue color.
-        service_name: if blue_green.is_some() { format!("{}-blue", family(app, &task.name)) } else { family(app, &task.name) },
+        service_name: if blue_green.is_some() { format!("{}-blue", task.names.service) } else { task.names.service.clone() },
         cluster: app.cluster.clone(),
-        task_definition: family(app, &task.name),
+        task_definition: task.names.family.clone(),
         desired_count: task.replicas,
         // A service with a capacity provider strategy has no launch type.
         launch_type: match app.launch_type {

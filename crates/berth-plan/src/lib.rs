@@ -8,18 +8,18 @@ pub mod graph;
 pub mod images;
 pub mod migrations;
 pub mod normalize;
+mod order;
 pub mod pipeline;
+mod plan;
 pub mod redeploy;
 pub mod scaling;
-mod order;
-mod plan;
+
+use std::collections::BTreeMap;
 
 use berth_model::Desired;
-use berth_provider::Scope;
+use berth_provider::{Kind, Scope};
 
-pub use diff::{
-    changed_paths, diff, diff_destroy, spec_digest, PlanContext, PlanError, AUTOSCALING_WARNING, NEW_REVISION, ROUTE_WARNING,
-};
+pub use diff::{changed_paths, diff, diff_destroy, spec_digest, PlanContext, PlanError, AUTOSCALING_WARNING, NEW_REVISION, ROUTE_WARNING};
 pub use plan::*;
 
 /// What to observe for a desired app.
@@ -36,5 +36,27 @@ pub fn scope(desired: &Desired) -> Scope {
         cloud_map_names: desired.cloud_map_services.iter().map(|c| c.name.clone()).collect(),
         load_balancer_name: desired.load_balancer.as_ref().map(|l| l.name.clone()),
         log_group_names: desired.log_group.iter().map(|g| g.log_group_name.clone()).collect(),
+        renamed: renamed(desired),
     }
+}
+
+/// The compose names of live names that are not `<app>-<service>`
+/// (`x-berth.names`), so observe gives them the desired addresses.
+fn renamed(desired: &Desired) -> BTreeMap<(Kind, String), String> {
+    let default = |name: &str, short: &str| name == format!("{}-{short}", desired.app);
+    let mut out = BTreeMap::new();
+    for s in &desired.services {
+        let colors: Vec<(String, String)> = match &s.blue_green {
+            Some(bg) => ["blue", "green"].iter().map(|c| (format!("{}-{c}", bg.base_name), format!("{}-{c}", s.compose_name))).collect(),
+            None => vec![(s.service_name.clone(), s.compose_name.clone())],
+        };
+        out.extend(colors.into_iter().filter(|(name, short)| !default(name, short)).map(|(name, short)| ((Kind::Service, name), short)));
+        if !default(&s.task_definition, &s.compose_name) {
+            out.insert((Kind::TaskDefinition, s.task_definition.clone()), s.compose_name.clone());
+        }
+    }
+    for t in desired.target_groups.iter().filter(|t| !default(&t.name, &t.service)) {
+        out.insert((Kind::TargetGroup, t.name.clone()), t.service.clone());
+    }
+    out
 }

@@ -61,6 +61,10 @@ pub struct Scope {
     pub load_balancer_name: Option<String>,
     /// The app's CloudWatch Logs group.
     pub log_group_names: Vec<String>,
+    /// Services, task definition families and target groups named by
+    /// `x-berth.names` (not `<app>-<service>`): their compose name, by kind
+    /// and live name (a blue/green color's with its `-blue`/`-green`).
+    pub renamed: std::collections::BTreeMap<(Kind, String), String>,
 }
 
 /// One deployment of a service as berth follows it.

@@ -111,11 +111,15 @@ impl Observed {
     }
 }
 
-/// The plan address of a live resource of `app`, from its AWS name:
-/// `shop-web` → `service.web`, `shop/api` → `ecr.shop/api`. Listener rules
+/// The plan address of a live resource of the scope's app, from its AWS
+/// name: `shop-web` → `service.web`, `shop/api` → `ecr.shop/api`, or the
+/// compose name the scope gives a name of `x-berth.names`. Listener rules
 /// carry their address in the `berth:address` tag instead.
-pub fn address_for(kind: Kind, name: &str, app: &str, tags: &[Tag]) -> String {
-    let short = |n: &str| n.strip_prefix(&format!("{app}-")).unwrap_or(n).to_string();
+pub fn address_for(kind: Kind, name: &str, scope: &crate::Scope, tags: &[Tag]) -> String {
+    let short = |n: &str| {
+        let key = (if kind == Kind::ScalableTarget { Kind::Service } else { kind }, n.to_string());
+        scope.renamed.get(&key).cloned().unwrap_or_else(|| n.strip_prefix(&format!("{}-", scope.app)).unwrap_or(n).to_string())
+    };
     match kind {
         Kind::Cluster => format!("cluster.{name}"),
         Kind::LogGroup => format!("logs.{name}"),

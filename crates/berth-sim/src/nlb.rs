@@ -86,14 +86,14 @@ pub(crate) fn tags(s: &SimState, arn: &str) -> Option<Vec<Tag>> {
 }
 
 /// Every listener of the load balancer, whoever made it.
-pub(crate) fn observe(s: &SimState, lb_arn: &str, app: &str) -> Vec<LiveResource> {
+pub(crate) fn observe(s: &SimState, lb_arn: &str, scope: &berth_provider::Scope) -> Vec<LiveResource> {
     s.listeners
         .values()
         .filter(|l| l.load_balancer_arn == lb_arn)
         .filter_map(|l| {
             let spec = l.spec.as_ref()?;
             Some(LiveResource {
-                address: berth_provider::address_for(Kind::Listener, &l.arn, app, &spec.tags),
+                address: berth_provider::address_for(Kind::Listener, &l.arn, scope, &spec.tags),
                 kind: Kind::Listener,
                 name: l.arn.clone(),
                 arn: l.arn.clone(),

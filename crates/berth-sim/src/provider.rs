@@ -64,7 +64,7 @@ impl Sim {
         let mut out_listeners = Vec::new();
         let mut push = |kind: Kind, name: &str, arn: &str, tags: &[berth_model::resources::Tag], spec: serde_json::Value| {
             out.resources.push(LiveResource {
-                address: address_for(kind, name, app, tags),
+                address: address_for(kind, name, scope, tags),
                 kind,
                 name: name.to_string(),
                 arn: arn.to_string(),
@@ -136,7 +136,7 @@ impl Sim {
                 spec["listenerArn"] = serde_json::Value::String(lb.listener_arn.clone());
             }
             push(Kind::LoadBalancer, &lb.spec.name, &lb.arn, &lb.spec.tags, spec);
-            out_listeners = crate::nlb::observe(state, &lb.arn, app);
+            out_listeners = crate::nlb::observe(state, &lb.arn, scope);
         }
         for tg in state.target_groups.values() {
             if scope.target_group_names.contains(&tg.spec.name) || owned_by(&tg.spec.tags, app) {

@@ -186,6 +186,18 @@ pub struct Task {
     pub capacity: Vec<CapacityItem>,
     /// `x-berth.autoscaling`: the scalable target of the service's count.
     pub autoscaling: Option<Autoscaling>,
+    /// The live names of its resources.
+    pub names: Names,
+}
+
+/// A service's live resource names (crate::names): berth's `<app>-<service>`
+/// unless `x-berth.names` says otherwise. Blue/green colors add `-blue` and
+/// `-green` to the service and the target group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Names {
+    pub service: String,
+    pub family: String,
+    pub target_group: String,
 }
 
 /// A service's declared scaling (Application Auto Scaling).

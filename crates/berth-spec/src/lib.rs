@@ -14,6 +14,7 @@ pub mod files;
 pub mod images;
 pub mod load;
 pub mod logging;
+mod names;
 mod nlb;
 pub mod placeholders;
 pub mod resolve;

@@ -167,11 +167,12 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
         let cpu_architecture = task_architecture(cx, &members);
         let replicas = resolve_replicas(cx, name, svc, launch_type);
         let rolling = resolve_rolling(cx, name, svc, replicas.unwrap_or(1));
-        let route = resolve_route(cx, app_name, name, svc, &containers[0], load_balancer.as_ref(), network.mode);
+        let route = resolve_route(cx, name, svc, &containers[0], load_balancer.as_ref(), network.mode);
         if let Some(r) = &route {
             crate::nlb::check_blue_green(cx, name, svc, r.protocol);
         }
         let blue_green = resolve_blue_green(cx, name, svc, route.is_some(), app_name);
+        let names = crate::names::resolve_names(cx, app_name, name, svc, route.is_some(), blue_green.is_some());
         let discoverable = resolve_discoverable(cx, name, svc, &containers[0], discovery.as_ref());
         warn_unrouted_ports(cx, &members, route.as_ref());
         let before_deploy = resolve_before_deploy(cx, name, svc);
@@ -229,8 +230,14 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
             before_deploy,
             capacity,
             autoscaling,
+            names,
         });
     }
+    crate::names::check_unique(
+        cx,
+        app_name,
+        &tasks.iter().map(|t| (t.name.clone(), t.names.clone(), t.route.is_some())).collect::<Vec<_>>(),
+    );
 
     if tasks.iter().any(|t| t.containers.iter().any(|c| !c.secrets.is_empty())) && x.execution_role_arn.is_none() {
         cx.warn(
@@ -1465,7 +1472,6 @@ fn resolve_rolling(cx: &mut Ctx, name: &str, svc: &types::Service, replicas: u32
 
 fn resolve_route(
     cx: &mut Ctx,
-    app: &str,
     name: &str,
     svc: &types::Service,
     container: &Container,
@@ -1515,26 +1521,6 @@ fn resolve_route(
             &path,
             "routes need a load balancer listener",
             Some("set `x-berth.load_balancer.listener` to an existing listener ARN, or `x-berth.load_balancer.create`, at the top level of the file (the app's x-berth)"),
-        );
-    }
-    let suffix =
-        if svc.x_berth.as_ref().and_then(|x| x.strategy.as_ref()).and_then(|s| s.blue_green.as_ref()).is_some() { "-green" } else { "" };
-    let tg_name = format!("{app}-{name}{suffix}");
-    if tg_name.len() > TARGET_GROUP_NAME_MAX {
-        cx.error(
-            &path,
-            format!(
-                "target group name {tg_name:?} is {} characters; berth allows {TARGET_GROUP_NAME_MAX} (AWS's 32, less the `{REPLACEMENT_SUFFIX}` of a replacement)",
-                tg_name.len()
-            ),
-            Some("shorten the app name (`name:`) or the service name"),
-        );
-    }
-    if !tg_name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
-        cx.error(
-            &path,
-            format!("target group name {tg_name:?} may only hold letters, digits and hyphens"),
-            Some("rename the app or service without `_` or `.`"),
         );
     }
     let _ = mode;

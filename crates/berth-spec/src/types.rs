@@ -563,6 +563,22 @@ pub struct ServiceXBerth {
     pub capacity: Option<Capacity>,
     /// Application Auto Scaling of the service's task count.
     pub autoscaling: Option<Autoscaling>,
+    /// Live names other than berth's `<app>-<service>`, for resources made
+    /// before berth (`berth import` writes them).
+    pub names: Option<ResourceNames>,
+}
+
+/// `names: { service: orders-svc, family: orders-td, target_group: orders-tg }`.
+/// A blue/green service's colors add `-blue` and `-green` to the service
+/// and target group names.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+pub struct ResourceNames {
+    /// The ECS service's name.
+    pub service: Option<String>,
+    /// The task definition family.
+    pub family: Option<String>,
+    /// The target group's name (a routed service only).
+    pub target_group: Option<String>,
 }
 
 /// `autoscaling: { min: 2, max: 10, cpu: 60% }`: a scalable target for the

@@ -1,0 +1,122 @@
+//! `x-berth.names`: live names other than berth's `<app>-<service>` for a
+//! service, its task definition family and its target group (resources
+//! made before berth, which `berth import` reads back).
+
+use berth_tests::{ok, Berth, SimAccount};
+
+const LISTENER: &str = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:listener/app/shared/50dc6c495c0c9188/f2f7dc8efc522ab2";
+
+fn spec(names: &str, strategy: &str) -> String {
+    format!(
+        "name: legacy
+x-berth:
+  network: {{ vpc_id: vpc-0abc, subnets: [subnet-a] }}
+  load_balancer: {{ listener: {LISTENER} }}
+services:
+  orders:
+    image: nginx:1.27
+    ports: [\"80\"]
+    x-berth:
+      route: {{ paths: [\"/orders/*\"] }}
+      names: {names}
+      {strategy}
+  worker:
+    image: busybox:1.37
+    command: [sleep, infinity]
+"
+    )
+}
+
+fn berth_in(account: &SimAccount, dir: &std::path::Path) -> Berth {
+    Berth::new(dir).args(["--sim-state".to_string(), account.state_path().display().to_string()])
+}
+
+#[test]
+fn a_service_with_names_is_created_under_them_and_its_neighbours_keep_berths() {
+    let account = SimAccount::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("compose.yaml"), spec("{ service: orders-svc, family: orders-td, target_group: orders-tg }", ""))
+        .expect("write");
+    ok(&berth_in(&account, dir.path()).args(["apply", "--yes"]).run());
+    let (services, families, tgs) = account.read(|s| {
+        (
+            s.services.keys().cloned().collect::<Vec<_>>(),
+            s.task_definitions.keys().cloned().collect::<Vec<_>>(),
+            s.target_groups.values().map(|t| t.spec.name.clone()).collect::<Vec<_>>(),
+        )
+    });
+    assert_eq!(services, ["legacy-worker", "orders-svc"]);
+    assert_eq!(families, ["legacy-worker", "orders-td"]);
+    assert_eq!(tgs, ["orders-tg"]);
+    let task_definition = account.read(|s| s.services["orders-svc"].spec.task_definition.clone());
+    assert!(task_definition.contains("orders-td:1"), "{task_definition}");
+    let out = berth_in(&account, dir.path()).args(["plan"]).run();
+    ok(&out);
+    assert!(out.stdout.starts_with("No changes."), "{}", out.stdout);
+}
+
+#[test]
+fn a_blue_green_service_with_names_adds_its_colors_to_them() {
+    let account = SimAccount::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bg = "strategy: { blue_green: { traffic: all_at_once } }";
+    std::fs::write(dir.path().join("compose.yaml"), spec("{ service: orders-svc, target_group: orders-tg }", bg)).expect("write");
+    ok(&berth_in(&account, dir.path()).args(["apply", "--yes"]).run());
+    let (services, mut tgs) = account.read(|s| {
+        (s.services.keys().cloned().collect::<Vec<_>>(), s.target_groups.values().map(|t| t.spec.name.clone()).collect::<Vec<_>>())
+    });
+    tgs.sort();
+    assert_eq!(services, ["legacy-worker", "orders-svc-blue"]);
+    assert_eq!(tgs, ["orders-tg-blue", "orders-tg-green"]);
+    // A new image goes to the green color, under the same names.
+    let text = std::fs::read_to_string(dir.path().join("compose.yaml")).expect("read").replace("nginx:1.27", "nginx:1.28");
+    std::fs::write(dir.path().join("compose.yaml"), text).expect("write");
+    ok(&berth_in(&account, dir.path()).args(["apply", "--yes"]).run());
+    assert!(account.read(|s| s.services.contains_key("orders-svc-green")), "deployed to orders-svc-green");
+}
+
+fn invalid(names: &str) -> String {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("compose.yaml"), spec(names, "")).expect("write");
+    let out = Berth::new(dir.path()).args(["validate"]).run();
+    assert_eq!(out.code, 1, "expected an invalid spec:\n{}", out.stderr);
+    out.stderr
+}
+
+#[test]
+fn names_aws_would_refuse_are_errors_naming_the_key() {
+    let err = invalid("{ target_group: orders-target-group-of-the-shop }");
+    assert!(
+        err.contains("compose.yaml:11:16: services.orders.x-berth.names.target_group: target group name \"orders-target-group-of-the-shop\" is 31 characters; berth allows 29"),
+        "{err}"
+    );
+    let err = invalid("{ service: orders.svc }");
+    assert!(
+        err.contains("services.orders.x-berth.names.service: service name \"orders.svc\" may only hold letters, digits, - and _"),
+        "{err}"
+    );
+    let err = invalid("{ family: \"\" }");
+    assert!(err.contains("services.orders.x-berth.names.family: task definition family name \"\" is 0 characters"), "{err}");
+    let err = invalid("{ target_group: -orders }");
+    assert!(err.contains("may not begin or end with a hyphen"), "{err}");
+    // Another service's name, taken twice.
+    let err = invalid("{ service: legacy-worker }");
+    assert!(err.contains("services.orders.x-berth.names.service: orders and worker would both be named \"legacy-worker\""), "{err}");
+}
+
+#[test]
+fn a_target_group_name_on_a_service_without_a_route_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "name: legacy\nservices:\n  worker:\n    image: busybox\n    x-berth:\n      names: { target_group: worker-tg }\n",
+    )
+    .expect("write");
+    let out = Berth::new(dir.path()).args(["validate"]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("services.worker.x-berth.names.target_group: a target group name is given, but the service has no route"),
+        "{}",
+        out.stderr
+    );
+}
