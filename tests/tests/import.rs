@@ -60,9 +60,11 @@ fn what_the_spec_cannot_say_is_a_warning_naming_the_field() {
     let account = SimAccount::new();
     ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
     strip_berth_tags(&account);
-    // Made in the console: a longer grace period and a secret.
+    // Made in the console: tags not propagated, a longer grace period and a
+    // secret as an environment variable.
     account.edit(|s| {
         let svc = s.services.get_mut("hello-web").expect("service");
+        svc.spec.propagate_tags = "NONE".into();
         svc.spec.health_check_grace_period_seconds = Some(120);
         let td = &mut s.task_definitions.get_mut("hello-web").expect("family")[0];
         td.spec.container_definitions[0].secrets.push(berth_model::resources::Secret {
@@ -73,20 +75,32 @@ fn what_the_spec_cannot_say_is_a_warning_naming_the_field() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = berth_in(&account, dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web", "--listener", LISTENER]).run();
     ok(&out);
-    assert!(out.stderr.contains("service hello-web.healthCheckGracePeriodSeconds = 120 is not imported"), "{}", out.stderr);
-    assert!(out.stderr.contains("container web.secrets \"DB_PASSWORD\""), "{}", out.stderr);
+    assert!(out.stderr.contains("service hello-web.propagateTags = \"NONE\" is not imported (berth's is \"SERVICE\")"), "{}", out.stderr);
+    assert!(out.stderr.contains("(1 services, 1 warnings)"), "{}", out.stderr);
     let spec = std::fs::read_to_string(dir.path().join("compose.berth.yaml")).expect("written");
-    assert!(spec.contains("# warning: service hello-web.healthCheckGracePeriodSeconds"), "the file lists them too:\n{spec}");
+    assert!(spec.contains("# warning: service hello-web.propagateTags"), "the file lists them too:\n{spec}");
+    // The grace period and the secret have keys.
+    for line in ["health_check_grace_period: 120s", "secret_env: true", "source: db_password", "target: DB_PASSWORD", "db_password:"] {
+        assert!(spec.contains(line), "{line:?} in:\n{spec}");
+    }
+    ok(&berth_in(&account, dir.path()).args(["validate"]).run());
+    let out = berth_in(&account, dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
+    ok(&out);
+    let changes = plan_changes(&plan_json(&out));
+    // Only the service's tag propagation changes; the task definition is adopted as it is.
+    assert!(changes.iter().any(|(a, action, changed)| a == "taskdef.web" && action == "adopt" && changed.is_empty()), "{changes:?}");
+    let service = changes.iter().find(|(a, _, _)| a == "service.web").expect("service.web");
+    assert_eq!(service.2, ["propagateTags"], "{changes:?}");
 }
 
 #[test]
-fn services_not_named_after_the_app_are_refused_and_say_why() {
+fn a_missing_service_or_listener_is_an_error_that_says_so() {
     let account = SimAccount::new();
     ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
     let dir = tempfile::tempdir().expect("tempdir");
     let out = berth_in(&account, dir.path()).args(["import", "--cluster", "hello", "--service", "billing"]).run();
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains("service billing is not named hello-<service>"), "{}", out.stderr);
+    assert!(out.stderr.contains("no service billing in cluster hello"), "{}", out.stderr);
     assert!(!dir.path().join("compose.berth.yaml").exists());
     // Routed services need the listener their rules are on.
     let out = berth_in(&account, dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web"]).run();

@@ -489,7 +489,11 @@ fn service(app: &App, task: &app::Task, tags: &[Tag]) -> Service {
                 assign_public_ip: if app.network.assign_public_ip { "ENABLED" } else { "DISABLED" }.into(),
             },
         }),
-        health_check_grace_period_seconds: (!load_balancers.is_empty()).then_some(60),
+        health_check_grace_period_seconds: task
+            .route
+            .as_ref()
+            .filter(|_| !load_balancers.is_empty())
+            .map(|r| r.health_check_grace_period_secs),
         load_balancers,
         service_registries,
         service_connect_configuration,
@@ -534,6 +538,9 @@ fn log_configuration(app: &App, logging: &app::ContainerLogging) -> Option<LogCo
             .map(|(k, v)| (k.to_string(), v))
             .collect();
             out.extend(options.iter().cloned());
+            // An option given empty leaves berth's default out (`mode: ""`:
+            // the account's default mode, as a task definition without it).
+            out.retain(|_, v| !v.is_empty());
             Some(LogConfiguration { log_driver: "awslogs".into(), options: out })
         }
     }

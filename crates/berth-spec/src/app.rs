@@ -261,6 +261,8 @@ pub struct Route {
     pub healthy_threshold: u32,
     pub unhealthy_threshold: u32,
     pub deregistration_delay_secs: u64,
+    /// The service's healthCheckGracePeriodSeconds.
+    pub health_check_grace_period_secs: u32,
     pub priority: Option<u32>,
     pub protocol: RouteProtocol,
     /// The NLB listener's port (the published port, else the container port).

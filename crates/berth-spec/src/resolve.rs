@@ -28,6 +28,9 @@ pub const DEFAULT_PRIORITY_RANGE: (u32, u32) = (1000, 1999);
 /// ELB's default of 300 s makes every deploy wait five minutes per task; 30 s
 /// is enough for most HTTP apps to drain.
 pub const DEFAULT_DEREGISTRATION_DELAY_SECS: u64 = 30;
+/// A new task's first health checks through the load balancer do not count
+/// for this long, so a slow start is not a failed deployment.
+pub const DEFAULT_HEALTH_CHECK_GRACE_PERIOD_SECS: u64 = 60;
 
 /// Builds a path from keys, e.g. `p(&["services", "web", "ports"])`.
 pub fn p(keys: &[&str]) -> Vec<Seg> {
@@ -1535,6 +1538,16 @@ fn resolve_route(
     };
     let health_interval_secs = dur(cx, "health_interval", &r.health_interval, 15);
     let deregistration_delay_secs = dur(cx, "deregistration_delay", &r.deregistration_delay, DEFAULT_DEREGISTRATION_DELAY_SECS);
+    // ECS takes up to 2,147,483,647 seconds.
+    let grace = dur(cx, "health_check_grace_period", &r.health_check_grace_period, DEFAULT_HEALTH_CHECK_GRACE_PERIOD_SECS);
+    let health_check_grace_period_secs = u32::try_from(grace).ok().filter(|g| *g <= i32::MAX as u32).unwrap_or_else(|| {
+        cx.error(
+            &p(&["services", name, "x-berth", "route", "health_check_grace_period"]),
+            format!("{grace} seconds is more than ECS's longest grace period (2147483647 s)"),
+            None,
+        );
+        DEFAULT_HEALTH_CHECK_GRACE_PERIOD_SECS as u32
+    });
     let paths = if protocol != RouteProtocol::Http {
         Vec::new()
     } else if r.paths.is_empty() && r.hosts.is_empty() {
@@ -1553,6 +1566,7 @@ fn resolve_route(
         healthy_threshold: r.healthy_threshold.unwrap_or(2),
         unhealthy_threshold: r.unhealthy_threshold.unwrap_or(3),
         deregistration_delay_secs,
+        health_check_grace_period_secs,
         priority: r.priority,
         protocol,
         listener_port,

@@ -630,6 +630,9 @@ pub struct Route {
     pub healthy_threshold: Option<u32>,
     pub unhealthy_threshold: Option<u32>,
     pub deregistration_delay: Option<String>,
+    /// How long ECS ignores failing load balancer health checks of a new
+    /// task (the service's healthCheckGracePeriodSeconds; default 60s).
+    pub health_check_grace_period: Option<String>,
     pub priority: Option<u32>,
     /// `http` (default, an ALB rule), or `tcp`, `udp`, `tcp_udp`, `tls`: a
     /// listener of a network load balancer on the port's published port.

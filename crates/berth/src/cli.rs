@@ -161,9 +161,7 @@ impl Command {
             | Command::Init(_)
             | Command::Import(_)
             | Command::Run(_)
-            | Command::Scale(_) => {
-                false
-            }
+            | Command::Scale(_) => false,
             Command::Plan(args) => args.out.is_none(),
             Command::Man(args) => args.out_dir.is_none(),
             Command::Validate
@@ -540,7 +538,9 @@ pub struct ImportArgs {
     /// The ECS cluster the services run in.
     #[arg(long)]
     pub cluster: String,
-    /// A service to import, named `<app>-<service>` (repeat for several).
+    /// A service to import by its ECS name (repeat for several). Its main
+    /// container's name becomes the compose service's; names other than
+    /// `<app>-<service>` are kept with `x-berth.names`.
     #[arg(long = "service", value_name = "SERVICE", required = true)]
     pub services: Vec<String>,
     /// The app name (default: the cluster's name).

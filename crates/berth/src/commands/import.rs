@@ -15,47 +15,33 @@ use crate::{ExitStatus, Io};
 
 pub fn run(cli: &Cli, args: &ImportArgs, io: &mut Io) -> anyhow::Result<ExitStatus> {
     let app = args.app.clone().unwrap_or_else(|| args.cluster.clone());
-    let mut short = Vec::new();
-    for s in &args.services {
-        match s.strip_prefix(&format!("{app}-")).filter(|n| !n.is_empty()) {
-            Some(n) => short.push(n.to_string()),
-            None => {
-                writeln!(
-                    io.stderr,
-                    "error: service {s} is not named {app}-<service>: berth names an app's services `<app>-<service>`, and import does not support other names yet (per-resource name keys); pass --app if the app is not named after the cluster"
-                )?;
-                return Ok(ExitStatus::Error);
-            }
-        }
-    }
     let rt = backend::runtime()?;
     let backend = rt.block_on(Backend::open_in(cli, io, None))?;
     let provider = backend.provider();
-    let scope = |tgs: Vec<String>| Scope {
+    // The services name their task definitions and target groups, and
+    // those their containers (Cloud Map's names): observe until the names
+    // to read stop growing (three rounds at most).
+    let mut scope = Scope {
         app: app.clone(),
         cluster: args.cluster.clone(),
         listener: args.listener.clone(),
         task_families: args.services.clone(),
         service_names: args.services.clone(),
-        target_group_names: tgs,
         namespace: args.namespace.clone(),
-        cloud_map_names: short.clone(),
         ..Scope::default()
     };
-    let first = rt.block_on(provider.observe(&scope(Vec::new())))?;
-    // The target groups the services use, by name (in their ARN).
-    let tgs: Vec<String> = first
-        .resources
-        .iter()
-        .filter(|r| r.kind == Kind::Service)
-        .flat_map(|r| r.spec["loadBalancers"].as_array().cloned().unwrap_or_default())
-        .filter_map(|lb| lb["targetGroupArn"].as_str().and_then(tg_name))
-        .collect();
-    let observed = if tgs.is_empty() { first } else { rt.block_on(provider.observe(&scope(tgs)))? };
+    let mut observed = rt.block_on(provider.observe(&scope))?;
+    for _ in 0..2 {
+        if !widen(&mut scope, &observed, &args.services) {
+            break;
+        }
+        observed = rt.block_on(provider.observe(&scope))?;
+    }
     backend.finish(cli, io)?;
 
     let mut warnings = Vec::new();
-    let spec = match compose(&app, &args.cluster, &short, args.listener.as_deref(), args.namespace.as_deref(), &observed, &mut warnings) {
+    let place = Place { app: &app, cluster: &args.cluster, listener: args.listener.as_deref(), namespace: args.namespace.as_deref() };
+    let (spec, count) = match compose(&place, &args.services, &observed, &mut warnings) {
         Ok(spec) => spec,
         Err(e) => {
             writeln!(io.stderr, "error: {e}")?;
@@ -75,8 +61,49 @@ pub fn run(cli: &Cli, args: &ImportArgs, io: &mut Io) -> anyhow::Result<ExitStat
     for w in &warnings {
         writeln!(io.stderr, "warning: {w}")?;
     }
-    writeln!(io.stderr, "Wrote {} ({} services, {} warnings).", args.out.display(), short.len(), warnings.len())?;
+    writeln!(io.stderr, "Wrote {} ({count} services, {} warnings).", args.out.display(), warnings.len())?;
     Ok(ExitStatus::Success)
+}
+
+/// Where the services live: the app they become, and what import was given.
+struct Place<'a> {
+    app: &'a str,
+    cluster: &'a str,
+    listener: Option<&'a str>,
+    namespace: Option<&'a str>,
+}
+
+/// Adds to the scope the names the observed services use: their task
+/// definition families, target groups, and (as Cloud Map names) their
+/// containers'. `false` when there was nothing new.
+fn widen(scope: &mut Scope, observed: &Observed, services: &[String]) -> bool {
+    let before = (scope.task_families.len(), scope.target_group_names.len(), scope.cloud_map_names.len());
+    let add = |list: &mut Vec<String>, name: String| {
+        if !list.contains(&name) {
+            list.push(name);
+        }
+    };
+    for svc in observed.resources.iter().filter(|r| r.kind == Kind::Service && services.contains(&r.name)) {
+        if let Some(family) = svc.spec["taskDefinition"].as_str().map(family_of) {
+            add(&mut scope.task_families, family.to_string());
+        }
+        for tg in svc.spec["loadBalancers"].as_array().into_iter().flatten().filter_map(|lb| lb["targetGroupArn"].as_str()) {
+            if let Some(name) = tg_name(tg) {
+                add(&mut scope.target_group_names, name);
+            }
+        }
+    }
+    for td in observed.resources.iter().filter(|r| r.kind == Kind::TaskDefinition) {
+        for c in td.spec["containerDefinitions"].as_array().into_iter().flatten().filter_map(|c| c["name"].as_str()) {
+            add(&mut scope.cloud_map_names, c.to_string());
+        }
+    }
+    before != (scope.task_families.len(), scope.target_group_names.len(), scope.cloud_map_names.len())
+}
+
+/// `arn:…:task-definition/<family>:<revision>` (or `<family>:<revision>`) → `<family>`.
+fn family_of(arn: &str) -> &str {
+    arn.rsplit_once("task-definition/").map_or(arn, |(_, r)| r).split(':').next().unwrap_or_default()
 }
 
 /// `…:targetgroup/<name>/<id>` → `<name>`.
@@ -102,15 +129,9 @@ fn leftover(obj: &Map<String, Value>, known: &[&str], at: &str, warnings: &mut V
     }
 }
 
-fn compose(
-    app: &str,
-    cluster: &str,
-    services: &[String],
-    listener: Option<&str>,
-    namespace: Option<&str>,
-    observed: &Observed,
-    warnings: &mut Vec<String>,
-) -> Result<Value, String> {
+/// The spec of the live `services`, and how many were written.
+fn compose(place: &Place, services: &[String], observed: &Observed, warnings: &mut Vec<String>) -> Result<(Value, usize), String> {
+    let Place { app, cluster, listener, namespace } = *place;
     let mut ttl: Option<u64> = None;
     let mut x = Map::new();
     if cluster != app {
@@ -122,11 +143,51 @@ fn compose(
     let mut logs = Map::new();
     let mut uses_listener = false;
     let mut top_secrets = Map::new();
-    for name in services {
-        let full = format!("{app}-{name}");
-        let svc = find(observed, Kind::Service, |r| r.name == full).ok_or_else(|| format!("no service {full} in cluster {cluster}"))?;
+    // The compose service each live service became.
+    let mut keys: Vec<(String, &str)> = Vec::new();
+    for full in services {
+        let svc = find(observed, Kind::Service, |r| &r.name == full).ok_or_else(|| {
+            let blue_green = ["blue", "green"].iter().any(|c| find(observed, Kind::Service, |r| r.name == format!("{full}-{c}")).is_some());
+            if blue_green {
+                format!("no service {full} in cluster {cluster}: it is a blue/green pair ({full}-blue, {full}-green); import the live color, e.g. --service {full}-blue, then set x-berth.strategy.blue_green (see the README's Moving to berth)")
+            } else {
+                format!("no service {full} in cluster {cluster}")
+            }
+        })?;
         let mut s = svc.spec.as_object().cloned().unwrap_or_default();
         let at = format!("service {full}");
+        let td_arn = s.get("taskDefinition").and_then(Value::as_str).unwrap_or_default();
+        let family = family_of(td_arn);
+        let td = find(observed, Kind::TaskDefinition, |r| r.arn == td_arn)
+            .or_else(|| find(observed, Kind::TaskDefinition, |r| r.name.split(':').next() == Some(family)))
+            .ok_or_else(|| format!("{at}: its task definition {td_arn} was not found"))?;
+        if td.arn != td_arn {
+            warnings.push(format!("{at} runs {td_arn}, but the revision read is {}: the spec reproduces the latter", td.arn));
+        }
+        // The compose service is named after the task's main container (the
+        // one the load balancer routes to, else the first), which keeps the
+        // container's name; the live names berth would not give are kept.
+        let containers = td.spec["containerDefinitions"].as_array().cloned().unwrap_or_default();
+        let routed_container = s.get("loadBalancers").and_then(|l| l.pointer("/0/containerName")).and_then(Value::as_str);
+        let main = routed_container
+            .and_then(|n| containers.iter().position(|c| c["name"] == n))
+            .or_else(|| containers.iter().position(|c| c["name"] != "berth-init"))
+            .ok_or_else(|| format!("{at}: its task definition {} has no container", td.name))?;
+        let key = containers[main]["name"].as_str().unwrap_or_default().to_string();
+        if let Some((_, other)) = keys.iter().find(|(k, _)| *k == key) {
+            return Err(format!(
+                "{at} and service {other} both run a main container named {key}, which would be one compose service: import them into separate apps (one `berth import` each, with --app)"
+            ));
+        }
+        keys.push((key.clone(), full));
+        let mut names = Map::new();
+        let default = format!("{app}-{key}");
+        if *full != default {
+            names.insert("service".into(), full.clone().into());
+        }
+        if family != default {
+            names.insert("family".into(), family.into());
+        }
         // Cloud Map DNS discovery in the namespace given.
         let mut discovery = None;
         if let Some(ns) = namespace {
@@ -137,26 +198,17 @@ fn compose(
                 .find_map(|arn| find(observed, Kind::CloudMapService, |c| c.arn == arn));
             match (registries.len(), found) {
                 (0, _) => discovery = Some(false),
-                (1, Some(cm)) => {
+                (1, Some(cm)) if cm.name == key => {
                     discovery = Some(true);
                     ttl = cm.spec.pointer("/dnsConfig/dnsRecords/0/ttl").and_then(Value::as_u64).or(ttl);
                     s.remove("serviceRegistries");
                 }
+                (1, Some(cm)) => warnings.push(format!(
+                    "{at}.serviceRegistries: Cloud Map service {} is not named after the service's container ({key}), as berth names it: not imported",
+                    cm.name
+                )),
                 _ => warnings.push(format!("{at}.serviceRegistries: not a registration in namespace {ns} that import reads")),
             }
-        }
-        let td_arn = s.get("taskDefinition").and_then(Value::as_str).unwrap_or_default();
-        let family = td_arn.rsplit_once("task-definition/").map_or(td_arn, |(_, r)| r).split(':').next().unwrap_or_default();
-        if family != full {
-            return Err(format!(
-                "{at} runs task definition family {family}: berth names it {full}, and import does not support other family names yet"
-            ));
-        }
-        let td = find(observed, Kind::TaskDefinition, |r| r.arn == td_arn)
-            .or_else(|| find(observed, Kind::TaskDefinition, |r| r.name.split(':').next() == Some(family)))
-            .ok_or_else(|| format!("{at}: its task definition {td_arn} was not found"))?;
-        if td.arn != td_arn {
-            warnings.push(format!("{at} runs {td_arn}, but the revision read is {}: the spec reproduces the latter", td.arn));
         }
         let mut t = td.spec.as_object().cloned().unwrap_or_default();
         let tat = format!("task definition {}", td.name);
@@ -187,21 +239,19 @@ fn compose(
             &tat,
             warnings,
         );
-        if let Some(r) = t.get("executionRoleArn").and_then(Value::as_str) {
-            x.insert("execution_role_arn".into(), r.into());
+        // The roles are the app's: one pair for every service.
+        for (live, key) in [("executionRoleArn", "execution_role_arn"), ("taskRoleArn", "task_role_arn")] {
+            let Some(r) = t.get(live).and_then(Value::as_str) else { continue };
+            match x.get(key).and_then(Value::as_str) {
+                Some(first) if first != r => {
+                    warnings.push(format!("{tat}.{live} = {r} differs from the first service's ({first}): not imported"))
+                }
+                _ => {
+                    x.insert(key.into(), r.into());
+                }
+            }
         }
-        if let Some(r) = t.get("taskRoleArn").and_then(Value::as_str) {
-            x.insert("task_role_arn".into(), r.into());
-        }
-        let containers = t.get("containerDefinitions").and_then(Value::as_array).cloned().unwrap_or_default();
-        let own = containers.iter().filter(|c| c["name"] != "berth-init").count();
-        if own != 1 {
-            warnings.push(format!(
-                "{tat} has {} containers: import writes the first ({}) as the service and the others as sidecars (x-berth.task)",
-                own,
-                containers.first().and_then(|c| c["name"].as_str()).unwrap_or("?")
-            ));
-        }
+        // The main container is the compose service; the others are its sidecars (x-berth.task).
         for (i, c) in containers.iter().enumerate() {
             let mut c = c.as_object().cloned().unwrap_or_default();
             let cname = c.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
@@ -222,7 +272,7 @@ fn compose(
             }
             // berth's own init container writes secrets and configs as files:
             // the spec's `secrets:`/`configs:` say that, and import does not write them yet.
-            if cname == "berth-init" && i > 0 {
+            if cname == "berth-init" && i != main {
                 let from: Vec<String> =
                     c.get("secrets").and_then(Value::as_array).into_iter().flatten().map(|s| s["valueFrom"].to_string()).collect();
                 warnings.push(format!(
@@ -276,7 +326,7 @@ fn compose(
                     }
                 }
                 // Published where a load balancer routes to it; otherwise reachable inside the VPC only.
-                let routed = i == 0 && s.get("loadBalancers").and_then(Value::as_array).is_some_and(|l| !l.is_empty());
+                let routed = i == main && s.get("loadBalancers").and_then(Value::as_array).is_some_and(|l| !l.is_empty());
                 out.insert(if routed { "ports" } else { "expose" }.into(), Value::Array(list));
             }
             if let Some(h) = c.get("healthCheck").and_then(Value::as_object) {
@@ -292,37 +342,39 @@ fn compose(
                 }
                 out.insert("healthcheck".into(), Value::Object(hc));
             }
+            // Secrets as environment variables: Compose secrets by ARN with
+            // `x-berth.secret_env` (the variable is the secret's target).
+            let mut secret_env = false;
             if let Some(Value::Array(secrets)) = c.get("secrets") {
-                for sct in secrets {
-                    warnings.push(format!(
-                        "{cat}.secrets {} (from {}) is not imported: declare it under top-level `secrets:` with x-berth.secrets mapping it to that ARN",
-                        sct["name"], sct["valueFrom"]
-                    ));
-                }
-            }
-            if let Some(l) = c.get("logConfiguration").and_then(Value::as_object) {
-                let opts = l.get("options").and_then(Value::as_object).cloned().unwrap_or_default();
-                if l.get("logDriver").and_then(Value::as_str) != Some("awslogs") {
-                    warnings.push(format!("{cat}.logConfiguration {} is not imported: only awslogs is", Value::Object(l.clone())));
-                }
-                for (k, v) in &opts {
-                    let v = v.as_str().unwrap_or_default().to_string();
-                    match k.as_str() {
-                        "awslogs-group" if v != format!("/berth/{app}") => {
-                            logs.insert("group".into(), v.into());
+                if out.contains_key("secrets") {
+                    for sct in secrets {
+                        warnings.push(format!(
+                            "{cat}.secrets {} (from {}) is not imported: berth gives a service its secrets either as files or as environment variables, and this one has files",
+                            sct["name"], sct["valueFrom"]
+                        ));
+                    }
+                } else {
+                    let mut list = Vec::new();
+                    for sct in secrets {
+                        let (var, arn) = (sct["name"].as_str().unwrap_or_default(), sct["valueFrom"].as_str().unwrap_or_default());
+                        match env_secret_source(var, arn, &top_secrets) {
+                            Some(source) => {
+                                top_secrets.insert(source.clone(), json!({"external": true, "name": arn}));
+                                list.push(json!({"source": source, "target": var}));
+                            }
+                            None => warnings.push(format!(
+                                "{cat}.secrets {var:?} (from {arn}) is not imported: berth names a secret's variable in capitals, digits and _"
+                            )),
                         }
-                        "awslogs-region" => region = Some(v),
-                        "awslogs-stream-prefix" if v != app => {
-                            logs.insert("stream_prefix".into(), v.into());
-                        }
-                        "awslogs-group" | "awslogs-stream-prefix" => {}
-                        "max-buffer-size" if v == "25m" => {}
-                        "mode" if v == "non-blocking" => {}
-                        _ => warnings.push(format!("{cat}.logConfiguration.options.{k} = {v:?} is not imported")),
+                    }
+                    if !list.is_empty() {
+                        out.insert("secrets".into(), Value::Array(list));
+                        secret_env = true;
                     }
                 }
-            } else {
-                warnings.push(format!("{cat} has no logConfiguration: berth's spec would send its output to CloudWatch Logs"));
+            }
+            if let Some(logging) = logging(c.get("logConfiguration"), app, &mut logs, &mut region, warnings, &cat) {
+                out.insert("logging".into(), logging);
             }
             leftover(
                 &c,
@@ -344,7 +396,10 @@ fn compose(
                 warnings,
             );
             let mut xs = Map::new();
-            if i == 0 {
+            if secret_env {
+                xs.insert("secret_env".into(), true.into());
+            }
+            if i == main {
                 out.insert("deploy".into(), json!({"replicas": s.get("desiredCount").cloned().unwrap_or(json!(1))}));
                 for k in ["cpu", "memory"] {
                     if let Some(v) = t.get(k).and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string()))) {
@@ -352,23 +407,31 @@ fn compose(
                     }
                 }
             } else {
-                xs.insert("task".into(), name.clone().into());
+                xs.insert("task".into(), key.clone().into());
             }
-            let service_key = if i == 0 { name.clone() } else { cname.clone() };
-            if i == 0 && cname != *name {
-                warnings.push(format!("{cat}: the container is named {cname}, berth names it {name}: not imported"));
-            }
-            if let (0, Some(d)) = (i, discovery) {
-                xs.insert("discovery".into(), d.into());
-            }
-            if i == 0 {
-                route(&s, observed, &mut xs, &mut uses_listener, warnings, &at);
+            if i == main {
+                if let Some(d) = discovery {
+                    xs.insert("discovery".into(), d.into());
+                }
+                if let Some(tg) = route(&s, observed, &mut xs, &mut uses_listener, warnings, &at) {
+                    if tg != default {
+                        names.insert("target_group".into(), tg.into());
+                    }
+                }
                 import_service(&s, &mut xs, &mut network, warnings, &at);
+                if !names.is_empty() {
+                    xs.insert("names".into(), Value::Object(std::mem::take(&mut names)));
+                }
             }
             if !xs.is_empty() {
                 out.insert("x-berth".into(), Value::Object(xs));
             }
-            out_services.insert(service_key, Value::Object(out));
+            if out_services.contains_key(&cname) {
+                return Err(format!(
+                    "{cat}: a compose service named {cname} was written already: import its service into a separate app (with --app)"
+                ));
+            }
+            out_services.insert(cname, Value::Object(out));
         }
     }
     if let Some(r) = region {
@@ -384,6 +447,12 @@ fn compose(
     if uses_listener {
         let l = listener.ok_or("the services have load balancers: pass the listener whose rules route to them with --listener ARN")?;
         x.insert("load_balancer".into(), json!({"listener": l}));
+    }
+    if logs.get("group").and_then(Value::as_str) == Some(&format!("/berth/{app}")) {
+        logs.remove("group");
+    }
+    if logs.get("stream_prefix").and_then(Value::as_str) == Some(app) {
+        logs.remove("stream_prefix");
     }
     if !logs.is_empty() {
         x.insert("logs".into(), Value::Object(logs));
@@ -408,7 +477,68 @@ fn compose(
     if !top_secrets.is_empty() {
         spec["secrets"] = Value::Object(top_secrets);
     }
-    Ok(spec)
+    Ok((spec, keys.len()))
+}
+
+/// A container's `logging`, or `None` for berth's default (awslogs to the
+/// app's group). The first awslogs container's group, stream prefix and
+/// region become the app's (`x-berth.logs`, `x-berth.region`); what differs
+/// from those is the container's `logging.options`, and a default berth
+/// adds that the live one lacks (`mode`, `max-buffer-size`) is given empty,
+/// which leaves it out.
+fn logging(
+    live: Option<&Value>,
+    app: &str,
+    logs: &mut Map<String, Value>,
+    region: &mut Option<String>,
+    warnings: &mut Vec<String>,
+    at: &str,
+) -> Option<Value> {
+    let Some(l) = live.and_then(Value::as_object) else { return Some(json!({"driver": "none"})) };
+    let driver = l.get("logDriver").and_then(Value::as_str).unwrap_or_default();
+    let opts = l.get("options").and_then(Value::as_object).cloned().unwrap_or_default();
+    leftover(l, &["logDriver", "options"], &format!("{at}.logConfiguration"), warnings);
+    if driver != "awslogs" {
+        return Some(json!({"driver": driver, "options": opts}));
+    }
+    let text = |k: &str| opts.get(k).and_then(Value::as_str).map(str::to_string);
+    // The app's settings, from the first container that logs.
+    let group = logs.entry("group").or_insert_with(|| text("awslogs-group").unwrap_or_else(|| format!("/berth/{app}")).into()).clone();
+    let prefix = logs.entry("stream_prefix").or_insert_with(|| text("awslogs-stream-prefix").unwrap_or_else(|| app.into()).into()).clone();
+    if region.is_none() {
+        *region = text("awslogs-region");
+    }
+    let defaults = [
+        ("awslogs-group", group.as_str().unwrap_or_default().to_string()),
+        ("awslogs-stream-prefix", prefix.as_str().unwrap_or_default().to_string()),
+        ("awslogs-region", region.clone().unwrap_or_default()),
+        ("mode", "non-blocking".to_string()),
+        ("max-buffer-size", "25m".to_string()),
+    ];
+    let mut options = Map::new();
+    for (k, v) in &opts {
+        if !defaults.iter().any(|(dk, dv)| dk == k && Some(dv.as_str()) == v.as_str()) {
+            options.insert(k.clone(), v.clone());
+        }
+    }
+    for (k, _) in defaults.iter().skip(3) {
+        if !opts.contains_key(*k) {
+            options.insert((*k).into(), "".into());
+        }
+    }
+    (!options.is_empty()).then(|| json!({"driver": "awslogs", "options": options}))
+}
+
+/// The top-level secret for variable `var` from `arn`: `var` in lower case
+/// (with a suffix if another ARN took that), or `None` when berth would not
+/// name the variable `var` (it writes a secret's target in capitals).
+fn env_secret_source(var: &str, arn: &str, taken: &Map<String, Value>) -> Option<String> {
+    let berths = var.to_ascii_uppercase().replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+    if var.is_empty() || berths != var {
+        return None;
+    }
+    let base = var.to_ascii_lowercase();
+    (1..).map(|n| if n == 1 { base.clone() } else { format!("{base}_{n}") }).find(|name| taken.get(name).is_none_or(|d| d["name"] == arn))
 }
 
 /// The files berth's init container writes (`printf '%s' "$BERTH_FILE_0" >
@@ -440,7 +570,8 @@ fn secret_files(t: &Map<String, Value>) -> Option<(Vec<(String, String)>, String
     Some((files, init["image"].as_str()?.to_string()))
 }
 
-/// The service's target group and listener rule as `x-berth.route`.
+/// The service's target group and listener rule as `x-berth.route`; the
+/// target group's name, when it has one.
 fn route(
     s: &Map<String, Value>,
     observed: &Observed,
@@ -448,9 +579,9 @@ fn route(
     uses_listener: &mut bool,
     warnings: &mut Vec<String>,
     at: &str,
-) {
+) -> Option<String> {
     let lbs = s.get("loadBalancers").and_then(Value::as_array).cloned().unwrap_or_default();
-    let Some(lb) = lbs.first() else { return };
+    let lb = lbs.first()?;
     if lbs.len() > 1 {
         warnings.push(format!("{at}.loadBalancers: {} target groups; import reads the first only", lbs.len()));
     }
@@ -491,14 +622,15 @@ fn route(
                 warnings.push(format!("{gat}.{k} = {} is not imported (berth's is {want})", g[k]));
             }
         }
-        if Some(tg.name.as_str()) != s.get("serviceName").and_then(Value::as_str) {
-            warnings.push(format!("{gat}: berth names the target group after the service; this name is not supported yet"));
-        }
     } else {
         warnings.push(format!("{at}: target group {tg_arn} was not found"));
     }
     if let Some(port) = lb["containerPort"].as_u64() {
         r.insert("port".into(), port.into());
+    }
+    let grace = s.get("healthCheckGracePeriodSeconds").and_then(Value::as_u64).unwrap_or(0);
+    if grace != berth_spec::resolve::DEFAULT_HEALTH_CHECK_GRACE_PERIOD_SECS {
+        r.insert("health_check_grace_period".into(), format!("{grace}s").into());
     }
     // The rules that forward to it (observed untagged, or the app's).
     let rules: Vec<&LiveResource> = observed
@@ -542,6 +674,7 @@ fn route(
         }
     }
     xs.insert("route".into(), Value::Object(r));
+    tg_name(tg_arn)
 }
 
 /// The ECS service's own settings: network, rolling deployment, and what has no key.
@@ -579,7 +712,6 @@ fn import_service(s: &Map<String, Value>, xs: &mut Map<String, Value>, network: 
         ("deploymentController", json!({"type": "ECS"})),
         ("propagateTags", json!("SERVICE")),
         ("enableECSManagedTags", json!(true)),
-        ("healthCheckGracePeriodSeconds", json!(60)),
     ] {
         if s.get(k).is_some_and(|v| v != &want) {
             warnings.push(format!("{at}.{k} = {} is not imported (berth's is {want})", s[k]));
