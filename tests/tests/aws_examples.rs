@@ -572,6 +572,28 @@ fn cloud_map_namespace_creation_examples_read_as_the_namespace_arn() {
 }
 
 #[test]
+fn cloud_map_tag_resource_example_is_what_adoption_sends() {
+    // Adopting a Cloud Map service made before berth tags it; the example
+    // answers `{}`.
+    let [tagged] = &outputs("servicediscovery:TagResource")[..] else { panic!("one example") };
+    let r = Replay::new(vec![served("servicediscovery:TagResource", tagged)]);
+    let arn = "arn:aws:servicediscovery:us-west-2:123456789012:service/srv-e4anhexample0004";
+    let tags = berth_model::resources::ownership_tags("legacy");
+    let want = tag_pairs(&tags);
+    call(&r, |aws| async move { aws.tag_resource(Kind::CloudMapService, arn, &tags).await }).expect("tagged");
+    made_exactly(&r, &["servicediscovery:TagResource"]);
+    let body = sent_json(&r, "servicediscovery:TagResource", 0);
+    assert_eq!(body["ResourceARN"], arn);
+    let sent: Vec<(String, String)> = body["Tags"]
+        .as_array()
+        .expect("tags")
+        .iter()
+        .map(|t| (t["Key"].as_str().unwrap_or_default().into(), t["Value"].as_str().unwrap_or_default().into()))
+        .collect();
+    assert_eq!(sent, want);
+}
+
+#[test]
 fn run_task_example_reads_as_the_started_task() {
     let out = &outputs("ecs:RunTask")[0];
     let r = replay(vec![served("ecs:RunTask", out)]);
@@ -1217,6 +1239,7 @@ const RUN: &[&str] = &[
     "servicediscovery:CreatePrivateDnsNamespace",
     "servicediscovery:GetOperation",
     "servicediscovery:GetNamespace",
+    "servicediscovery:TagResource",
     "ecs:CreateCluster",
     "ecs:DeleteCluster",
     "ecs:RegisterTaskDefinition",

@@ -108,9 +108,18 @@ pub async fn tag_resource(aws: &Aws, kind: Kind, arn: &str, tags: &[m::Tag]) -> 
             let tags = tags.iter().map(|t| (t.key.clone(), t.value.clone())).collect();
             aws.logs.tag_resource().resource_arn(arn).set_tags(Some(tags)).send().await.ctx("logs:TagResource", arn)?;
         }
-        // servicediscovery:TagResource and application-autoscaling:TagResource
-        // are not among the actions berth's IAM policy grants for adoption yet.
-        Kind::Namespace | Kind::CloudMapService | Kind::ScalableTarget => {
+        Kind::CloudMapService => {
+            aws.sd
+                .tag_resource()
+                .resource_arn(arn)
+                .set_tags(Some(convert::sd_tags(tags)?))
+                .send()
+                .await
+                .ctx("servicediscovery:TagResource", arn)?;
+        }
+        // A namespace is used, never adopted (berth_plan); berth does not
+        // import scalable targets, so it never adopts one either.
+        Kind::Namespace | Kind::ScalableTarget => {
             return Err(berth_provider::ProviderError::Invalid(format!(
                 "berth cannot adopt a {} on AWS yet ({arn}): tag it berth:app and berth:managed=true by hand, or let berth create its own",
                 kind.as_str()

@@ -94,6 +94,8 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("servicediscovery:ListNamespaces", "*"),
     ("servicediscovery:ListServices", "*"),
     ("servicediscovery:ListTagsForResource", "*"),
+    // Adoption (`--adopt`) of a Cloud Map service made before berth.
+    ("servicediscovery:TagResource", "*"),
     ("servicediscovery:GetNamespace", "*"),
     ("servicediscovery:GetOperation", "*"),
     ("servicediscovery:CreatePrivateDnsNamespace", "*"),
