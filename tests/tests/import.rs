@@ -60,10 +60,11 @@ fn what_the_spec_cannot_say_is_a_warning_naming_the_field() {
     let account = SimAccount::new();
     ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
     strip_berth_tags(&account);
-    // Made in the console: tags not propagated, a longer grace period and a
-    // secret as an environment variable.
+    // Made in the console: deployed by CodeDeploy, tags not propagated, a
+    // longer grace period and a secret as an environment variable.
     account.edit(|s| {
         let svc = s.services.get_mut("hello-web").expect("service");
+        svc.spec.deployment_controller.kind = "CODE_DEPLOY".into();
         svc.spec.propagate_tags = "NONE".into();
         svc.spec.health_check_grace_period_seconds = Some(120);
         let td = &mut s.task_definitions.get_mut("hello-web").expect("family")[0];
@@ -75,22 +76,37 @@ fn what_the_spec_cannot_say_is_a_warning_naming_the_field() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = berth_in(&account, dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web", "--listener", LISTENER]).run();
     ok(&out);
-    assert!(out.stderr.contains("service hello-web.propagateTags = \"NONE\" is not imported (berth's is \"SERVICE\")"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "service hello-web.deploymentController = {\"type\":\"CODE_DEPLOY\"} is not imported (berth's is {\"type\":\"ECS\"})"
+        ),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("(1 services, 1 warnings)"), "{}", out.stderr);
     let spec = std::fs::read_to_string(dir.path().join("compose.berth.yaml")).expect("written");
-    assert!(spec.contains("# warning: service hello-web.propagateTags"), "the file lists them too:\n{spec}");
-    // The grace period and the secret have keys.
-    for line in ["health_check_grace_period: 120s", "secret_env: true", "source: db_password", "target: DB_PASSWORD", "db_password:"] {
+    assert!(spec.contains("# warning: service hello-web.deploymentController"), "the file lists them too:\n{spec}");
+    // The tag propagation, the grace period and the secret have keys.
+    for line in [
+        "propagate_tags: NONE",
+        "health_check_grace_period: 120s",
+        "secret_env: true",
+        "source: db_password",
+        "target: DB_PASSWORD",
+        "db_password:",
+    ] {
         assert!(spec.contains(line), "{line:?} in:\n{spec}");
     }
     ok(&berth_in(&account, dir.path()).args(["validate"]).run());
-    let out = berth_in(&account, dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
-    ok(&out);
-    let changes = plan_changes(&plan_json(&out));
-    // Only the service's tag propagation changes; the task definition is adopted as it is.
-    assert!(changes.iter().any(|(a, action, changed)| a == "taskdef.web" && action == "adopt" && changed.is_empty()), "{changes:?}");
-    let service = changes.iter().find(|(a, _, _)| a == "service.web").expect("service.web");
-    assert_eq!(service.2, ["propagateTags"], "{changes:?}");
+    // The service's deployment controller is what differs: ECS cannot
+    // change it in place, so adopting it would replace it, and plan refuses.
+    let out = berth_in(&account, dir.path()).args(["plan", "--adopt"]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("service.web (arn:aws:ecs:sim-1:000000000000:service/hello/hello-web) would be adopted and replaced at once (deploymentController cannot change in place)"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -148,4 +164,293 @@ fn the_shop_examples_rolling_services_round_trip_with_their_secret_files_and_dis
     let out = berth_in(&account, dir.path()).args(["import", "--cluster", "shop", "--service", "shop-web", "-o", "web.yaml"]).run();
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("no service shop-web in cluster shop"), "{}", out.stderr);
+}
+
+/// On moto, acceptance of `berth import` as a console or Terraform user
+/// meets it: a service made from scratch with the SDK, under names that are
+/// not berth's (service `orders-svc`, family `orders-td`, target group
+/// `orders-tg`), with two containers, a secret as an environment variable,
+/// a health check, awsvpc networking, a listener rule at a fixed priority
+/// and a Cloud Map registration. Imported, it validates, plans as adoption
+/// only, is tagged by `apply --adopt`, plans clean after, and the service
+/// was never redeployed (its deployments read back with the SDK).
+#[test]
+fn on_moto_a_service_made_with_the_sdk_is_imported_adopted_and_never_redeployed() {
+    use aws_sdk_ecs::types as ecs;
+    use aws_sdk_elasticloadbalancingv2::types as elb;
+    use aws_sdk_servicediscovery::types as sd;
+    use berth_tests::moto::{block_on, moto};
+    let Some(moto) = moto() else { return };
+    // Shared with adopt.rs's and the scaling tests' moto tests: a VPC, load
+    // balancer, namespace and cluster of this test's own.
+    let region = "ap-southeast-6";
+    let ec2 = |body: &str| moto.query(region, "ec2", &format!("{body}&Version=2016-11-15"));
+    let id = |xml: String, tag: &str| {
+        let start = xml.find(&format!("<{tag}>")).unwrap_or_else(|| panic!("{tag} in {xml}")) + tag.len() + 2;
+        xml[start..start + xml[start..].find('<').expect("end")].to_string()
+    };
+    let vpc = id(ec2("Action=CreateVpc&CidrBlock=10.21.0.0/16"), "vpcId");
+    let subnet = |cidr: &str, az: &str| {
+        id(ec2(&format!("Action=CreateSubnet&VpcId={vpc}&CidrBlock={cidr}&AvailabilityZone={region}{az}")), "subnetId")
+    };
+    let (a, b) = (subnet("10.21.1.0/24", "a"), subnet("10.21.2.0/24", "b"));
+    let sg = id(ec2(&format!("Action=CreateSecurityGroup&GroupName=legacy&GroupDescription=legacy&VpcId={vpc}")), "groupId");
+    let secret = "arn:aws:secretsmanager:ap-southeast-6:123456789012:secret:legacy/db-AbCdEf";
+    let role = "arn:aws:iam::123456789012:role/legacy-task-execution";
+
+    // What a console or Terraform user made, with the SDK and no berth tag.
+    let (listener, service_arn, cloud_map_arn) = block_on(async {
+        let sdk = moto.sdk(region).await;
+        let lb = sdk.elb.create_load_balancer().name("legacy-alb").subnets(&a).subnets(&b).security_groups(&sg).send().await.expect("alb");
+        let lb_arn = lb.load_balancers()[0].load_balancer_arn().expect("arn").to_string();
+        let not_found = elb::Action::builder()
+            .r#type(elb::ActionTypeEnum::FixedResponse)
+            .fixed_response_config(elb::FixedResponseActionConfig::builder().status_code("404").build())
+            .build();
+        let listener = sdk
+            .elb
+            .create_listener()
+            .load_balancer_arn(&lb_arn)
+            .protocol(elb::ProtocolEnum::Http)
+            .port(80)
+            .default_actions(not_found)
+            .send()
+            .await
+            .expect("listener");
+        let listener = listener.listeners()[0].listener_arn().expect("arn").to_string();
+        let tg = sdk
+            .elb
+            .create_target_group()
+            .name("orders-tg")
+            .protocol(elb::ProtocolEnum::Http)
+            .port(8080)
+            .vpc_id(&vpc)
+            .target_type(elb::TargetTypeEnum::Ip)
+            .health_check_path("/health")
+            .health_check_interval_seconds(15)
+            .healthy_threshold_count(2)
+            .unhealthy_threshold_count(3)
+            .matcher(elb::Matcher::builder().http_code("200-399").build())
+            .send()
+            .await
+            .expect("target group");
+        let tg = tg.target_groups()[0].target_group_arn().expect("arn").to_string();
+        sdk.elb
+            .modify_target_group_attributes()
+            .target_group_arn(&tg)
+            .attributes(elb::TargetGroupAttribute::builder().key("deregistration_delay.timeout_seconds").value("45").build())
+            .send()
+            .await
+            .expect("attributes");
+        let forward = elb::Action::builder()
+            .r#type(elb::ActionTypeEnum::Forward)
+            .forward_config(
+                elb::ForwardActionConfig::builder()
+                    .target_groups(elb::TargetGroupTuple::builder().target_group_arn(&tg).weight(1).build())
+                    .build(),
+            )
+            .build();
+        sdk.elb
+            .create_rule()
+            .listener_arn(&listener)
+            .priority(42)
+            .conditions(elb::RuleCondition::builder().field("path-pattern").values("/orders/*").build())
+            .actions(forward)
+            .send()
+            .await
+            .expect("rule");
+
+        sdk.sd.create_private_dns_namespace().name("legacy.local").vpc(&vpc).send().await.expect("namespace");
+        let namespaces = sdk.sd.list_namespaces().send().await.expect("namespaces");
+        let ns = namespaces.namespaces().iter().find(|n| n.name() == Some("legacy.local")).expect("legacy.local");
+        let record = |kind: sd::RecordType| sd::DnsRecord::builder().r#type(kind).ttl(30).build().expect("record");
+        let cloud_map = sdk
+            .sd
+            .create_service()
+            .name("orders")
+            .namespace_id(ns.id().expect("id"))
+            .dns_config(
+                sd::DnsConfig::builder()
+                    .routing_policy(sd::RoutingPolicy::Multivalue)
+                    .dns_records(record(sd::RecordType::A))
+                    .dns_records(record(sd::RecordType::Srv))
+                    .build()
+                    .expect("dns"),
+            )
+            .health_check_custom_config(sd::HealthCheckCustomConfig::builder().build())
+            .send()
+            .await
+            .expect("cloud map service");
+        let cloud_map = cloud_map.service().and_then(|s| s.arn()).expect("arn").to_string();
+
+        sdk.ecs.create_cluster().cluster_name("legacy").send().await.expect("cluster");
+        sdk.logs.create_log_group().log_group_name("/ecs/legacy").send().await.expect("log group");
+        sdk.logs.put_retention_policy().log_group_name("/ecs/legacy").retention_in_days(14).send().await.expect("retention");
+        let logs = |prefix: &str| {
+            ecs::LogConfiguration::builder()
+                .log_driver(ecs::LogDriver::Awslogs)
+                .options("awslogs-group", "/ecs/legacy")
+                .options("awslogs-region", region)
+                .options("awslogs-stream-prefix", prefix)
+                .build()
+                .expect("logs")
+        };
+        let orders = ecs::ContainerDefinition::builder()
+            .name("orders")
+            .image("public.ecr.aws/nginx/nginx:1.27")
+            .essential(true)
+            .port_mappings(ecs::PortMapping::builder().container_port(8080).host_port(8080).protocol(ecs::TransportProtocol::Tcp).build())
+            .environment(ecs::KeyValuePair::builder().name("RAILS_ENV").value("production").build())
+            .secrets(ecs::Secret::builder().name("DB_PASSWORD").value_from(secret).build().expect("secret"))
+            .health_check(
+                ecs::HealthCheck::builder()
+                    .command("CMD-SHELL")
+                    .command("curl -f http://localhost:8080/health || exit 1")
+                    .interval(30)
+                    .timeout(5)
+                    .retries(3)
+                    .start_period(10)
+                    .build()
+                    .expect("health check"),
+            )
+            .log_configuration(logs("orders"))
+            .build();
+        let metrics = ecs::ContainerDefinition::builder()
+            .name("metrics")
+            .image("public.ecr.aws/docker/library/busybox:1.37")
+            .essential(true)
+            .command("sleep")
+            .command("infinity")
+            .log_configuration(logs("orders"))
+            .build();
+        sdk.ecs
+            .register_task_definition()
+            .family("orders-td")
+            .network_mode(ecs::NetworkMode::Awsvpc)
+            .requires_compatibilities(ecs::Compatibility::Fargate)
+            .cpu("512")
+            .memory("1024")
+            .execution_role_arn(role)
+            .container_definitions(orders)
+            .container_definitions(metrics)
+            .send()
+            .await
+            .expect("task definition");
+        let network = ecs::NetworkConfiguration::builder()
+            .awsvpc_configuration(
+                ecs::AwsVpcConfiguration::builder()
+                    .subnets(&a)
+                    .subnets(&b)
+                    .security_groups(&sg)
+                    .assign_public_ip(ecs::AssignPublicIp::Disabled)
+                    .build()
+                    .expect("awsvpc"),
+            )
+            .build();
+        let service = sdk
+            .ecs
+            .create_service()
+            .cluster("legacy")
+            .service_name("orders-svc")
+            .task_definition("orders-td:1")
+            .desired_count(2)
+            .launch_type(ecs::LaunchType::Fargate)
+            .network_configuration(network)
+            .load_balancers(ecs::LoadBalancer::builder().target_group_arn(&tg).container_name("orders").container_port(8080).build())
+            .service_registries(
+                ecs::ServiceRegistry::builder().registry_arn(&cloud_map).container_name("orders").container_port(8080).build(),
+            )
+            .health_check_grace_period_seconds(30)
+            .propagate_tags(ecs::PropagateTags::Service)
+            .enable_ecs_managed_tags(true)
+            .send()
+            .await
+            .expect("service");
+        let service_arn = service.service().and_then(|s| s.service_arn()).expect("arn").to_string();
+        // Settings moto's CreateService drops (tests/README.md), set again
+        // as the user would have changed them later.
+        sdk.ecs
+            .update_service()
+            .cluster("legacy")
+            .service("orders-svc")
+            .health_check_grace_period_seconds(30)
+            .deployment_configuration(
+                ecs::DeploymentConfiguration::builder()
+                    .minimum_healthy_percent(50)
+                    .maximum_percent(200)
+                    .deployment_circuit_breaker(ecs::DeploymentCircuitBreaker::builder().enable(true).rollback(true).build())
+                    .build(),
+            )
+            .enable_ecs_managed_tags(true)
+            .send()
+            .await
+            .expect("update");
+        (listener, service_arn, cloud_map)
+    });
+    let deployments = || {
+        block_on(async {
+            let sdk = moto.sdk(region).await;
+            let out = sdk.ecs.describe_services().cluster("legacy").services("orders-svc").send().await.expect("describe");
+            let s = &out.services()[0];
+            let ids: Vec<String> = s.deployments().iter().filter_map(|d| d.id().map(str::to_string)).collect();
+            (s.task_definition().unwrap_or_default().to_string(), ids)
+        })
+    };
+    let before = deployments();
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_file = dir.path().join("compose.berth.yaml");
+    let out = moto
+        .berth_in(region)
+        .args(["import", "--cluster", "legacy", "--service", "orders-svc", "--namespace", "legacy.local", "--listener", &listener, "-o"])
+        .args([out_file.display().to_string()])
+        .run();
+    ok(&out);
+    let spec = std::fs::read_to_string(&out_file).expect("written");
+    assert!(out.stderr.contains("(1 services, 0 warnings)"), "{}\n{spec}", out.stderr);
+    for line in [
+        "orders:",
+        "metrics:",
+        "task: orders",
+        "service: orders-svc",
+        "family: orders-td",
+        "target_group: orders-tg",
+        "priority: 42",
+        "health_path: /health",
+        "deregistration_delay: 45s",
+        "health_check_grace_period: 30s",
+        "target: DB_PASSWORD",
+        "secret_env: true",
+        "discovery: true",
+        "ttl: 30",
+        "group: /ecs/legacy",
+        "retention_days: 14",
+    ] {
+        assert!(spec.contains(line), "{line:?} in:\n{spec}");
+    }
+    let berth = || moto.berth_in(region).args(["-f".to_string(), out_file.display().to_string()]);
+    ok(&berth().args(["validate"]).run());
+    let out = berth().args(["plan", "--adopt", "--format", "json"]).run();
+    ok(&out);
+    let changes = plan_changes(&plan_json(&out));
+    let addresses: Vec<&str> = changes.iter().map(|(a, _, _)| a.as_str()).collect();
+    assert_eq!(addresses, ["taskdef.orders", "tg.orders", "rule.orders/0", "cloudmap.orders", "service.orders"], "{changes:?}\n{spec}");
+    assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}\n{spec}");
+    ok(&berth().args(["apply", "--adopt", "--yes", "--wait", "none"]).run());
+    let out = berth().args(["plan"]).run();
+    ok(&out);
+    assert!(out.stdout.starts_with("No changes."), "{}", out.stdout);
+    assert_eq!(deployments(), before, "the service was never redeployed");
+    let (service_tags, cloud_map_tags) = block_on(async {
+        let sdk = moto.sdk(region).await;
+        let s = sdk.ecs.list_tags_for_resource().resource_arn(&service_arn).send().await.expect("tags").tags().to_vec();
+        let c = sdk.sd.list_tags_for_resource().resource_arn(&cloud_map_arn).send().await.expect("tags").tags().to_vec();
+        (
+            s.iter().map(|t| (t.key().unwrap_or_default().to_string(), t.value().unwrap_or_default().to_string())).collect::<Vec<_>>(),
+            c.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect::<Vec<_>>(),
+        )
+    });
+    for tags in [&service_tags, &cloud_map_tags] {
+        assert!(tags.contains(&("berth:app".to_string(), "legacy".to_string())), "{tags:?}");
+    }
 }

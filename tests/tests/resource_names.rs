@@ -120,3 +120,57 @@ fn a_target_group_name_on_a_service_without_a_route_is_an_error() {
         out.stderr
     );
 }
+
+fn validate_service(x_berth: &str, top: &str) -> berth_tests::Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!("name: legacy\n{top}services:\n  api:\n    image: busybox\n    expose: [\"9000\"]\n    x-berth: {x_berth}\n"),
+    )
+    .expect("write");
+    Berth::new(dir.path()).args(["validate"]).run()
+}
+
+#[test]
+fn the_tag_settings_of_a_service_made_before_berth_are_keys_and_checked() {
+    let out = validate_service("{ propagate_tags: task_definition, ecs_managed_tags: false }", "");
+    ok(&out);
+    let out = validate_service("{ propagate_tags: tasks }", "");
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("services.api.x-berth.propagate_tags: \"tasks\" is not a way ECS propagates tags"), "{}", out.stderr);
+    assert!(out.stderr.contains("hint: use SERVICE (the service's tags), TASK_DEFINITION or NONE"), "{}", out.stderr);
+}
+
+#[test]
+fn unnamed_ports_are_refused_where_service_connect_needs_the_names() {
+    ok(&validate_service("{ unnamed_ports: true }", ""));
+    let connect = "x-berth:\n  network: { vpc_id: vpc-1, subnets: [subnet-a] }\n  discovery: connect\n";
+    let out = validate_service("{ unnamed_ports: true, discovery: true }", connect);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(
+            "services.api.x-berth.unnamed_ports: Service Connect reaches a service by its port's name, and this service's ports are unnamed"
+        ),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn unnamed_ports_leave_the_port_mappings_without_a_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "name: legacy\nservices:\n  api:\n    image: busybox\n    expose: [\"9000\"]\n    x-berth: { unnamed_ports: true }\n  cache:\n    image: redis\n    expose: [\"6379\"]\n",
+    )
+    .expect("write");
+    let out = Berth::new(dir.path()).args(["render"]).run();
+    ok(&out);
+    let rendered: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let ports = |address: &str| {
+        let r = rendered["resources"].as_array().expect("resources").iter().find(|r| r["address"] == address).expect(address).clone();
+        r["spec"]["containerDefinitions"][0]["portMappings"][0]["name"].clone()
+    };
+    assert_eq!(ports("taskdef.api"), "", "unnamed");
+    assert_eq!(ports("taskdef.cache"), "cache-6379", "berth's name");
+}

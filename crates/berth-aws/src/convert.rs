@@ -81,7 +81,8 @@ pub fn container_definition(c: &m::ContainerDefinition) -> R<ecs::ContainerDefin
                 .container_port(i32::from(p.container_port))
                 .set_host_port(p.host_port.map(i32::from))
                 .protocol(ecs::TransportProtocol::from(p.protocol.as_str()))
-                .name(&p.name)
+                // Unnamed (a port of a task definition made before berth).
+                .set_name(Some(p.name.clone()).filter(|n| !n.is_empty()))
                 .set_app_protocol(p.app_protocol.as_deref().map(ecs::ApplicationProtocol::from))
                 .build(),
         );

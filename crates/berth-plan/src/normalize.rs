@@ -341,6 +341,13 @@ fn listener_rule(rule: &mut Map<String, Value>, arns: &ArnMap) {
                     }
                 }
                 sort_by_str(tgs, "targetGroupArn");
+                // A sole target group takes all the traffic whatever its
+                // weight (the console writes 1, berth 100): it compares as 100.
+                if let [only] = tgs.as_mut_slice() {
+                    if only.get("weight").and_then(Value::as_u64).is_some_and(|w| w > 0) {
+                        only["weight"] = 100.into();
+                    }
+                }
             }
         }
     }

@@ -188,6 +188,10 @@ pub struct Task {
     pub autoscaling: Option<Autoscaling>,
     /// The live names of its resources.
     pub names: Names,
+    /// The service's propagateTags (`SERVICE`, `TASK_DEFINITION`, `NONE`).
+    pub propagate_tags: String,
+    /// The service's enableECSManagedTags.
+    pub ecs_managed_tags: bool,
 }
 
 /// A service's live resource names (crate::names): berth's `<app>-<service>`

@@ -19,6 +19,7 @@ mod nlb;
 pub mod placeholders;
 pub mod resolve;
 pub mod service_keys;
+mod service_tags;
 pub mod types;
 pub mod units;
 

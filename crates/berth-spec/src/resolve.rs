@@ -175,8 +175,19 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
             crate::nlb::check_blue_green(cx, name, svc, r.protocol);
         }
         let blue_green = resolve_blue_green(cx, name, svc, route.is_some(), app_name);
+        let (propagate_tags, ecs_managed_tags) = crate::service_tags::resolve_service_tags(cx, name, svc);
         let names = crate::names::resolve_names(cx, app_name, name, svc, route.is_some(), blue_green.is_some());
         let discoverable = resolve_discoverable(cx, name, svc, &containers[0], discovery.as_ref());
+        if discoverable
+            && discovery.as_ref().is_some_and(|d| d.mode == DiscoveryMode::Connect)
+            && containers[0].ports.iter().any(|p| p.name.as_deref() == Some(""))
+        {
+            cx.error(
+                &p(&["services", name, "x-berth", "unnamed_ports"]),
+                "Service Connect reaches a service by its port's name, and this service's ports are unnamed",
+                Some("remove `unnamed_ports` (berth then names the ports; the task definition gets a new revision)"),
+            );
+        }
         warn_unrouted_ports(cx, &members, route.as_ref());
         let before_deploy = resolve_before_deploy(cx, name, svc);
         let capacity = resolve_capacity(cx, &x, name, svc, &members, launch_type, cpu_architecture.as_deref());
@@ -234,6 +245,8 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
             capacity,
             autoscaling,
             names,
+            propagate_tags,
+            ecs_managed_tags,
         });
     }
     crate::names::check_unique(
@@ -811,6 +824,12 @@ fn resolve_container(
                 }
             }
             Err(msg) => cx.error(&pi(&["services", name, "expose"], i), msg, None),
+        }
+    }
+
+    if svc.x_berth.as_ref().and_then(|x| x.unnamed_ports) == Some(true) {
+        for p in ports_out.iter_mut().filter(|p| p.name.is_none()) {
+            p.name = Some(String::new());
         }
     }
 

@@ -566,6 +566,15 @@ pub struct ServiceXBerth {
     /// Live names other than berth's `<app>-<service>`, for resources made
     /// before berth (`berth import` writes them).
     pub names: Option<ResourceNames>,
+    /// Which tags the service's tasks get: `SERVICE` (default),
+    /// `TASK_DEFINITION` or `NONE`.
+    pub propagate_tags: Option<String>,
+    /// ECS's own `aws:ecs:*` tags on the tasks (default true).
+    pub ecs_managed_tags: Option<bool>,
+    /// Leave the task definition's port mappings unnamed, as a task
+    /// definition made before berth may have them (berth names each
+    /// `<container>-<port>` otherwise; Service Connect needs the names).
+    pub unnamed_ports: Option<bool>,
 }
 
 /// `names: { service: orders-svc, family: orders-td, target_group: orders-tg }`.

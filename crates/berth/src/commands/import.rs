@@ -77,7 +77,7 @@ struct Place<'a> {
 /// definition families, target groups, and (as Cloud Map names) their
 /// containers'. `false` when there was nothing new.
 fn widen(scope: &mut Scope, observed: &Observed, services: &[String]) -> bool {
-    let before = (scope.task_families.len(), scope.target_group_names.len(), scope.cloud_map_names.len());
+    let before = (scope.task_families.len(), scope.target_group_names.len(), scope.cloud_map_names.len(), scope.log_group_names.len());
     let add = |list: &mut Vec<String>, name: String| {
         if !list.contains(&name) {
             list.push(name);
@@ -94,11 +94,16 @@ fn widen(scope: &mut Scope, observed: &Observed, services: &[String]) -> bool {
         }
     }
     for td in observed.resources.iter().filter(|r| r.kind == Kind::TaskDefinition) {
-        for c in td.spec["containerDefinitions"].as_array().into_iter().flatten().filter_map(|c| c["name"].as_str()) {
-            add(&mut scope.cloud_map_names, c.to_string());
+        for c in td.spec["containerDefinitions"].as_array().into_iter().flatten() {
+            if let Some(name) = c["name"].as_str() {
+                add(&mut scope.cloud_map_names, name.to_string());
+            }
+            if let Some(group) = c.pointer("/logConfiguration/options/awslogs-group").and_then(Value::as_str) {
+                add(&mut scope.log_group_names, group.to_string());
+            }
         }
     }
-    before != (scope.task_families.len(), scope.target_group_names.len(), scope.cloud_map_names.len())
+    before != (scope.task_families.len(), scope.target_group_names.len(), scope.cloud_map_names.len(), scope.log_group_names.len())
 }
 
 /// `arn:…:task-definition/<family>:<revision>` (or `<family>:<revision>`) → `<family>`.
@@ -200,7 +205,7 @@ fn compose(place: &Place, services: &[String], observed: &Observed, warnings: &m
                 (0, _) => discovery = Some(false),
                 (1, Some(cm)) if cm.name == key => {
                     discovery = Some(true);
-                    ttl = cm.spec.pointer("/dnsConfig/dnsRecords/0/ttl").and_then(Value::as_u64).or(ttl);
+                    ttl = cm.spec.pointer("/dnsConfig/dnsRecords/0/TTL").and_then(Value::as_u64).or(ttl);
                     s.remove("serviceRegistries");
                 }
                 (1, Some(cm)) => warnings.push(format!(
@@ -307,7 +312,12 @@ fn compose(place: &Place, services: &[String], observed: &Observed, warnings: &m
                     out.insert("environment".into(), Value::Object(m));
                 }
             }
+            // A task definition made before berth often names no port: all
+            // unnamed is `x-berth.unnamed_ports`; other names are not berth's.
+            let mut unnamed_ports = false;
             if let Some(Value::Array(ports)) = c.get("portMappings") {
+                let name_of = |p: &Value| p.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
+                unnamed_ports = !ports.is_empty() && ports.iter().all(|p| name_of(p).is_empty());
                 let mut list = Vec::new();
                 for p in ports {
                     let port = p["containerPort"].as_u64().unwrap_or(0);
@@ -321,8 +331,8 @@ fn compose(place: &Place, services: &[String], observed: &Observed, warnings: &m
                         list.push(Value::String(port.to_string()));
                     }
                     let default_name = format!("{cname}-{port}");
-                    if p.get("name").and_then(Value::as_str).is_some_and(|n| n != default_name) {
-                        warnings.push(format!("{cat}.portMappings name {} is not imported (berth names it {default_name})", p["name"]));
+                    if !unnamed_ports && name_of(p) != default_name {
+                        warnings.push(format!("{cat}.portMappings name {:?} is not imported (berth names it {default_name})", name_of(p)));
                     }
                 }
                 // Published where a load balancer routes to it; otherwise reachable inside the VPC only.
@@ -399,6 +409,9 @@ fn compose(place: &Place, services: &[String], observed: &Observed, warnings: &m
             if secret_env {
                 xs.insert("secret_env".into(), true.into());
             }
+            if unnamed_ports {
+                xs.insert("unnamed_ports".into(), true.into());
+            }
             if i == main {
                 out.insert("deploy".into(), json!({"replicas": s.get("desiredCount").cloned().unwrap_or(json!(1))}));
                 for k in ["cpu", "memory"] {
@@ -418,7 +431,7 @@ fn compose(place: &Place, services: &[String], observed: &Observed, warnings: &m
                         names.insert("target_group".into(), tg.into());
                     }
                 }
-                import_service(&s, &mut xs, &mut network, warnings, &at);
+                import_service(&s, &mut out, &mut xs, &mut network, warnings, &at);
                 if !names.is_empty() {
                     xs.insert("names".into(), Value::Object(std::mem::take(&mut names)));
                 }
@@ -453,6 +466,19 @@ fn compose(place: &Place, services: &[String], observed: &Observed, warnings: &m
     }
     if logs.get("stream_prefix").and_then(Value::as_str) == Some(app) {
         logs.remove("stream_prefix");
+    }
+    // The app's group keeps the retention it has.
+    let group = logs.get("group").and_then(Value::as_str).map_or_else(|| format!("/berth/{app}"), str::to_string);
+    if let Some(live) = find(observed, Kind::LogGroup, |g| g.name == group) {
+        match live.spec["retentionInDays"].as_u64() {
+            Some(days) if days == u64::from(berth_spec::logging::DEFAULT_RETENTION_DAYS) => {}
+            Some(days) => {
+                logs.insert("retention_days".into(), days.into());
+            }
+            None => warnings.push(format!(
+                "log group {group} keeps its logs forever, which berth's spec cannot say: x-berth.logs.retention_days sets a retention (30 days unless given)"
+            )),
+        }
     }
     if !logs.is_empty() {
         x.insert("logs".into(), Value::Object(logs));
@@ -678,7 +704,14 @@ fn route(
 }
 
 /// The ECS service's own settings: network, rolling deployment, and what has no key.
-fn import_service(s: &Map<String, Value>, xs: &mut Map<String, Value>, network: &mut Option<Value>, warnings: &mut Vec<String>, at: &str) {
+fn import_service(
+    s: &Map<String, Value>,
+    service: &mut Map<String, Value>,
+    xs: &mut Map<String, Value>,
+    network: &mut Option<Value>,
+    warnings: &mut Vec<String>,
+    at: &str,
+) {
     if let Some(n) = s.get("networkConfiguration").and_then(|n| n.get("awsvpcConfiguration")) {
         let mut m = Map::new();
         m.insert("subnets".into(), n.get("subnets").cloned().unwrap_or(json!([])));
@@ -696,23 +729,34 @@ fn import_service(s: &Map<String, Value>, xs: &mut Map<String, Value>, network: 
     }
     if let Some(d) = s.get("deploymentConfiguration") {
         let (min, max) = (d["minimumHealthyPercent"].as_u64().unwrap_or(100), d["maximumPercent"].as_u64().unwrap_or(200));
-        if (min, max) != (100, 200) {
+        // Compose's failure_action says what the circuit breaker does: off
+        // (`continue`), on without rollback (`pause`), or berth's rollback.
+        let breaker = d.get("deploymentCircuitBreaker");
+        let flag = |k: &str| breaker.and_then(|b| b.get(k)).and_then(Value::as_bool).unwrap_or(false);
+        let failure_action = match (flag("enable"), flag("rollback")) {
+            (true, true) => None,
+            (true, false) => Some("pause"),
+            (false, _) => Some("continue"),
+        };
+        if let Some(action) = failure_action {
+            if let Some(deploy) = service.get_mut("deploy").and_then(Value::as_object_mut) {
+                deploy.insert("update_config".into(), json!({"failure_action": action}));
+            }
+        }
+        // With an update_config, Compose's order and parallelism would set them.
+        if (min, max) != (100, 200) || failure_action.is_some() {
             xs.insert("rolling".into(), json!({"min_healthy_percent": min, "max_percent": max}));
         }
-        if d.get("deploymentCircuitBreaker").is_some_and(|c| c != &json!({"enable": true, "rollback": true})) {
-            warnings.push(format!(
-                "{at}.deploymentConfiguration.deploymentCircuitBreaker = {} is not imported (berth's is on, with rollback)",
-                d["deploymentCircuitBreaker"]
-            ));
-        }
     }
-    for (k, want) in [
-        ("launchType", json!("FARGATE")),
-        ("schedulingStrategy", json!("REPLICA")),
-        ("deploymentController", json!({"type": "ECS"})),
-        ("propagateTags", json!("SERVICE")),
-        ("enableECSManagedTags", json!(true)),
-    ] {
+    if let Some(p) = s.get("propagateTags").and_then(Value::as_str).filter(|p| *p != "SERVICE") {
+        xs.insert("propagate_tags".into(), p.into());
+    }
+    if s.get("enableECSManagedTags") == Some(&json!(false)) {
+        xs.insert("ecs_managed_tags".into(), false.into());
+    }
+    for (k, want) in
+        [("launchType", json!("FARGATE")), ("schedulingStrategy", json!("REPLICA")), ("deploymentController", json!({"type": "ECS"}))]
+    {
         if s.get(k).is_some_and(|v| v != &want) {
             warnings.push(format!("{at}.{k} = {} is not imported (berth's is {want})", s[k]));
         }
