@@ -160,10 +160,11 @@ fn the_shop_examples_rolling_services_round_trip_with_their_secret_files_and_dis
     let out = berth_in(&account, dir.path()).args(["plan"]).run();
     ok(&out);
     assert!(out.stdout.starts_with("No changes."), "{}", out.stdout);
-    // The blue/green web service is not importable (its live name is shop-web-blue).
+    // The blue/green web service (live as shop-web-blue) is read from its
+    // live color; it is routed, so it needs the listener.
     let out = berth_in(&account, dir.path()).args(["import", "--cluster", "shop", "--service", "shop-web", "-o", "web.yaml"]).run();
     assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains("no service shop-web in cluster shop"), "{}", out.stderr);
+    assert!(out.stderr.contains("pass the listener whose rules route to them with --listener ARN"), "{}", out.stderr);
 }
 
 /// On moto, acceptance of `berth import` as a console or Terraform user
@@ -452,5 +453,73 @@ fn on_moto_a_service_made_with_the_sdk_is_imported_adopted_and_never_redeployed(
     });
     for tags in [&service_tags, &cloud_map_tags] {
         assert!(tags.contains(&("berth:app".to_string(), "legacy".to_string())), "{tags:?}");
+    }
+}
+
+/// Acceptance 2's round trip, for every example in examples/: applied on
+/// the sim, berth's tags stripped, imported, the imported spec plans only
+/// adoptions, `apply --adopt` makes no deployment, and the next plan is
+/// "No changes".
+#[test]
+fn every_example_round_trips_apply_strip_import_adopt_no_changes() {
+    let listener =
+        |lb: &str| format!("arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:listener/app/{lb}/50dc6c495c0c9188/f2f7dc8efc522ab2");
+    let cases: [(&str, &str, &[&str], Vec<String>); 3] = [
+        ("web", "hello", &["hello-web"], vec!["--listener".into(), LISTENER.into()]),
+        (
+            "shop",
+            "shop",
+            &["shop-web", "shop-api", "shop-worker"],
+            vec!["--listener".into(), listener("shop"), "--namespace".into(), "shop.local".into()],
+        ),
+        ("wordpress", "wordpress", &["wordpress-db", "wordpress-wordpress"], vec!["--listener".into(), listener("wp")]),
+    ];
+    let examples: Vec<String> = std::fs::read_dir(berth_tests::repo_root().join("examples"))
+        .expect("examples")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(examples.len(), cases.len(), "a case per example: {examples:?}");
+    for (example, cluster, services, extra) in cases {
+        assert!(examples.iter().any(|e| e == example), "{example}");
+        let account = SimAccount::new();
+        ok(&account.berth(example, "v1").args(["apply", "--yes"]).run());
+        strip_berth_tags(&account);
+        let deployments = account.read(|s| s.services.values().map(|v| (v.arn.clone(), v.deployments.len())).collect::<Vec<_>>());
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut import = vec!["import".to_string(), "--cluster".into(), cluster.into()];
+        for s in services {
+            import.extend(["--service".to_string(), s.to_string()]);
+        }
+        let out = berth_in(&account, dir.path()).args(import).args(extra).run();
+        ok(&out);
+        let spec = std::fs::read_to_string(dir.path().join("compose.berth.yaml")).expect("written");
+        assert!(out.stderr.contains("0 warnings)"), "{example}: {}\n{spec}", out.stderr);
+        // The blue/green pair, Service Connect and the EFS volume come back as keys.
+        let expected: &[&str] = match example {
+            "shop" => &["blue_green:", "traffic: all_at_once", "priority: 1000"],
+            "wordpress" => &["mode: connect", "namespace: wordpress.local", "efs: fs-0123456789abcdef0", "- db_data:/var/lib/mysql"],
+            _ => &[],
+        };
+        for line in expected {
+            assert!(spec.contains(line), "{example}: {line:?} in:\n{spec}");
+        }
+        if example == "shop" {
+            assert!(out.stderr.contains("note: service shop-web is a blue/green pair"), "{}", out.stderr);
+        }
+        ok(&berth_in(&account, dir.path()).args(["validate"]).run());
+        let out = berth_in(&account, dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
+        ok(&out);
+        let changes = plan_changes(&plan_json(&out));
+        assert!(!changes.is_empty(), "{example}");
+        assert!(
+            changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()),
+            "{example}: only adopt changes: {changes:?}\n{spec}"
+        );
+        ok(&berth_in(&account, dir.path()).args(["apply", "--adopt", "--yes"]).run());
+        let out = berth_in(&account, dir.path()).args(["plan"]).run();
+        ok(&out);
+        assert!(out.stdout.starts_with("No changes."), "{example}: {}", out.stdout);
+        let after = account.read(|s| s.services.values().map(|v| (v.arn.clone(), v.deployments.len())).collect::<Vec<_>>());
+        assert_eq!(after, deployments, "{example}: never redeployed");
     }
 }

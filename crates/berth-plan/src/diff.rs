@@ -124,7 +124,13 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
     // Untagged resources `--adopt` makes this app's.
     let mut adopt: BTreeSet<String> = BTreeSet::new();
     for w in wants.iter() {
-        if let Some(live) = index.get(&w.address) {
+        // A blue/green service lives as its colors.
+        let colors: Vec<String> = if w.kind == Kind::Service && w.spec.get("blueGreen").is_some() {
+            vec![format!("{}-blue", w.address), format!("{}-green", w.address)]
+        } else {
+            vec![w.address.clone()]
+        };
+        for live in colors.iter().filter_map(|a| index.get(a)) {
             if !live.owned_by(app) && !revision_of_our_service(w, live, &index, app) {
                 // So may a log group (`x-berth.logs.group`): used, never changed or deleted.
                 if matches!(w.kind, Kind::Cluster | Kind::Namespace | Kind::LogGroup) {

@@ -26,7 +26,8 @@ pub fn run(cli: &Cli, args: &ImportArgs, io: &mut Io) -> anyhow::Result<ExitStat
         cluster: args.cluster.clone(),
         listener: args.listener.clone(),
         task_families: args.services.clone(),
-        service_names: args.services.clone(),
+        // A blue/green pair berth made is `<name>-blue` and `<name>-green`.
+        service_names: args.services.iter().flat_map(|s| [s.clone(), format!("{s}-blue"), format!("{s}-green")]).collect(),
         namespace: args.namespace.clone(),
         ..Scope::default()
     };
@@ -39,9 +40,9 @@ pub fn run(cli: &Cli, args: &ImportArgs, io: &mut Io) -> anyhow::Result<ExitStat
     }
     backend.finish(cli, io)?;
 
-    let mut warnings = Vec::new();
+    let (mut warnings, mut notes) = (Vec::new(), Vec::new());
     let place = Place { app: &app, cluster: &args.cluster, listener: args.listener.as_deref(), namespace: args.namespace.as_deref() };
-    let (spec, count) = match compose(&place, &args.services, &observed, &mut warnings) {
+    let (spec, count) = match compose(&place, &args.services, &observed, &mut warnings, &mut notes) {
         Ok(spec) => spec,
         Err(e) => {
             writeln!(io.stderr, "error: {e}")?;
@@ -56,10 +57,16 @@ pub fn run(cli: &Cli, args: &ImportArgs, io: &mut Io) -> anyhow::Result<ExitStat
     for w in &warnings {
         text.push_str(&format!("# warning: {w}\n"));
     }
+    for n in &notes {
+        text.push_str(&format!("# note: {n}\n"));
+    }
     text.push_str(&serde_yaml::to_string(&spec)?);
     std::fs::write(io.cwd.join(&args.out), text)?;
     for w in &warnings {
         writeln!(io.stderr, "warning: {w}")?;
+    }
+    for n in &notes {
+        writeln!(io.stderr, "note: {n}")?;
     }
     writeln!(io.stderr, "Wrote {} ({count} services, {} warnings).", args.out.display(), warnings.len())?;
     Ok(ExitStatus::Success)
@@ -83,7 +90,9 @@ fn widen(scope: &mut Scope, observed: &Observed, services: &[String]) -> bool {
             list.push(name);
         }
     };
-    for svc in observed.resources.iter().filter(|r| r.kind == Kind::Service && services.contains(&r.name)) {
+    let wanted =
+        |name: &str| services.iter().any(|s| name == s || name.strip_prefix(s.as_str()).is_some_and(|c| c == "-blue" || c == "-green"));
+    for svc in observed.resources.iter().filter(|r| r.kind == Kind::Service && wanted(&r.name)) {
         if let Some(family) = svc.spec["taskDefinition"].as_str().map(family_of) {
             add(&mut scope.task_families, family.to_string());
         }
@@ -135,7 +144,15 @@ fn leftover(obj: &Map<String, Value>, known: &[&str], at: &str, warnings: &mut V
 }
 
 /// The spec of the live `services`, and how many were written.
-fn compose(place: &Place, services: &[String], observed: &Observed, warnings: &mut Vec<String>) -> Result<(Value, usize), String> {
+/// `warnings` name what the spec cannot say; `notes`, what it says that AWS
+/// does not hold (so import could not read it).
+fn compose(
+    place: &Place,
+    services: &[String],
+    observed: &Observed,
+    warnings: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> Result<(Value, usize), String> {
     let Place { app, cluster, listener, namespace } = *place;
     let mut ttl: Option<u64> = None;
     let mut x = Map::new();
@@ -148,17 +165,25 @@ fn compose(place: &Place, services: &[String], observed: &Observed, warnings: &m
     let mut logs = Map::new();
     let mut uses_listener = false;
     let mut top_secrets = Map::new();
+    let mut top_volumes = Map::new();
+    let mut connect_namespace: Option<String> = None;
     // The compose service each live service became.
     let mut keys: Vec<(String, &str)> = Vec::new();
     for full in services {
-        let svc = find(observed, Kind::Service, |r| &r.name == full).ok_or_else(|| {
-            let blue_green = ["blue", "green"].iter().any(|c| find(observed, Kind::Service, |r| r.name == format!("{full}-{c}")).is_some());
-            if blue_green {
-                format!("no service {full} in cluster {cluster}: it is a blue/green pair ({full}-blue, {full}-green); import the live color, e.g. --service {full}-blue, then set x-berth.strategy.blue_green (see the README's Moving to berth)")
-            } else {
-                format!("no service {full} in cluster {cluster}")
+        // A blue/green pair berth made (`<name>-blue`, `<name>-green`) is
+        // read from its live color: the one with tasks wanted, else blue.
+        let (svc, color) = match find(observed, Kind::Service, |r| &r.name == full) {
+            Some(svc) => (svc, None),
+            None => {
+                let colors: Vec<(&str, &LiveResource)> = ["blue", "green"]
+                    .into_iter()
+                    .filter_map(|c| find(observed, Kind::Service, |r| r.name == format!("{full}-{c}")).map(|s| (c, s)))
+                    .collect();
+                let live = colors.iter().find(|(_, s)| s.spec["desiredCount"].as_u64().unwrap_or(0) > 0).or(colors.first());
+                let (color, svc) = live.ok_or_else(|| format!("no service {full} in cluster {cluster}"))?;
+                (*svc, Some(*color))
             }
-        })?;
+        };
         let mut s = svc.spec.as_object().cloned().unwrap_or_default();
         let at = format!("service {full}");
         let td_arn = s.get("taskDefinition").and_then(Value::as_str).unwrap_or_default();
@@ -185,6 +210,11 @@ fn compose(place: &Place, services: &[String], observed: &Observed, warnings: &m
             ));
         }
         keys.push((key.clone(), full));
+        if color.is_some() {
+            notes.push(format!(
+                "service {full} is a blue/green pair: its traffic shift (traffic, step, interval, bake, verify) is berth's own, not AWS's, and is written as all_at_once; set x-berth.strategy.blue_green to yours"
+            ));
+        }
         let mut names = Map::new();
         let default = format!("{app}-{key}");
         if *full != default {
@@ -215,6 +245,30 @@ fn compose(place: &Place, services: &[String], observed: &Observed, warnings: &m
                 _ => warnings.push(format!("{at}.serviceRegistries: not a registration in namespace {ns} that import reads")),
             }
         }
+        // ECS Service Connect in a namespace, as berth makes it: the service
+        // serves its TCP ports under its name, or is a client only.
+        if let Some(sc) = s.get("serviceConnectConfiguration").filter(|c| c["enabled"] == json!(true)).cloned() {
+            let ns = sc["namespace"].as_str().unwrap_or_default();
+            let ns = find(observed, Kind::Namespace, |n| n.arn == ns).map_or(ns.to_string(), |n| n.name.clone());
+            let served = sc["services"].as_array().cloned().unwrap_or_default();
+            let shape_ok = sc.as_object().is_some_and(|o| o.keys().all(|k| ["enabled", "namespace", "services"].contains(&k.as_str())));
+            if shape_ok && (served.is_empty() || served == connect_services(&containers, main, &key)) {
+                match &connect_namespace {
+                    Some(first) if *first != ns => warnings.push(format!(
+                        "{at}.serviceConnectConfiguration namespace {ns} differs from the first service's ({first}): not imported"
+                    )),
+                    _ => {
+                        connect_namespace = Some(ns);
+                        discovery = Some(!served.is_empty());
+                        s.remove("serviceConnectConfiguration");
+                    }
+                }
+            } else {
+                warnings.push(format!(
+                    "{at}.serviceConnectConfiguration = {sc} is not imported: berth serves a service's TCP ports under its name (`<service>`, then `<service>-<port>`)"
+                ));
+            }
+        }
         let mut t = td.spec.as_object().cloned().unwrap_or_default();
         let tat = format!("task definition {}", td.name);
         // Secrets berth's init container writes as files under /run/secrets.
@@ -227,6 +281,22 @@ fn compose(place: &Place, services: &[String], observed: &Observed, warnings: &m
                 top_secrets.insert(file.clone(), json!({"external": true, "name": arn}));
             }
             t.remove("volumes");
+        }
+        // Named volumes (EFS, or the task's own storage) are top-level Compose volumes.
+        if let Some(Value::Array(volumes)) = t.remove("volumes") {
+            for v in volumes {
+                match volume(&v) {
+                    Some((name, def)) => match top_volumes.get(&name) {
+                        Some(other) if *other != def => warnings
+                            .push(format!("{tat}.volumes {name} = {v} differs from another task's volume of that name: not imported")),
+                        _ => {
+                            top_volumes.insert(name, def);
+                        }
+                    },
+                    None => warnings
+                        .push(format!("{tat}.volumes {v} is not imported: berth's volumes are EFS file systems or the task's own storage")),
+                }
+            }
         }
         leftover(
             &t,
@@ -386,6 +456,22 @@ fn compose(place: &Place, services: &[String], observed: &Observed, warnings: &m
             if let Some(logging) = logging(c.get("logConfiguration"), app, &mut logs, &mut region, warnings, &cat) {
                 out.insert("logging".into(), logging);
             }
+            // Mounts of the named volumes, in Compose's short form.
+            if let Some(Value::Array(mounts)) = c.remove("mountPoints") {
+                let mut list = Vec::new();
+                for m in &mounts {
+                    match (m["sourceVolume"].as_str(), m["containerPath"].as_str()) {
+                        (Some(v), Some(path)) if top_volumes.contains_key(v) => {
+                            let ro = if m["readOnly"] == json!(true) { ":ro" } else { "" };
+                            list.push(Value::String(format!("{v}:{path}{ro}")));
+                        }
+                        _ => warnings.push(format!("{cat}.mountPoints {m} is not imported")),
+                    }
+                }
+                if !list.is_empty() {
+                    out.insert("volumes".into(), Value::Array(list));
+                }
+            }
             leftover(
                 &c,
                 &[
@@ -427,11 +513,16 @@ fn compose(place: &Place, services: &[String], observed: &Observed, warnings: &m
                     xs.insert("discovery".into(), d.into());
                 }
                 if let Some(tg) = route(&s, observed, &mut xs, &mut uses_listener, warnings, &at) {
+                    // A color's target group is `<name>-<color>`.
+                    let tg = color.and_then(|c| tg.strip_suffix(&format!("-{c}")).map(str::to_string)).unwrap_or(tg);
                     if tg != default {
                         names.insert("target_group".into(), tg.into());
                     }
                 }
                 import_service(&s, &mut out, &mut xs, &mut network, warnings, &at);
+                if color.is_some() {
+                    xs.insert("strategy".into(), json!({"blue_green": {"traffic": "all_at_once"}}));
+                }
                 if !names.is_empty() {
                     xs.insert("names".into(), Value::Object(std::mem::take(&mut names)));
                 }
@@ -499,9 +590,19 @@ fn compose(place: &Place, services: &[String], observed: &Observed, warnings: &m
             _ => warnings.push(format!("namespace {ns}: its VPC is not known here: set x-berth.network.vpc_id to it")),
         }
     }
+    if let Some(ns) = connect_namespace {
+        if x.contains_key("discovery") {
+            warnings.push(format!("Service Connect in namespace {ns}: the app also registers in Cloud Map DNS (--namespace), and berth does one or the other: not imported"));
+        } else {
+            x.insert("discovery".into(), json!({"mode": "connect", "namespace": ns}));
+        }
+    }
     let mut spec = json!({"name": app, "x-berth": Value::Object(x), "services": Value::Object(out_services)});
     if !top_secrets.is_empty() {
         spec["secrets"] = Value::Object(top_secrets);
+    }
+    if !top_volumes.is_empty() {
+        spec["volumes"] = Value::Object(top_volumes);
     }
     Ok((spec, keys.len()))
 }
@@ -553,6 +654,59 @@ fn logging(
         }
     }
     (!options.is_empty()).then(|| json!({"driver": "awslogs", "options": options}))
+}
+
+/// The Service Connect services berth gives a task whose main container is
+/// `containers[main]`, served as `key`: every TCP port, the first under
+/// `key`, the others under `key-<port>`.
+fn connect_services(containers: &[Value], main: usize, key: &str) -> Vec<Value> {
+    let order = std::iter::once(main).chain((0..containers.len()).filter(|i| *i != main));
+    let ports = order.flat_map(|i| {
+        let c = &containers[i];
+        let name = c["name"].as_str().unwrap_or_default().to_string();
+        c["portMappings"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p["protocol"].as_str().unwrap_or("tcp") == "tcp")
+            .map(move |p| {
+                let port = p["containerPort"].as_u64().unwrap_or(0);
+                let port_name = p["name"].as_str().filter(|n| !n.is_empty()).map_or(format!("{name}-{port}"), str::to_string);
+                (port, port_name)
+            })
+    });
+    ports
+        .enumerate()
+        .map(|(i, (port, port_name))| {
+            let discovery_name = if i == 0 { key.to_string() } else { format!("{key}-{port}") };
+            json!({"portName": port_name, "discoveryName": discovery_name, "clientAliases": [{"port": port, "dnsName": key}]})
+        })
+        .collect()
+}
+
+/// A task definition volume as a top-level Compose volume: `(name, definition)`,
+/// or `None` for one berth does not make (a host path, Docker volume
+/// options, EFS with IAM authorization or without transit encryption).
+fn volume(v: &Value) -> Option<(String, Value)> {
+    let name = v["name"].as_str()?.to_string();
+    let keys: Vec<&str> = v.as_object()?.keys().map(String::as_str).collect();
+    match v.get("efsVolumeConfiguration") {
+        None if keys == ["name"] => Some((name, json!({}))),
+        Some(efs) => {
+            let fields: Vec<&str> = efs.as_object()?.keys().map(String::as_str).collect();
+            let known = fields.iter().all(|f| ["fileSystemId", "rootDirectory", "transitEncryption"].contains(f));
+            if !known || efs["transitEncryption"] != "ENABLED" || keys.len() != 2 {
+                return None;
+            }
+            let mut x = json!({"efs": efs["fileSystemId"].as_str()?});
+            if let Some(root) = efs["rootDirectory"].as_str().filter(|r| *r != "/") {
+                x["root_directory"] = root.into();
+            }
+            Some((name, json!({"x-berth": x})))
+        }
+        None => None,
+    }
 }
 
 /// The top-level secret for variable `var` from `arn`: `var` in lower case
@@ -779,6 +933,8 @@ fn import_service(
             "enableECSManagedTags",
             "tags",
             "scalableTarget",
+            // berth's own (never AWS's): the sim keeps it with the service.
+            "blueGreen",
         ],
         at,
         warnings,
