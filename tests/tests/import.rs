@@ -523,3 +523,39 @@ fn every_example_round_trips_apply_strip_import_adopt_no_changes() {
         assert_eq!(after, deployments, "{example}: never redeployed");
     }
 }
+
+#[test]
+fn a_fargate_spot_strategy_is_imported_as_capacity() {
+    let account = SimAccount::new();
+    let app = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        app.path().join("compose.yaml"),
+        "name: spot
+x-berth:
+  network: { subnets: [subnet-0a1], security_groups: [sg-0web] }
+services:
+  api:
+    image: nginx:1.27
+    expose: [\"80\"]
+    deploy: { replicas: 3 }
+    x-berth:
+      capacity: { spot: 2, on_demand: 1, on_demand_base: 1 }
+",
+    )
+    .expect("write");
+    ok(&berth_in(&account, app.path()).args(["apply", "--yes"]).run());
+    strip_berth_tags(&account);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = berth_in(&account, dir.path()).args(["import", "--cluster", "spot", "--service", "spot-api"]).run();
+    ok(&out);
+    let spec = std::fs::read_to_string(dir.path().join("compose.berth.yaml")).expect("written");
+    assert!(out.stderr.contains("(1 services, 0 warnings)"), "{}\n{spec}", out.stderr);
+    for line in ["capacity:", "on_demand: 1", "on_demand_base: 1", "spot: 2"] {
+        assert!(spec.contains(line), "{line:?} in:\n{spec}");
+    }
+    assert!(!spec.contains("spot_base"), "{spec}");
+    let out = berth_in(&account, dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
+    ok(&out);
+    let changes = plan_changes(&plan_json(&out));
+    assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}\n{spec}");
+}

@@ -908,8 +908,33 @@ fn import_service(
     if s.get("enableECSManagedTags") == Some(&json!(false)) {
         xs.insert("ecs_managed_tags".into(), false.into());
     }
+    // A Fargate capacity provider strategy is `x-berth.capacity` (then the
+    // service has no launch type).
+    let strategy = s.get("capacityProviderStrategy").and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut capacity = Map::new();
+    for item in &strategy {
+        let (weight, base) = (item["weight"].as_u64().unwrap_or(0), item["base"].as_u64().unwrap_or(0));
+        let (wkey, bkey) = match item["capacityProvider"].as_str() {
+            Some("FARGATE") => ("on_demand", "on_demand_base"),
+            Some("FARGATE_SPOT") => ("spot", "spot_base"),
+            _ => {
+                warnings.push(format!(
+                    "{at}.capacityProviderStrategy {item} is not imported: import reads Fargate capacity (FARGATE, FARGATE_SPOT) only"
+                ));
+                continue;
+            }
+        };
+        capacity.insert(wkey.into(), weight.into());
+        if base > 0 {
+            capacity.insert(bkey.into(), base.into());
+        }
+    }
+    if !capacity.is_empty() {
+        xs.insert("capacity".into(), Value::Object(capacity));
+    }
+    let launch_type = if strategy.is_empty() { json!("FARGATE") } else { json!("") };
     for (k, want) in
-        [("launchType", json!("FARGATE")), ("schedulingStrategy", json!("REPLICA")), ("deploymentController", json!({"type": "ECS"}))]
+        [("launchType", launch_type), ("schedulingStrategy", json!("REPLICA")), ("deploymentController", json!({"type": "ECS"}))]
     {
         if s.get(k).is_some_and(|v| v != &want) {
             warnings.push(format!("{at}.{k} = {} is not imported (berth's is {want})", s[k]));
@@ -933,6 +958,7 @@ fn import_service(
             "enableECSManagedTags",
             "tags",
             "scalableTarget",
+            "capacityProviderStrategy",
             // berth's own (never AWS's): the sim keeps it with the service.
             "blueGreen",
         ],
