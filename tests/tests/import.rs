@@ -559,3 +559,30 @@ services:
     let changes = plan_changes(&plan_json(&out));
     assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}\n{spec}");
 }
+
+#[test]
+fn a_service_someone_elses_scaler_scales_is_imported_with_a_warning_and_keeps_its_count() {
+    let account = SimAccount::new();
+    ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
+    strip_berth_tags(&account);
+    // Registered out of band (the console's service auto scaling), scaled to 5.
+    let sim = berth_sim::Sim::open(&account.state_path()).expect("sim");
+    sim.register_scalable_target("hello", "hello-web", 2, 10);
+    assert!(sim.set_desired_count("hello-web", 5));
+    sim.advance(120_000);
+    sim.save().expect("save sim");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = berth_in(&account, dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web", "--listener", LISTENER]).run();
+    ok(&out);
+    assert!(
+        out.stderr.contains("warning: service hello-web is scaled by Application Auto Scaling ({\"minCapacity\":2,\"maxCapacity\":10}): not imported as x-berth.autoscaling; berth leaves that target as it is and keeps the count it sets"),
+        "{}",
+        out.stderr
+    );
+    let out = berth_in(&account, dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
+    ok(&out);
+    let changes = plan_changes(&plan_json(&out));
+    assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}");
+    ok(&berth_in(&account, dir.path()).args(["apply", "--adopt", "--yes"]).run());
+    assert_eq!(account.read(|s| s.services["hello-web"].spec.desired_count), Some(5), "the scaler's count stays");
+}

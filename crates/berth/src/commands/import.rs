@@ -966,6 +966,9 @@ fn import_service(
         warnings,
     );
     if s.get("scalableTarget").is_some_and(Value::is_object) {
-        warnings.push(format!("{at} is scaled by Application Auto Scaling ({}): not imported as x-berth.autoscaling", s["scalableTarget"]));
+        warnings.push(format!(
+            "{at} is scaled by Application Auto Scaling ({}): not imported as x-berth.autoscaling; berth leaves that target as it is and keeps the count it sets (a plan never fights it) — for berth to manage the scaling, deregister it and declare x-berth.autoscaling",
+            s["scalableTarget"]
+        ));
     }
 }
