@@ -32,6 +32,13 @@ fn the_web_example_round_trips_apply_strip_import_adopt_no_changes() {
     let account = SimAccount::new();
     ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
     strip_berth_tags(&account);
+    // A value Compose would interpolate, were it written as it is.
+    account.edit(|s| {
+        let td = &mut s.task_definitions.get_mut("hello-web").expect("family")[0];
+        td.spec.container_definitions[0]
+            .environment
+            .push(berth_model::resources::KeyValuePair { name: "GREETING".into(), value: "costs $5, or ${PRICE:-6} for $HOME".into() });
+    });
     let deployments = account.read(|s| s.services["hello-web"].deployments.len());
     let dir = tempfile::tempdir().expect("tempdir");
     let out = berth_in(&account, dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web", "--listener", LISTENER]).run();
@@ -39,7 +46,15 @@ fn the_web_example_round_trips_apply_strip_import_adopt_no_changes() {
     assert!(out.stderr.contains("Wrote compose.berth.yaml (1 services, 0 warnings)"), "{}", out.stderr);
     let spec = std::fs::read_to_string(dir.path().join("compose.berth.yaml")).expect("written");
     // The Compose form where there is one; the rule keeps its priority.
-    for line in ["image: nginx:1.27", "replicas: 2", "interval: 10s", "- /*", "priority: 1000", "health_path: /"] {
+    for line in [
+        "image: nginx:1.27",
+        "replicas: 2",
+        "interval: 10s",
+        "- /*",
+        "priority: 1000",
+        "health_path: /",
+        "GREETING: costs $$5, or $${PRICE:-6} for $$HOME",
+    ] {
         assert!(spec.contains(line), "{line:?} in:\n{spec}");
     }
     ok(&berth_in(&account, dir.path()).args(["validate"]).run());

@@ -43,7 +43,10 @@ pub fn run(cli: &Cli, args: &ImportArgs, io: &mut Io) -> anyhow::Result<ExitStat
     let (mut warnings, mut notes) = (Vec::new(), Vec::new());
     let place = Place { app: &app, cluster: &args.cluster, listener: args.listener.as_deref(), namespace: args.namespace.as_deref() };
     let (spec, count) = match compose(&place, &args.services, &observed, &mut warnings, &mut notes) {
-        Ok(spec) => spec,
+        Ok((mut spec, count)) => {
+            escape_interpolation(&mut spec);
+            (spec, count)
+        }
         Err(e) => {
             writeln!(io.stderr, "error: {e}")?;
             return Ok(ExitStatus::Error);
@@ -70,6 +73,17 @@ pub fn run(cli: &Cli, args: &ImportArgs, io: &mut Io) -> anyhow::Result<ExitStat
     }
     writeln!(io.stderr, "Wrote {} ({count} services, {} warnings).", args.out.display(), warnings.len())?;
     Ok(ExitStatus::Success)
+}
+
+/// Compose interpolates `$NAME` and `${NAME}` in every value: a live `$`
+/// (a shell command, a price) is written `$$`, so it reads back as itself.
+fn escape_interpolation(v: &mut Value) {
+    match v {
+        Value::String(s) if s.contains('$') => *s = s.replace('$', "$$"),
+        Value::Array(items) => items.iter_mut().for_each(escape_interpolation),
+        Value::Object(map) => map.values_mut().for_each(escape_interpolation),
+        _ => {}
+    }
 }
 
 /// Where the services live: the app they become, and what import was given.
