@@ -601,3 +601,78 @@ fn a_service_someone_elses_scaler_scales_is_imported_with_a_warning_and_keeps_it
     ok(&berth_in(&account, dir.path()).args(["apply", "--adopt", "--yes"]).run());
     assert_eq!(account.read(|s| s.services["hello-web"].spec.desired_count), Some(5), "the scaler's count stays");
 }
+
+/// A task made by hand with what Compose has words for: a non-essential
+/// sidecar that starts after the app, with labels, a stop timeout and a
+/// read-only root file system, and an app port with an app protocol. Each
+/// comes back as its Compose key, and the spec plans as adoption only.
+#[test]
+fn container_settings_compose_has_keys_for_are_imported_as_those_keys() {
+    use berth_model::resources::ContainerDependency;
+    let account = SimAccount::new();
+    ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
+    strip_berth_tags(&account);
+    account.edit(|s| {
+        let td = &mut s.task_definitions.get_mut("hello-web").expect("family")[0];
+        let web = &mut td.spec.container_definitions[0];
+        web.port_mappings[0].app_protocol = Some("http".into());
+        let mut log = web.clone();
+        log.name = "shipper".into();
+        log.image = "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.32.0".into();
+        log.essential = false;
+        log.port_mappings.clear();
+        log.health_check = None;
+        log.environment.clear();
+        log.docker_labels.insert("team".into(), "platform".into());
+        log.stop_timeout = Some(20);
+        log.readonly_root_filesystem = Some(true);
+        log.depends_on = vec![ContainerDependency { container_name: "web".into(), condition: "START".into() }];
+        td.spec.container_definitions.push(log);
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = berth_in(&account, dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web", "--listener", LISTENER]).run();
+    ok(&out);
+    let spec = std::fs::read_to_string(dir.path().join("compose.berth.yaml")).expect("written");
+    assert!(out.stderr.contains("(1 services, 0 warnings)"), "{}\n{spec}", out.stderr);
+    for line in [
+        "shipper:",
+        "task: web",
+        "essential: false",
+        "team: platform",
+        "stop_grace_period: 20s",
+        "read_only: true",
+        "condition: service_started",
+        "app_protocol: http",
+    ] {
+        assert!(spec.contains(line), "{line:?} in:\n{spec}");
+    }
+    let out = berth_in(&account, dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
+    ok(&out);
+    let changes = plan_changes(&plan_json(&out));
+    assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}\n{spec}");
+}
+
+/// What differs from berth's way and has no key is named, never dropped:
+/// a task without the role the others have, a bridge-mode task.
+#[test]
+fn settings_berth_would_change_are_warnings_naming_them() {
+    let account = SimAccount::new();
+    ok(&account.berth("shop", "v1").args(["apply", "--yes"]).run());
+    strip_berth_tags(&account);
+    account.edit(|s| {
+        let td = &mut s.task_definitions.get_mut("shop-worker").expect("family")[0];
+        td.spec.task_role_arn = None;
+        td.spec.network_mode = "bridge".into();
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = berth_in(&account, dir.path())
+        .args(["import", "--cluster", "shop", "--service", "shop-api", "--service", "shop-worker", "--namespace", "shop.local"])
+        .run();
+    ok(&out);
+    for warning in [
+        "task definition shop-worker:1 has no taskRoleArn, and berth gives every task the app's x-berth.task_role_arn (\"arn:aws:iam::123456789012:role/shop-task\"): not imported",
+        "task definition shop-worker:1.networkMode = \"bridge\" is not imported (berth's is \"awsvpc\")",
+    ] {
+        assert!(out.stderr.contains(warning), "{warning:?} in:\n{}", out.stderr);
+    }
+}

@@ -246,7 +246,11 @@ fn service(svc: &mut Map<String, Value>, arns: &ArnMap) {
     if let Some(dc) = dc.as_object_mut() {
         dc.entry("minimumHealthyPercent").or_insert(100.into());
         dc.entry("maximumPercent").or_insert(200.into());
-        dc.entry("deploymentCircuitBreaker").or_insert(serde_json::json!({"enable": false, "rollback": false}));
+        let breaker = dc.entry("deploymentCircuitBreaker").or_insert(serde_json::json!({"enable": false, "rollback": false}));
+        // Rollback is the circuit breaker's: without it, nothing rolls back.
+        if breaker.get("enable") == Some(&Value::Bool(false)) {
+            breaker["rollback"] = false.into();
+        }
     }
     svc.entry("deploymentController").or_insert(serde_json::json!({"type": "ECS"}));
     // A service with a capacity provider strategy has no launch type.
@@ -260,6 +264,8 @@ fn service(svc: &mut Map<String, Value>, arns: &ArnMap) {
             item.entry("base").or_insert(0.into());
             item.entry("weight").or_insert(0.into());
         }
+        // The order of a strategy means nothing to ECS.
+        sort_by_str(items, "capacityProvider");
     }
     svc.entry("schedulingStrategy").or_insert("REPLICA".into());
     svc.entry("propagateTags").or_insert("NONE".into());

@@ -256,7 +256,8 @@ fn apply_environment(tree: &mut Node, env: &str) -> Result<(), Diagnostics> {
 }
 
 /// Types the tree. Unknown keys are warnings (keys starting with `x-` are
-/// extensions and are allowed anywhere); a type error names the key.
+/// extensions and are allowed anywhere, but those under `x-berth` are
+/// berth's and checked too); a type error names the key.
 fn deserialize(tree: &Node, diags: &mut Diagnostics) -> Result<ComposeFile, Diagnostics> {
     let value = tree.to_yaml();
     let mut unknown: Vec<Vec<Seg>> = Vec::new();
@@ -264,7 +265,9 @@ fn deserialize(tree: &Node, diags: &mut Diagnostics) -> Result<ComposeFile, Diag
     let ignored = serde_ignored::Deserializer::new(value, &mut on_ignored);
     let result = serde_path_to_error::deserialize::<_, ComposeFile>(ignored);
     for path in unknown {
-        if path.iter().any(|s| matches!(s, Seg::Key(k) if k.starts_with("x-"))) {
+        // Other tools' extensions are theirs; x-berth is berth's own, so a
+        // misspelt key in it is named (it would otherwise change nothing, silently).
+        if path.iter().any(|s| matches!(s, Seg::Key(k) if k.starts_with("x-") && k != "x-berth")) {
             continue;
         }
         // A Compose service key berth does not type: validation warns

@@ -906,7 +906,18 @@ fn resolve_container(
         name: name.to_string(),
         image,
         build,
-        essential: !sidecar || svc.deploy.is_none(),
+        essential: match svc.x_berth.as_ref().and_then(|x| x.essential) {
+            Some(false) if !sidecar => {
+                cx.error(
+                    &sp(&["x-berth", "essential"]),
+                    "a service's own container is essential: ECS stops the task when it exits",
+                    Some("remove `essential: false`, or make this a sidecar of another service with `x-berth.task`"),
+                );
+                true
+            }
+            Some(e) => e,
+            None => !sidecar || svc.deploy.is_none(),
+        },
         command,
         entrypoint,
         environment,

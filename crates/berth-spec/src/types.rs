@@ -575,6 +575,9 @@ pub struct ServiceXBerth {
     /// definition made before berth may have them (berth names each
     /// `<container>-<port>` otherwise; Service Connect needs the names).
     pub unnamed_ports: Option<bool>,
+    /// A sidecar the task outlives (ECS's `essential: false`); a service's
+    /// own container is always essential.
+    pub essential: Option<bool>,
 }
 
 /// `names: { service: orders-svc, family: orders-td, target_group: orders-tg }`.

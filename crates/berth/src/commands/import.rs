@@ -181,6 +181,10 @@ fn compose(
     let mut top_secrets = Map::new();
     let mut top_volumes = Map::new();
     let mut connect_namespace: Option<String> = None;
+    // Task definitions without a role, and services outside Service Connect:
+    // the app's role and discovery would give them one.
+    let mut roleless: Vec<(String, &str, &str)> = Vec::new();
+    let mut unconnected: Vec<String> = Vec::new();
     // The compose service each live service became.
     let mut keys: Vec<(String, &str)> = Vec::new();
     for full in services {
@@ -247,11 +251,22 @@ fn compose(
                 .find_map(|arn| find(observed, Kind::CloudMapService, |c| c.arn == arn));
             match (registries.len(), found) {
                 (0, _) => discovery = Some(false),
-                (1, Some(cm)) if cm.name == key => {
-                    discovery = Some(true);
-                    ttl = cm.spec.pointer("/dnsConfig/dnsRecords/0/TTL").and_then(Value::as_u64).or(ttl);
-                    s.remove("serviceRegistries");
-                }
+                (1, Some(cm)) if cm.name == key => match cloud_map_difference(cm, &registries[0], &containers, main, ns) {
+                    Some(why) => warnings.push(format!("{at}.serviceRegistries: Cloud Map service {key} {why}: not imported")),
+                    None => {
+                        let this = cm.spec.pointer("/dnsConfig/dnsRecords/0/TTL").and_then(Value::as_u64);
+                        match (ttl, this) {
+                            (Some(first), Some(t)) if first != t => warnings.push(format!(
+                                "{at}.serviceRegistries: Cloud Map service {key}'s TTL {t} differs from the first service's ({first}), and berth's TTL is the app's: not imported"
+                            )),
+                            _ => {
+                                ttl = this.or(ttl);
+                                discovery = Some(true);
+                                s.remove("serviceRegistries");
+                            }
+                        }
+                    }
+                },
                 (1, Some(cm)) => warnings.push(format!(
                     "{at}.serviceRegistries: Cloud Map service {} is not named after the service's container ({key}), as berth names it: not imported",
                     cm.name
@@ -261,6 +276,9 @@ fn compose(
         }
         // ECS Service Connect in a namespace, as berth makes it: the service
         // serves its TCP ports under its name, or is a client only.
+        if s.get("serviceConnectConfiguration").is_none_or(|c| c["enabled"] != json!(true)) {
+            unconnected.push(at.clone());
+        }
         if let Some(sc) = s.get("serviceConnectConfiguration").filter(|c| c["enabled"] == json!(true)).cloned() {
             let ns = sc["namespace"].as_str().unwrap_or_default();
             let ns = find(observed, Kind::Namespace, |n| n.arn == ns).map_or(ns.to_string(), |n| n.name.clone());
@@ -292,7 +310,14 @@ fn compose(
                 x.insert("init_image".into(), image.clone().into());
             }
             for (file, arn) in files {
-                top_secrets.insert(file.clone(), json!({"external": true, "name": arn}));
+                match top_secrets.get(file).and_then(|d| d["name"].as_str()) {
+                    Some(other) if other != arn => {
+                        warnings.push(format!("{tat}: the secret file {file} is {arn} here and {other} in another service: not imported"))
+                    }
+                    _ => {
+                        top_secrets.insert(file.clone(), json!({"external": true, "name": arn}));
+                    }
+                }
             }
             t.remove("volumes");
         }
@@ -328,9 +353,18 @@ fn compose(
             &tat,
             warnings,
         );
+        // berth's Fargate tasks: awsvpc, Fargate only.
+        for (k, want) in [("networkMode", json!("awsvpc")), ("requiresCompatibilities", json!(["FARGATE"]))] {
+            if t.get(k).is_some_and(|v| v != &want) {
+                warnings.push(format!("{tat}.{k} = {} is not imported (berth's is {want})", t[k]));
+            }
+        }
         // The roles are the app's: one pair for every service.
         for (live, key) in [("executionRoleArn", "execution_role_arn"), ("taskRoleArn", "task_role_arn")] {
-            let Some(r) = t.get(live).and_then(Value::as_str) else { continue };
+            let Some(r) = t.get(live).and_then(Value::as_str) else {
+                roleless.push((tat.clone(), live, key));
+                continue;
+            };
             match x.get(key).and_then(Value::as_str) {
                 Some(first) if first != r => {
                     warnings.push(format!("{tat}.{live} = {r} differs from the first service's ({first}): not imported"))
@@ -384,6 +418,37 @@ fn compose(
             if let Some(u) = c.get("user") {
                 out.insert("user".into(), u.clone());
             }
+            if let Some(Value::Object(labels)) = c.get("dockerLabels").filter(|l| l != &&json!({})) {
+                out.insert("labels".into(), Value::Object(labels.clone()));
+            }
+            if let Some(t) = c.get("stopTimeout").and_then(Value::as_u64) {
+                out.insert("stop_grace_period".into(), format!("{t}s").into());
+            }
+            if c.get("readonlyRootFilesystem") == Some(&json!(true)) {
+                out.insert("read_only".into(), true.into());
+            }
+            // Start order inside the task: Compose's depends_on between the task's services.
+            if let Some(Value::Array(deps)) = c.get("dependsOn") {
+                let mut m = Map::new();
+                for d in deps {
+                    let condition = match d["condition"].as_str() {
+                        Some("START") => Some("service_started"),
+                        Some("HEALTHY") => Some("service_healthy"),
+                        Some("SUCCESS") => Some("service_completed_successfully"),
+                        _ => None,
+                    };
+                    match (d["containerName"].as_str(), condition) {
+                        (Some(n), Some(cond)) if n != "berth-init" => {
+                            m.insert(n.into(), json!({"condition": cond}));
+                        }
+                        _ => warnings
+                            .push(format!("{cat}.dependsOn {d} is not imported: Compose waits for a start, health or a successful exit")),
+                    }
+                }
+                if !m.is_empty() {
+                    out.insert("depends_on".into(), Value::Object(m));
+                }
+            }
             if let Some(files) = files_out {
                 out.insert("secrets".into(), Value::Array(files));
             }
@@ -402,9 +467,18 @@ fn compose(
             if let Some(Value::Array(ports)) = c.get("portMappings") {
                 let name_of = |p: &Value| p.get("name").and_then(Value::as_str).unwrap_or_default().to_string();
                 unnamed_ports = !ports.is_empty() && ports.iter().all(|p| name_of(p).is_empty());
-                let mut list = Vec::new();
+                let (mut list, mut long) = (Vec::new(), Vec::new());
                 for p in ports {
                     let port = p["containerPort"].as_u64().unwrap_or(0);
+                    // Only the long form carries an app protocol (and it publishes).
+                    if let Some(ap) = p.get("appProtocol").and_then(Value::as_str) {
+                        let mut l = json!({"target": port, "app_protocol": ap});
+                        if let Some(pr) = p.get("protocol").and_then(Value::as_str).filter(|pr| *pr != "tcp") {
+                            l["protocol"] = pr.into();
+                        }
+                        long.push(l);
+                        continue;
+                    }
                     if p.get("hostPort").is_some_and(|h| h.as_u64() != Some(port)) {
                         warnings
                             .push(format!("{cat}.portMappings hostPort {} differs from containerPort {port}: not imported", p["hostPort"]));
@@ -421,9 +495,23 @@ fn compose(
                 }
                 // Published where a load balancer routes to it; otherwise reachable inside the VPC only.
                 let routed = i == main && s.get("loadBalancers").and_then(Value::as_array).is_some_and(|l| !l.is_empty());
-                out.insert(if routed { "ports" } else { "expose" }.into(), Value::Array(list));
+                if routed {
+                    list.extend(long);
+                    out.insert("ports".into(), Value::Array(list));
+                } else {
+                    if !list.is_empty() {
+                        out.insert("expose".into(), Value::Array(list));
+                    }
+                    if !long.is_empty() {
+                        out.insert("ports".into(), Value::Array(long));
+                    }
+                }
             }
-            if let Some(h) = c.get("healthCheck").and_then(Value::as_object) {
+            let health = c.get("healthCheck").and_then(Value::as_object);
+            if let Some(h) = health.filter(|h| h.get("command").and_then(Value::as_array).is_none_or(|c| c.len() < 2)) {
+                warnings
+                    .push(format!("{cat}.healthCheck {} is not imported: Compose's healthcheck needs a test", Value::Object(h.clone())));
+            } else if let Some(h) = health {
                 let mut hc = Map::new();
                 hc.insert("test".into(), h.get("command").cloned().unwrap_or_default());
                 for (k, ck) in [("interval", "interval"), ("timeout", "timeout"), ("startPeriod", "start_period")] {
@@ -492,6 +580,11 @@ fn compose(
                     "name",
                     "image",
                     "essential",
+                    "dockerLabels",
+                    "stopTimeout",
+                    "dependsOn",
+                    // true is `read_only`; false, Docker's default.
+                    "readonlyRootFilesystem",
                     "command",
                     "entryPoint",
                     "workingDirectory",
@@ -506,6 +599,13 @@ fn compose(
                 warnings,
             );
             let mut xs = Map::new();
+            if c.get("essential") == Some(&json!(false)) {
+                if i == main {
+                    warnings.push(format!("{cat}.essential = false is not imported: berth's service container is essential"));
+                } else {
+                    xs.insert("essential".into(), false.into());
+                }
+            }
             if secret_env {
                 xs.insert("secret_env".into(), true.into());
             }
@@ -515,7 +615,8 @@ fn compose(
             if i == main {
                 out.insert("deploy".into(), json!({"replicas": s.get("desiredCount").cloned().unwrap_or(json!(1))}));
                 for k in ["cpu", "memory"] {
-                    if let Some(v) = t.get(k).and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string()))) {
+                    let v = t.get(k).and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string())));
+                    if let Some(v) = v.filter(|v| !v.is_empty()) {
                         xs.insert(k.into(), v.parse::<u64>().map(Value::from).unwrap_or(Value::String(v)));
                     }
                 }
@@ -526,7 +627,7 @@ fn compose(
                 if let Some(d) = discovery {
                     xs.insert("discovery".into(), d.into());
                 }
-                if let Some(tg) = route(&s, observed, &mut xs, &mut uses_listener, warnings, &at) {
+                if let Some(tg) = route(&s, observed, &mut xs, &mut uses_listener, warnings, &at, color.is_some()) {
                     // A color's target group is `<name>-<color>`.
                     let tg = color.and_then(|c| tg.strip_suffix(&format!("-{c}")).map(str::to_string)).unwrap_or(tg);
                     if tg != default {
@@ -604,6 +705,18 @@ fn compose(
             _ => warnings.push(format!("namespace {ns}: its VPC is not known here: set x-berth.network.vpc_id to it")),
         }
     }
+    for (tat, live, key) in roleless {
+        if let Some(r) = x.get(key) {
+            warnings.push(format!("{tat} has no {live}, and berth gives every task the app's x-berth.{key} ({r}): not imported"));
+        }
+    }
+    if connect_namespace.is_some() {
+        for at in unconnected {
+            warnings.push(format!(
+                "{at} is not in Service Connect, and berth makes every service of a Service Connect app its client: not imported"
+            ));
+        }
+    }
     if let Some(ns) = connect_namespace {
         if x.contains_key("discovery") {
             warnings.push(format!("Service Connect in namespace {ns}: the app also registers in Cloud Map DNS (--namespace), and berth does one or the other: not imported"));
@@ -662,12 +775,65 @@ fn logging(
             options.insert(k.clone(), v.clone());
         }
     }
-    for (k, _) in defaults.iter().skip(3) {
+    for (k, _) in defaults.iter().skip(1) {
         if !opts.contains_key(*k) {
             options.insert((*k).into(), "".into());
         }
     }
     (!options.is_empty()).then(|| json!({"driver": "awslogs", "options": options}))
+}
+
+/// How a Cloud Map registration differs from what berth makes (MULTIVALUE
+/// A records, plus SRV records and the registry's container and port when
+/// the task has a TCP port, one TTL, in the namespace given), if it does.
+fn cloud_map_difference(cm: &LiveResource, registry: &Value, containers: &[Value], main: usize, ns: &str) -> Option<String> {
+    let port = std::iter::once(main).chain((0..containers.len()).filter(|i| *i != main)).find_map(|i| {
+        let c = &containers[i];
+        c["portMappings"]
+            .as_array()?
+            .iter()
+            .find(|p| p["protocol"].as_str().unwrap_or("tcp") == "tcp")
+            .map(|p| (c["name"].clone(), p["containerPort"].clone()))
+    });
+    let records: Vec<&str> = cm
+        .spec
+        .pointer("/dnsConfig/dnsRecords")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["Type"].as_str())
+        .collect();
+    let ttls: BTreeSet<u64> = cm
+        .spec
+        .pointer("/dnsConfig/dnsRecords")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| r["TTL"].as_u64())
+        .collect();
+    let want: &[&str] = if port.is_some() { &["A", "SRV"] } else { &["A"] };
+    if cm.spec["namespace"].as_str().is_some_and(|n| n != ns) {
+        return Some(format!("is in namespace {}, not {ns}", cm.spec["namespace"]));
+    }
+    if cm.spec.pointer("/dnsConfig/routingPolicy").and_then(Value::as_str) != Some("MULTIVALUE") {
+        return Some("does not route MULTIVALUE, as berth's do".into());
+    }
+    if records != want {
+        return Some(format!("has {records:?} records; berth makes {want:?}"));
+    }
+    if ttls.len() > 1 {
+        return Some(format!("has records of different TTLs ({ttls:?}); berth gives them one"));
+    }
+    let (container, container_port) = port.unwrap_or((Value::Null, Value::Null));
+    let given =
+        (registry.get("containerName").cloned().unwrap_or(Value::Null), registry.get("containerPort").cloned().unwrap_or(Value::Null));
+    if given != (container.clone(), container_port.clone()) {
+        return Some(format!(
+            "is registered for container {} port {}; berth registers {container} port {container_port}",
+            given.0, given.1
+        ));
+    }
+    None
 }
 
 /// The Service Connect services berth gives a task whose main container is
@@ -773,6 +939,7 @@ fn route(
     uses_listener: &mut bool,
     warnings: &mut Vec<String>,
     at: &str,
+    blue_green: bool,
 ) -> Option<String> {
     let lbs = s.get("loadBalancers").and_then(Value::as_array).cloned().unwrap_or_default();
     let lb = lbs.first()?;
@@ -844,6 +1011,15 @@ fn route(
         [rule, rest @ ..] => {
             if !rest.is_empty() {
                 warnings.push(format!("{at}: {} rules forward to its target group; import reads the first only", rules.len()));
+            }
+            // berth forwards to one target group, or a blue/green pair.
+            let forwards = rule.spec.pointer("/actions/0/forwardConfig/targetGroups").and_then(Value::as_array).map_or(0, Vec::len);
+            let actions = rule.spec["actions"].as_array().map_or(0, Vec::len);
+            if actions != 1 || (forwards != 1 && !(blue_green && forwards == 2)) {
+                warnings.push(format!(
+                    "listener rule {}: its actions {} are not imported: berth's rule forwards to the service's target group",
+                    rule.arn, rule.spec["actions"]
+                ));
             }
             let mut paths = BTreeSet::new();
             let mut hosts = BTreeSet::new();
