@@ -206,3 +206,19 @@ fn unknown_keys_and_ignored_keys_are_warnings() {
     }
     assert!(!out.stderr.contains("x-custom") && !out.stderr.contains("x-anchors"), "{}", out.stderr);
 }
+
+#[test]
+fn a_misspelt_key_under_x_berth_is_named_with_its_line() {
+    // Other tools' x- extensions stay theirs; x-berth is berth's own.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "name: app\nx-berth:\n  regoin: eu-west-1\nx-other: { anything: 1 }\nservices:\n  web:\n    image: nginx\n    x-berth:\n      secrets_env: true\n    x-tool: { whatever: 2 }\n",
+    )
+    .expect("write spec");
+    let out = Berth::new(dir.path()).args(["validate"]).run();
+    assert_eq!(out.code, 0, "warnings only:\n{}", out.stderr);
+    assert!(out.stderr.contains("warning: compose.yaml:3:3: x-berth.regoin: unknown key; berth ignores it"), "{}", out.stderr);
+    assert!(out.stderr.contains("warning: compose.yaml:9:7: services.web.x-berth.secrets_env: unknown key; berth ignores it"), "{}", out.stderr);
+    assert!(!out.stderr.contains("anything") && !out.stderr.contains("whatever"), "{}", out.stderr);
+}
