@@ -676,3 +676,86 @@ fn settings_berth_would_change_are_warnings_naming_them() {
         assert!(out.stderr.contains(warning), "{warning:?} in:\n{}", out.stderr);
     }
 }
+
+/// On moto: settings berth does not model (a container's hard memory limit,
+/// the task's ephemeral storage) are named by import, and a plan that
+/// registers a new revision says it leaves them out. (moto keeps no ECS
+/// Exec flag: the service's are checked in berth-aws's unmodelled.rs.)
+#[test]
+fn on_moto_settings_berth_does_not_model_are_named_not_dropped_unseen() {
+    use aws_sdk_ecs::types as ecs;
+    use berth_tests::moto::{block_on, moto};
+    let Some(moto) = moto() else { return };
+    let region = "ap-southeast-6";
+    let ec2 = |body: &str| moto.query(region, "ec2", &format!("{body}&Version=2016-11-15"));
+    let id = |xml: String, tag: &str| {
+        let start = xml.find(&format!("<{tag}>")).unwrap_or_else(|| panic!("{tag} in {xml}")) + tag.len() + 2;
+        xml[start..start + xml[start..].find('<').expect("end")].to_string()
+    };
+    let vpc = id(ec2("Action=CreateVpc&CidrBlock=10.22.0.0/16"), "vpcId");
+    let subnet = id(ec2(&format!("Action=CreateSubnet&VpcId={vpc}&CidrBlock=10.22.1.0/24&AvailabilityZone={region}a")), "subnetId");
+    let sg = id(ec2(&format!("Action=CreateSecurityGroup&GroupName=hardmem&GroupDescription=hardmem&VpcId={vpc}")), "groupId");
+    block_on(async {
+        let sdk = moto.sdk(region).await;
+        sdk.ecs.create_cluster().cluster_name("hardmem").send().await.expect("cluster");
+        let jobs = ecs::ContainerDefinition::builder()
+            .name("jobs")
+            .image("public.ecr.aws/docker/library/busybox:1.37")
+            .essential(true)
+            .memory(512)
+            .command("sleep")
+            .command("infinity")
+            .build();
+        sdk.ecs
+            .register_task_definition()
+            .family("hardmem-jobs")
+            .network_mode(ecs::NetworkMode::Awsvpc)
+            .requires_compatibilities(ecs::Compatibility::Fargate)
+            .cpu("256")
+            .memory("512")
+            .ephemeral_storage(ecs::EphemeralStorage::builder().size_in_gib(40).build())
+            .container_definitions(jobs)
+            .send()
+            .await
+            .expect("task definition");
+        let network = ecs::NetworkConfiguration::builder()
+            .awsvpc_configuration(ecs::AwsVpcConfiguration::builder().subnets(&subnet).security_groups(&sg).build().expect("awsvpc"))
+            .build();
+        sdk.ecs
+            .create_service()
+            .cluster("hardmem")
+            .service_name("hardmem-jobs")
+            .task_definition("hardmem-jobs:1")
+            .desired_count(1)
+            .launch_type(ecs::LaunchType::Fargate)
+            .network_configuration(network)
+            .enable_execute_command(true)
+            .send()
+            .await
+            .expect("service");
+    });
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out_file = dir.path().join("compose.berth.yaml");
+    let out = moto
+        .berth_in(region)
+        .args(["import", "--cluster", "hardmem", "--service", "hardmem-jobs", "-o"])
+        .args([out_file.display().to_string()])
+        .run();
+    ok(&out);
+    for warning in [
+        "task definition hardmem-jobs:1.ephemeralStorage is set, and berth does not model it: not imported, and the next revision berth registers leaves it out",
+        "task definition hardmem-jobs:1.containerDefinitions[jobs].memory is set",
+    ] {
+        assert!(out.stderr.contains(warning), "{warning:?} in:\n{}", out.stderr);
+    }
+    // A new image is a new revision: the plan says what it leaves out.
+    let spec = std::fs::read_to_string(&out_file).expect("written").replace("busybox:1.37", "busybox:1.36");
+    std::fs::write(&out_file, spec).expect("write");
+    let out = moto.berth_in(region).args(["-f".to_string(), out_file.display().to_string(), "plan".into(), "--adopt".into()]).run();
+    ok(&out);
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        said.contains("taskdef.jobs: the live revision sets ephemeralStorage, containerDefinitions[jobs].memory, which berth does not model: the new revision leaves them out"),
+        "{said}"
+    );
+}

@@ -219,6 +219,10 @@ fn a_misspelt_key_under_x_berth_is_named_with_its_line() {
     let out = Berth::new(dir.path()).args(["validate"]).run();
     assert_eq!(out.code, 0, "warnings only:\n{}", out.stderr);
     assert!(out.stderr.contains("warning: compose.yaml:3:3: x-berth.regoin: unknown key; berth ignores it"), "{}", out.stderr);
-    assert!(out.stderr.contains("warning: compose.yaml:9:7: services.web.x-berth.secrets_env: unknown key; berth ignores it"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("warning: compose.yaml:9:7: services.web.x-berth.secrets_env: unknown key; berth ignores it"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stderr.contains("anything") && !out.stderr.contains("whatever"), "{}", out.stderr);
 }

@@ -18,6 +18,7 @@ pub mod replay;
 mod scaling;
 mod stats;
 mod tasks;
+mod unmodelled;
 mod write;
 
 use std::time::Duration;

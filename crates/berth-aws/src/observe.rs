@@ -148,7 +148,12 @@ async fn services_and_task_definitions(
                 running.insert(family, (wanted, model.task_definition.clone()));
             }
         }
-        out.push(live(scope, Kind::Service, &model.service_name, s.service_arn().unwrap_or_default(), model.tags.clone(), json(&model)));
+        let mut spec = json(&model);
+        let unmodelled = crate::unmodelled::service(&s);
+        if !unmodelled.is_empty() {
+            spec["unmodelled"] = unmodelled.into();
+        }
+        out.push(live(scope, Kind::Service, &model.service_name, s.service_arn().unwrap_or_default(), model.tags.clone(), spec));
     }
     // Whatever scales a service's desired count (berth or not): the plan keeps the count it chose.
     let names: Vec<String> = out.iter().map(|r| r.name.clone()).collect();
@@ -188,21 +193,26 @@ async fn services_and_task_definitions(
                 let latest = match describe_task_definition(aws, &family).await? {
                     // AWS answers a family with its latest ACTIVE revision; moto may
                     // answer with an INACTIVE one, which counts as none.
-                    Some((arn, model, active)) if active => Some((arn, model)),
+                    Some((arn, model, active, unmodelled)) if active => Some((arn, model, unmodelled)),
                     _ => None,
                 };
                 let current = match (&running_arn, &latest) {
-                    (Some(run), Some((arn, model))) if run == arn => Some((arn.clone(), model.clone())),
+                    (Some(run), Some((arn, ..))) if run == arn => latest.clone(),
                     // A revision a service runs counts whatever its status.
-                    (Some(run), _) => describe_task_definition(aws, run).await?.map(|(arn, model, _)| (arn, model)),
+                    (Some(run), _) => describe_task_definition(aws, run).await?.map(|(arn, model, _, unmodelled)| (arn, model, unmodelled)),
                     (None, latest) => latest.clone(),
                 };
-                let current = current.filter(|(_, model)| scope.task_families.contains(&family) || tagged_for(&model.tags, &scope.app));
-                let resource = current.map(|(arn, model)| {
+                let current = current.filter(|(_, model, _)| scope.task_families.contains(&family) || tagged_for(&model.tags, &scope.app));
+                let resource = current.map(|(arn, model, unmodelled)| {
                     let revision = arn.rsplit(':').next().unwrap_or_default();
                     let name = format!("{family}:{revision}");
-                    live(scope, Kind::TaskDefinition, &name, &arn, model.tags.clone(), json(&model))
+                    let mut spec = json(&model);
+                    if !unmodelled.is_empty() {
+                        spec["unmodelled"] = unmodelled.into();
+                    }
+                    live(scope, Kind::TaskDefinition, &name, &arn, model.tags.clone(), spec)
                 });
+                let latest = latest.map(|(arn, model, _)| (arn, model));
                 Ok::<_, berth_provider::ProviderError>((family, latest, resource))
             }
         })
@@ -218,12 +228,17 @@ async fn services_and_task_definitions(
 }
 
 /// DescribeTaskDefinition of a family (its latest ACTIVE revision) or an
-/// ARN, with its tags: `(arn, definition, active)`, `None` when there is none.
-async fn describe_task_definition(aws: &Aws, which: &str) -> Result<Option<(String, berth_model::resources::TaskDefinition, bool)>> {
+/// ARN, with its tags: `(arn, definition, active, unmodelled settings)`,
+/// `None` when there is none.
+async fn describe_task_definition(
+    aws: &Aws,
+    which: &str,
+) -> Result<Option<(String, berth_model::resources::TaskDefinition, bool, Vec<String>)>> {
     match aws.ecs.describe_task_definition().task_definition(which).include(aws_sdk_ecs::types::TaskDefinitionField::Tags).send().await {
         Ok(o) => Ok(o.task_definition().map(|td| {
             let active = td.status() == Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Active);
-            (td.task_definition_arn().unwrap_or_default().to_string(), convert::from_task_definition(td, o.tags()), active)
+            let unmodelled = crate::unmodelled::task_definition(td);
+            (td.task_definition_arn().unwrap_or_default().to_string(), convert::from_task_definition(td, o.tags()), active, unmodelled)
         })),
         Err(e) if code(&e).as_deref() == Some("ClientException") => Ok(None),
         Err(e) => Err(crate::errors::map("ecs:DescribeTaskDefinition", which, e)),

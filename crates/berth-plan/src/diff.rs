@@ -211,7 +211,18 @@ fn plan_from(wants: &mut [Want], observed: &Observed, ctx: &PlanContext, app: &s
             Some(live) if same(live) => {
                 live_revision.insert(family, live.name.clone());
             }
-            _ => {
+            live => {
+                // What the live revision sets and berth does not model is not in the new one.
+                let unmodelled: Vec<&str> =
+                    live.and_then(|l| l.spec["unmodelled"].as_array()).into_iter().flatten().filter_map(Value::as_str).collect();
+                if !unmodelled.is_empty() {
+                    warnings.push(format!(
+                        "{REVISION_WARNING}{}: the live revision sets {}, which berth does not model: the new revision leaves {} out",
+                        w.address,
+                        unmodelled.join(", "),
+                        if unmodelled.len() == 1 { "it" } else { "them" }
+                    ));
+                }
                 new_revision.insert(family);
             }
         }
@@ -580,6 +591,9 @@ fn target_group_replacements(wants: &mut [Want], index: &Index, arns: &ArnMap) -
     }
     out
 }
+
+/// The prefix of plan warnings about what a new task definition revision leaves out.
+pub const REVISION_WARNING: &str = "warning: revision: ";
 
 /// The prefix of plan warnings about a service Application Auto Scaling scales.
 pub const AUTOSCALING_WARNING: &str = "warning: autoscaling: ";

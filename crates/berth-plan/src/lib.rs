@@ -19,7 +19,10 @@ use std::collections::BTreeMap;
 use berth_model::Desired;
 use berth_provider::{Kind, Scope};
 
-pub use diff::{changed_paths, diff, diff_destroy, spec_digest, PlanContext, PlanError, AUTOSCALING_WARNING, NEW_REVISION, ROUTE_WARNING};
+pub use diff::{
+    changed_paths, diff, diff_destroy, spec_digest, PlanContext, PlanError, AUTOSCALING_WARNING, NEW_REVISION, REVISION_WARNING,
+    ROUTE_WARNING,
+};
 pub use plan::*;
 
 /// What to observe for a desired app.

@@ -10,6 +10,8 @@ use serde_json::{Map, Value};
 
 /// Keys AWS returns that are not part of what berth sets.
 const READ_ONLY_KEYS: &[&str] = &[
+    // Live settings berth does not model (berth-aws's observe lists them).
+    "unmodelled",
     "taskDefinitionArn",
     "revision",
     "status",

@@ -303,6 +303,18 @@ fn compose(
         }
         let mut t = td.spec.as_object().cloned().unwrap_or_default();
         let tat = format!("task definition {}", td.name);
+        for field in t.remove("unmodelled").and_then(|u| u.as_array().cloned()).unwrap_or_default() {
+            warnings.push(format!(
+                "{tat}.{} is set, and berth does not model it: not imported, and the next revision berth registers leaves it out",
+                field.as_str().unwrap_or_default()
+            ));
+        }
+        for field in s.remove("unmodelled").and_then(|u| u.as_array().cloned()).unwrap_or_default() {
+            warnings.push(format!(
+                "{at}.{} is set, and berth does not model it: not imported (berth's updates leave it as it is)",
+                field.as_str().unwrap_or_default()
+            ));
+        }
         // Secrets berth's init container writes as files under /run/secrets.
         let secret_files = secret_files(&t);
         if let Some((files, image)) = &secret_files {

@@ -253,8 +253,9 @@ const IMAGE_WARNING: &str = berth_plan::pipeline::IMAGE_WARNING;
 /// (spec warnings were printed when loading).
 pub fn show_plan_warnings(plan: &Plan, io: &mut Io) -> std::io::Result<()> {
     for w in &plan.warnings {
-        if let Some(rest) =
-            [IMAGE_WARNING, berth_plan::ROUTE_WARNING, berth_plan::AUTOSCALING_WARNING].iter().find_map(|p| w.strip_prefix(p))
+        if let Some(rest) = [IMAGE_WARNING, berth_plan::ROUTE_WARNING, berth_plan::AUTOSCALING_WARNING, berth_plan::REVISION_WARNING]
+            .iter()
+            .find_map(|p| w.strip_prefix(p))
         {
             writeln!(io.stderr, "warning: {rest}")?;
         }
