@@ -759,3 +759,20 @@ fn on_moto_settings_berth_does_not_model_are_named_not_dropped_unseen() {
         "{said}"
     );
 }
+
+#[test]
+fn a_target_group_on_another_port_than_the_containers_is_a_warning() {
+    let account = SimAccount::new();
+    ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
+    strip_berth_tags(&account);
+    // Targets registered on the container port, the group made on 8080.
+    account.edit(|s| s.target_groups.values_mut().for_each(|tg| tg.spec.port = 8080));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = berth_in(&account, dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web", "--listener", LISTENER]).run();
+    ok(&out);
+    assert!(
+        out.stderr.contains("target group hello-web.port = 8080 is not imported: berth's target group is on the container port (80), and a port cannot change in place"),
+        "{}",
+        out.stderr
+    );
+}

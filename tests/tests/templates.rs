@@ -23,7 +23,6 @@ use berth_tests::repo_root;
 const BERTH: &str = env!("CARGO_BIN_EXE_berth-under-test");
 
 const COMMIT: &str = "4f9c2e1d8a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d";
-const ACCOUNT: &str = "123456789012";
 const REGION: &str = "ap-northeast-2";
 const REGISTRY: &str = "123456789012.dkr.ecr.ap-northeast-2.amazonaws.com";
 
