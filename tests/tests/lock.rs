@@ -133,6 +133,32 @@ fn apply_destroy_and_rollback_refuse_a_held_lock_and_write_nothing_while_plan_st
 }
 
 #[test]
+fn berth_run_registers_its_revision_only_under_the_lock_and_the_live_one_needs_none() {
+    let account = SimAccount::new();
+    ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs();
+    let dir = account.dir().join("sim.json.locks").join(APP);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let record = serde_json::json!({"app": APP, "generation": 1, "holder": "bob@laptop pid 7", "since": now - 5, "expires": now + 115});
+    std::fs::write(dir.join("g1.json"), record.to_string()).expect("write lock");
+    let before = sim_revisions(&account);
+    // 1.28 is a revision to register: refused while another run holds the app.
+    let out = account.berth("web", "1.28").args(["run", "web", "--", "echo", "hi"]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("error: app hello is locked by bob@laptop pid 7 since "), "{}", out.stderr);
+    assert_eq!(sim_revisions(&account), before, "no revision registered");
+    // The live revision registers nothing: it runs.
+    let out = account.berth("web", "1.28").args(["run", "web", "--live", "--", "echo", "hi"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // Released, the planned revision is registered and the lock let go again.
+    std::fs::remove_file(dir.join("g1.json")).expect("release");
+    let out = account.berth("web", "1.28").args(["run", "web", "--", "echo", "hi"]).run();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(account.read(|s| s.task_definitions["hello-web"].len()), 2, "the new revision");
+    assert!(lock_files(&account).is_empty(), "released: {:?}", lock_files(&account));
+}
+
+#[test]
 fn wait_for_lock_waits_for_a_holder_that_releases_and_sees_what_it_wrote() {
     let account = SimAccount::new();
     let holder =

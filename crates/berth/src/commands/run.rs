@@ -14,7 +14,7 @@ use berth_plan::Action;
 use berth_provider::{ContainerOverride, LogLine, Provider, RunTaskRequest, TaskStatus};
 
 use crate::cli::{Cli, RunArgs};
-use crate::commands::{backend, load_deploy_target, make_plan, Backend, Target};
+use crate::commands::{backend, load_deploy_target, lock, make_plan, Backend, Target};
 use crate::{ExitStatus, Io};
 
 /// What to run: the revision, where, and how its containers log.
@@ -116,14 +116,20 @@ pub fn run(cli: &Cli, args: &RunArgs, io: &mut Io) -> anyhow::Result<ExitStatus>
     let family = svc.task_definition.clone();
     let rt = backend::runtime()?;
     let backend = rt.block_on(Backend::open(cli, io, &target))?;
+    // The live revision changes nothing; registering the planned one does,
+    // so that happens under the app lock, as an apply's registrations do.
+    let (backend, chosen) = if args.live {
+        let chosen = rt.block_on(live(&target, backend.provider(), &args.service));
+        (backend, chosen)
+    } else {
+        let Some((backend, lock)) = rt.block_on(lock::acquire(cli, io, &target, backend, None))? else {
+            return Ok(ExitStatus::Error);
+        };
+        let chosen = rt.block_on(lock.hold(&backend, planned(&target, backend.provider(), cli, &args.service)));
+        lock.release(&rt, &backend, io)?;
+        (backend, chosen)
+    };
     let provider = backend.provider();
-    let chosen = rt.block_on(async {
-        if args.live {
-            live(&target, provider, &args.service).await
-        } else {
-            planned(&target, provider, cli, &args.service).await
-        }
-    });
     let chosen = match chosen {
         Ok(c) => c,
         Err(e) => {
