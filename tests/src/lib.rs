@@ -3,6 +3,7 @@
 
 pub mod aws_models;
 pub mod fault_proxy;
+pub mod in_process;
 pub mod moto;
 
 use std::collections::HashMap;

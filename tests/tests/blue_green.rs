@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 use berth_engine::{ApplyOptions, Collect};
 use berth_provider::Provider;
 use berth_sim::{Sim, TargetGroupSample};
+use berth_tests::in_process::{desired, plan};
 use berth_tests::{ok, SimAccount};
 use proptest::prelude::*;
 
@@ -27,24 +28,6 @@ services:
       strategy: {{ blue_green: {{ traffic: {traffic}, step: {step}%, interval: {interval_min}m, bake: {bake_min}m }} }}
 "
     )
-}
-
-fn desired(yaml: &str) -> berth_model::Desired {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("compose.yaml"), yaml).expect("write");
-    let loaded = berth_spec::load(&berth_spec::LoadOptions { dir: dir.path().to_path_buf(), ..Default::default() })
-        .unwrap_or_else(|d| panic!("{d}"));
-    berth_model::lower(&loaded.app)
-}
-
-fn plan(sim: &Sim, desired: &berth_model::Desired) -> berth_plan::Plan {
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    rt.block_on(async {
-        let observed = sim.observe(&berth_plan::scope(desired)).await.expect("observe");
-        let ctx =
-            berth_plan::PlanContext { berth_version: "test".into(), backend: "sim".into(), priority_range: (1000, 1999), adopt: false };
-        berth_plan::diff(desired, &observed, &ctx).expect("plan")
-    })
 }
 
 /// Applies `yaml`; when `fault_after` is set, the new image starts failing

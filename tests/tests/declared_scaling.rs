@@ -10,6 +10,7 @@ use std::time::Duration;
 use berth_engine::{ApplyOptions, Collect};
 use berth_provider::Provider;
 use berth_sim::Sim;
+use berth_tests::in_process::{desired, plan};
 use berth_tests::{ok, plan_changes, plan_json, Berth};
 use proptest::prelude::*;
 
@@ -33,24 +34,6 @@ services:
 }
 
 const CPU_60: &str = "{ min: 2, max: 10, cpu: 60% }";
-
-fn desired(yaml: &str) -> berth_model::Desired {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("compose.yaml"), yaml).expect("write");
-    let loaded = berth_spec::load(&berth_spec::LoadOptions { dir: dir.path().to_path_buf(), ..Default::default() })
-        .unwrap_or_else(|d| panic!("{d}"));
-    berth_model::lower(&loaded.app)
-}
-
-fn plan(sim: &Sim, desired: &berth_model::Desired) -> berth_plan::Plan {
-    let rt = tokio::runtime::Builder::new_current_thread().build().expect("runtime");
-    rt.block_on(async {
-        let observed = sim.observe(&berth_plan::scope(desired)).await.expect("observe");
-        let ctx =
-            berth_plan::PlanContext { berth_version: "test".into(), backend: "sim".into(), priority_range: (1000, 1999), adopt: false };
-        berth_plan::diff(desired, &observed, &ctx).expect("plan")
-    })
-}
 
 /// Applies `yaml` while `meanwhile` runs on the simulated clock beside it.
 fn apply_with(sim: &Sim, yaml: &str, meanwhile: impl std::future::Future<Output = ()>) -> (berth_engine::ApplyResult, Collect) {
