@@ -152,6 +152,35 @@ impl SimAccount {
         let state = sim.state();
         f(&state)
     }
+
+    /// `berth --sim-state <this account>` run from `dir`, with no spec of
+    /// the repository (`berth import`, a spec written there).
+    pub fn berth_in(&self, dir: &Path) -> Berth {
+        Berth::new(dir).args(["--sim-state".to_string(), self.state_path().display().to_string()])
+    }
+
+    /// Removes berth's tags from every resource of the account, as if
+    /// someone had made them by hand; `other` instead tags them as that app's.
+    pub fn retag(&self, other: Option<&str>) {
+        let fix = |tags: &mut Vec<berth_model::resources::Tag>| {
+            tags.retain(|t| !t.key.starts_with("berth:"));
+            if let Some(app) = other {
+                tags.extend(berth_model::resources::ownership_tags(app));
+            }
+        };
+        self.edit(|s| {
+            s.clusters.values_mut().for_each(|c| fix(&mut c.tags));
+            s.task_definitions.values_mut().flatten().for_each(|r| fix(&mut r.spec.tags));
+            s.services.values_mut().for_each(|svc| fix(&mut svc.spec.tags));
+            s.target_groups.values_mut().for_each(|tg| fix(&mut tg.spec.tags));
+            s.listeners.values_mut().flat_map(|l| &mut l.rules).for_each(|r| fix(&mut r.spec.tags));
+            s.namespaces.values_mut().for_each(|n| fix(&mut n.spec.tags));
+            s.cloud_map_services.values_mut().for_each(|c| fix(&mut c.spec.tags));
+            s.repositories.values_mut().for_each(|r| fix(&mut r.spec.tags));
+            s.log_groups.values_mut().for_each(|g| fix(&mut g.spec.tags));
+            s.load_balancers.values_mut().for_each(|lb| fix(&mut lb.spec.tags));
+        });
+    }
 }
 
 impl Default for SimAccount {

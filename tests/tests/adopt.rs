@@ -4,33 +4,9 @@
 //! nothing else; another app's resources never do.
 
 use berth_engine::{ApplyOptions, Collect, WaitMode};
-use berth_model::resources::Tag;
 use berth_tests::moto::block_on;
 use berth_tests::{ok, plan_changes, plan_json, SimAccount};
 use serde_json::json;
-
-/// Removes berth's tags from every resource of the account, as if someone
-/// had made them by hand; `other` instead tags them as that app's.
-pub fn retag(account: &SimAccount, other: Option<&str>) {
-    let fix = |tags: &mut Vec<Tag>| {
-        tags.retain(|t| !t.key.starts_with("berth:"));
-        if let Some(app) = other {
-            tags.extend(berth_model::resources::ownership_tags(app));
-        }
-    };
-    account.edit(|s| {
-        s.clusters.values_mut().for_each(|c| fix(&mut c.tags));
-        s.task_definitions.values_mut().flatten().for_each(|r| fix(&mut r.spec.tags));
-        s.services.values_mut().for_each(|svc| fix(&mut svc.spec.tags));
-        s.target_groups.values_mut().for_each(|tg| fix(&mut tg.spec.tags));
-        s.listeners.values_mut().flat_map(|l| &mut l.rules).for_each(|r| fix(&mut r.spec.tags));
-        s.namespaces.values_mut().for_each(|n| fix(&mut n.spec.tags));
-        s.cloud_map_services.values_mut().for_each(|c| fix(&mut c.spec.tags));
-        s.repositories.values_mut().for_each(|r| fix(&mut r.spec.tags));
-        s.log_groups.values_mut().for_each(|g| fix(&mut g.spec.tags));
-        s.load_balancers.values_mut().for_each(|lb| fix(&mut lb.spec.tags));
-    });
-}
 
 /// What a redeploy or a new revision would change: each service's
 /// deployments, each family's revisions, each rule's priority.
@@ -48,7 +24,7 @@ fn live_shape(account: &SimAccount) -> serde_json::Value {
 fn untagged_resources_are_refused_with_a_hint_then_adopted_with_adopt_and_nothing_is_redeployed() {
     let account = SimAccount::new();
     ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
-    retag(&account, None);
+    account.retag(None);
     let before = live_shape(&account);
 
     // Without --adopt: today's error, which now names the way forward.
@@ -111,7 +87,7 @@ fn an_adopted_resource_the_spec_also_changes_is_adopted_then_updated_and_its_fam
             revs.push(r);
         }
     });
-    retag(&account, None);
+    account.retag(None);
     let out = account.berth("web", "1.28").args(["plan", "--adopt", "--format", "json"]).run();
     ok(&out);
     let plan = plan_json(&out);
@@ -142,7 +118,7 @@ fn an_adopted_resource_the_spec_also_changes_is_adopted_then_updated_and_its_fam
 fn another_apps_resources_are_never_adopted_and_the_error_names_that_app() {
     let account = SimAccount::new();
     ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
-    retag(&account, Some("billing"));
+    account.retag(Some("billing"));
     let before = account.read(|s| serde_json::to_string(&s.services).expect("json"));
     for args in [vec!["plan", "--adopt"], vec!["apply", "--adopt", "--yes"]] {
         let out = account.berth("web", "1.27").args(args.clone()).run();
@@ -157,7 +133,7 @@ fn another_apps_resources_are_never_adopted_and_the_error_names_that_app() {
 fn x_berth_adopt_in_the_spec_adopts_as_the_flag_does() {
     let account = SimAccount::new();
     ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
-    retag(&account, None);
+    account.retag(None);
     let dir = tempfile::tempdir().expect("tempdir");
     let overlay = dir.path().join("adopt.yaml");
     std::fs::write(&overlay, "x-berth:\n  adopt: true\n").expect("write");
@@ -175,7 +151,7 @@ fn x_berth_adopt_in_the_spec_adopts_as_the_flag_does() {
 fn a_saved_plan_that_adopts_needs_adopt_at_apply() {
     let account = SimAccount::new();
     ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
-    retag(&account, None);
+    account.retag(None);
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("adopt.plan.json");
     ok(&account.berth("web", "1.27").args(["plan".to_string(), "--adopt".into(), "-o".into(), file.display().to_string()]).run());
@@ -218,7 +194,7 @@ fn the_engine_adopts_only_untagged_resources_and_only_when_asked_whatever_a_plan
         result.failed
     );
     // Untagged: only with adopt.
-    retag(&account, None);
+    account.retag(None);
     let result = apply(&forged("billing"), false);
     assert!(!result.ok() && result.failed[0].message.contains("without --adopt"), "{:?}", result.failed);
     assert!(account.read(|s| !s.services["hello-web"].spec.tags.iter().any(|t| t.key == "berth:app")), "nothing was tagged");
@@ -420,7 +396,7 @@ services:
 fn an_untagged_resource_that_would_need_a_replace_is_not_adopted() {
     let account = SimAccount::new();
     ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
-    retag(&account, None);
+    account.retag(None);
     // Made by hand on another port: ELB cannot change a target group's port in place.
     account.edit(|s| s.target_groups.values_mut().for_each(|tg| tg.spec.port = 8080));
     let out = account.berth("web", "1.27").args(["plan", "--adopt"]).run();

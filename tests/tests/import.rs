@@ -1,37 +1,15 @@
 //! `berth import`: a spec written from live services, which plans as the
 //! adoption of each resource and nothing else.
 
-use berth_model::resources::Tag;
-use berth_tests::{ok, plan_changes, plan_json, Berth, SimAccount};
+use berth_tests::{ok, plan_changes, plan_json, SimAccount};
 
 const LISTENER: &str = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:listener/app/shared/50dc6c495c0c9188/f2f7dc8efc522ab2";
-
-/// Removes berth's tags from everything, as if it had been made by hand.
-fn strip_berth_tags(account: &SimAccount) {
-    let fix = |tags: &mut Vec<Tag>| tags.retain(|t| !t.key.starts_with("berth:"));
-    account.edit(|s| {
-        s.clusters.values_mut().for_each(|c| fix(&mut c.tags));
-        s.task_definitions.values_mut().flatten().for_each(|r| fix(&mut r.spec.tags));
-        s.services.values_mut().for_each(|svc| fix(&mut svc.spec.tags));
-        s.target_groups.values_mut().for_each(|tg| fix(&mut tg.spec.tags));
-        s.listeners.values_mut().flat_map(|l| &mut l.rules).for_each(|r| fix(&mut r.spec.tags));
-        s.namespaces.values_mut().for_each(|n| fix(&mut n.spec.tags));
-        s.cloud_map_services.values_mut().for_each(|c| fix(&mut c.spec.tags));
-        s.repositories.values_mut().for_each(|r| fix(&mut r.spec.tags));
-        s.log_groups.values_mut().for_each(|g| fix(&mut g.spec.tags));
-    });
-}
-
-/// `berth` on the account, from `dir`, with no spec of the repository.
-fn berth_in(account: &SimAccount, dir: &std::path::Path) -> Berth {
-    Berth::new(dir).args(["--sim-state".to_string(), account.state_path().display().to_string()])
-}
 
 #[test]
 fn the_web_example_round_trips_apply_strip_import_adopt_no_changes() {
     let account = SimAccount::new();
     ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
-    strip_berth_tags(&account);
+    account.retag(None);
     // A value Compose would interpolate, were it written as it is.
     account.edit(|s| {
         let td = &mut s.task_definitions.get_mut("hello-web").expect("family")[0];
@@ -41,7 +19,7 @@ fn the_web_example_round_trips_apply_strip_import_adopt_no_changes() {
     });
     let deployments = account.read(|s| s.services["hello-web"].deployments.len());
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = berth_in(&account, dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web", "--listener", LISTENER]).run();
+    let out = account.berth_in(dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web", "--listener", LISTENER]).run();
     ok(&out);
     assert!(out.stderr.contains("Wrote compose.berth.yaml (1 services, 0 warnings)"), "{}", out.stderr);
     let spec = std::fs::read_to_string(dir.path().join("compose.berth.yaml")).expect("written");
@@ -57,14 +35,14 @@ fn the_web_example_round_trips_apply_strip_import_adopt_no_changes() {
     ] {
         assert!(spec.contains(line), "{line:?} in:\n{spec}");
     }
-    ok(&berth_in(&account, dir.path()).args(["validate"]).run());
-    let out = berth_in(&account, dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
+    ok(&account.berth_in(dir.path()).args(["validate"]).run());
+    let out = account.berth_in(dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
     ok(&out);
     let changes = plan_changes(&plan_json(&out));
     assert_eq!(changes.len(), 4, "{changes:?}");
     assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}");
-    ok(&berth_in(&account, dir.path()).args(["apply", "--adopt", "--yes"]).run());
-    let out = berth_in(&account, dir.path()).args(["plan"]).run();
+    ok(&account.berth_in(dir.path()).args(["apply", "--adopt", "--yes"]).run());
+    let out = account.berth_in(dir.path()).args(["plan"]).run();
     ok(&out);
     assert!(out.stdout.starts_with("No changes."), "{}", out.stdout);
     assert_eq!(account.read(|s| s.services["hello-web"].deployments.len()), deployments, "never redeployed");
@@ -74,7 +52,7 @@ fn the_web_example_round_trips_apply_strip_import_adopt_no_changes() {
 fn what_the_spec_cannot_say_is_a_warning_naming_the_field() {
     let account = SimAccount::new();
     ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
-    strip_berth_tags(&account);
+    account.retag(None);
     // Made in the console: deployed by CodeDeploy, tags not propagated, a
     // longer grace period and a secret as an environment variable.
     account.edit(|s| {
@@ -89,7 +67,7 @@ fn what_the_spec_cannot_say_is_a_warning_naming_the_field() {
         });
     });
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = berth_in(&account, dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web", "--listener", LISTENER]).run();
+    let out = account.berth_in(dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web", "--listener", LISTENER]).run();
     ok(&out);
     assert!(
         out.stderr.contains(
@@ -112,10 +90,10 @@ fn what_the_spec_cannot_say_is_a_warning_naming_the_field() {
     ] {
         assert!(spec.contains(line), "{line:?} in:\n{spec}");
     }
-    ok(&berth_in(&account, dir.path()).args(["validate"]).run());
+    ok(&account.berth_in(dir.path()).args(["validate"]).run());
     // The service's deployment controller is what differs: ECS cannot
     // change it in place, so adopting it would replace it, and plan refuses.
-    let out = berth_in(&account, dir.path()).args(["plan", "--adopt"]).run();
+    let out = account.berth_in(dir.path()).args(["plan", "--adopt"]).run();
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
         out.stderr.contains("service.web (arn:aws:ecs:sim-1:000000000000:service/hello/hello-web) would be adopted and replaced at once (deploymentController cannot change in place)"),
@@ -129,12 +107,12 @@ fn a_missing_service_or_listener_is_an_error_that_says_so() {
     let account = SimAccount::new();
     ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = berth_in(&account, dir.path()).args(["import", "--cluster", "hello", "--service", "billing"]).run();
+    let out = account.berth_in(dir.path()).args(["import", "--cluster", "hello", "--service", "billing"]).run();
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("no service billing in cluster hello"), "{}", out.stderr);
     assert!(!dir.path().join("compose.berth.yaml").exists());
     // Routed services need the listener their rules are on.
-    let out = berth_in(&account, dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web"]).run();
+    let out = account.berth_in(dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web"]).run();
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("--listener"), "{}", out.stderr);
 }
@@ -143,14 +121,14 @@ fn a_missing_service_or_listener_is_an_error_that_says_so() {
 fn the_shop_examples_rolling_services_round_trip_with_their_secret_files_and_discovery() {
     let account = SimAccount::new();
     ok(&account.berth("shop", "v1").args(["apply", "--yes"]).run());
-    strip_berth_tags(&account);
+    account.retag(None);
     let dir = tempfile::tempdir().expect("tempdir");
     let import = ["import", "--cluster", "shop", "--service", "shop-api", "--service", "shop-worker"];
     // Without the namespace, the Cloud Map registration is named, not dropped.
-    let out = berth_in(&account, dir.path()).args(import).args(["-o", "partial.yaml"]).run();
+    let out = account.berth_in(dir.path()).args(import).args(["-o", "partial.yaml"]).run();
     ok(&out);
     assert!(out.stderr.contains("service shop-api.serviceRegistries = ") && out.stderr.contains("is not imported"), "{}", out.stderr);
-    let out = berth_in(&account, dir.path()).args(import).args(["--namespace", "shop.local"]).run();
+    let out = account.berth_in(dir.path()).args(import).args(["--namespace", "shop.local"]).run();
     ok(&out);
     assert!(out.stderr.contains("(2 services, 0 warnings)"), "{}", out.stderr);
     let spec = std::fs::read_to_string(dir.path().join("compose.berth.yaml")).expect("written");
@@ -165,19 +143,19 @@ fn the_shop_examples_rolling_services_round_trip_with_their_secret_files_and_dis
     ] {
         assert!(spec.contains(line), "{line:?} in:\n{spec}");
     }
-    let out = berth_in(&account, dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
+    let out = account.berth_in(dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
     ok(&out);
     let changes = plan_changes(&plan_json(&out));
     let addresses: Vec<&str> = changes.iter().map(|(a, _, _)| a.as_str()).collect();
     assert_eq!(addresses, ["taskdef.api", "taskdef.worker", "cloudmap.api", "service.api", "service.worker"], "{changes:?}");
     assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}");
-    ok(&berth_in(&account, dir.path()).args(["apply", "--adopt", "--yes"]).run());
-    let out = berth_in(&account, dir.path()).args(["plan"]).run();
+    ok(&account.berth_in(dir.path()).args(["apply", "--adopt", "--yes"]).run());
+    let out = account.berth_in(dir.path()).args(["plan"]).run();
     ok(&out);
     assert!(out.stdout.starts_with("No changes."), "{}", out.stdout);
     // The blue/green web service (live as shop-web-blue) is read from its
     // live color; it is routed, so it needs the listener.
-    let out = berth_in(&account, dir.path()).args(["import", "--cluster", "shop", "--service", "shop-web", "-o", "web.yaml"]).run();
+    let out = account.berth_in(dir.path()).args(["import", "--cluster", "shop", "--service", "shop-web", "-o", "web.yaml"]).run();
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("pass the listener whose rules route to them with --listener ARN"), "{}", out.stderr);
 }
@@ -498,14 +476,14 @@ fn every_example_round_trips_apply_strip_import_adopt_no_changes() {
         assert!(examples.iter().any(|e| e == example), "{example}");
         let account = SimAccount::new();
         ok(&account.berth(example, "v1").args(["apply", "--yes"]).run());
-        strip_berth_tags(&account);
+        account.retag(None);
         let deployments = account.read(|s| s.services.values().map(|v| (v.arn.clone(), v.deployments.len())).collect::<Vec<_>>());
         let dir = tempfile::tempdir().expect("tempdir");
         let mut import = vec!["import".to_string(), "--cluster".into(), cluster.into()];
         for s in services {
             import.extend(["--service".to_string(), s.to_string()]);
         }
-        let out = berth_in(&account, dir.path()).args(import).args(extra).run();
+        let out = account.berth_in(dir.path()).args(import).args(extra).run();
         ok(&out);
         let spec = std::fs::read_to_string(dir.path().join("compose.berth.yaml")).expect("written");
         assert!(out.stderr.contains("0 warnings)"), "{example}: {}\n{spec}", out.stderr);
@@ -521,8 +499,8 @@ fn every_example_round_trips_apply_strip_import_adopt_no_changes() {
         if example == "shop" {
             assert!(out.stderr.contains("note: service shop-web is a blue/green pair"), "{}", out.stderr);
         }
-        ok(&berth_in(&account, dir.path()).args(["validate"]).run());
-        let out = berth_in(&account, dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
+        ok(&account.berth_in(dir.path()).args(["validate"]).run());
+        let out = account.berth_in(dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
         ok(&out);
         let changes = plan_changes(&plan_json(&out));
         assert!(!changes.is_empty(), "{example}");
@@ -530,8 +508,8 @@ fn every_example_round_trips_apply_strip_import_adopt_no_changes() {
             changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()),
             "{example}: only adopt changes: {changes:?}\n{spec}"
         );
-        ok(&berth_in(&account, dir.path()).args(["apply", "--adopt", "--yes"]).run());
-        let out = berth_in(&account, dir.path()).args(["plan"]).run();
+        ok(&account.berth_in(dir.path()).args(["apply", "--adopt", "--yes"]).run());
+        let out = account.berth_in(dir.path()).args(["plan"]).run();
         ok(&out);
         assert!(out.stdout.starts_with("No changes."), "{example}: {}", out.stdout);
         let after = account.read(|s| s.services.values().map(|v| (v.arn.clone(), v.deployments.len())).collect::<Vec<_>>());
@@ -558,10 +536,10 @@ services:
 ",
     )
     .expect("write");
-    ok(&berth_in(&account, app.path()).args(["apply", "--yes"]).run());
-    strip_berth_tags(&account);
+    ok(&account.berth_in(app.path()).args(["apply", "--yes"]).run());
+    account.retag(None);
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = berth_in(&account, dir.path()).args(["import", "--cluster", "spot", "--service", "spot-api"]).run();
+    let out = account.berth_in(dir.path()).args(["import", "--cluster", "spot", "--service", "spot-api"]).run();
     ok(&out);
     let spec = std::fs::read_to_string(dir.path().join("compose.berth.yaml")).expect("written");
     assert!(out.stderr.contains("(1 services, 0 warnings)"), "{}\n{spec}", out.stderr);
@@ -569,7 +547,7 @@ services:
         assert!(spec.contains(line), "{line:?} in:\n{spec}");
     }
     assert!(!spec.contains("spot_base"), "{spec}");
-    let out = berth_in(&account, dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
+    let out = account.berth_in(dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
     ok(&out);
     let changes = plan_changes(&plan_json(&out));
     assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}\n{spec}");
@@ -579,7 +557,7 @@ services:
 fn a_service_someone_elses_scaler_scales_is_imported_with_a_warning_and_keeps_its_count() {
     let account = SimAccount::new();
     ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
-    strip_berth_tags(&account);
+    account.retag(None);
     // Registered out of band (the console's service auto scaling), scaled to 5.
     let sim = berth_sim::Sim::open(&account.state_path()).expect("sim");
     sim.register_scalable_target("hello", "hello-web", 2, 10);
@@ -587,18 +565,18 @@ fn a_service_someone_elses_scaler_scales_is_imported_with_a_warning_and_keeps_it
     sim.advance(120_000);
     sim.save().expect("save sim");
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = berth_in(&account, dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web", "--listener", LISTENER]).run();
+    let out = account.berth_in(dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web", "--listener", LISTENER]).run();
     ok(&out);
     assert!(
         out.stderr.contains("warning: service hello-web is scaled by Application Auto Scaling ({\"minCapacity\":2,\"maxCapacity\":10}): not imported as x-berth.autoscaling; berth leaves that target as it is and keeps the count it sets"),
         "{}",
         out.stderr
     );
-    let out = berth_in(&account, dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
+    let out = account.berth_in(dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
     ok(&out);
     let changes = plan_changes(&plan_json(&out));
     assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}");
-    ok(&berth_in(&account, dir.path()).args(["apply", "--adopt", "--yes"]).run());
+    ok(&account.berth_in(dir.path()).args(["apply", "--adopt", "--yes"]).run());
     assert_eq!(account.read(|s| s.services["hello-web"].spec.desired_count), Some(5), "the scaler's count stays");
 }
 
@@ -611,7 +589,7 @@ fn container_settings_compose_has_keys_for_are_imported_as_those_keys() {
     use berth_model::resources::ContainerDependency;
     let account = SimAccount::new();
     ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
-    strip_berth_tags(&account);
+    account.retag(None);
     account.edit(|s| {
         let td = &mut s.task_definitions.get_mut("hello-web").expect("family")[0];
         let web = &mut td.spec.container_definitions[0];
@@ -630,7 +608,7 @@ fn container_settings_compose_has_keys_for_are_imported_as_those_keys() {
         td.spec.container_definitions.push(log);
     });
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = berth_in(&account, dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web", "--listener", LISTENER]).run();
+    let out = account.berth_in(dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web", "--listener", LISTENER]).run();
     ok(&out);
     let spec = std::fs::read_to_string(dir.path().join("compose.berth.yaml")).expect("written");
     assert!(out.stderr.contains("(1 services, 0 warnings)"), "{}\n{spec}", out.stderr);
@@ -646,7 +624,7 @@ fn container_settings_compose_has_keys_for_are_imported_as_those_keys() {
     ] {
         assert!(spec.contains(line), "{line:?} in:\n{spec}");
     }
-    let out = berth_in(&account, dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
+    let out = account.berth_in(dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
     ok(&out);
     let changes = plan_changes(&plan_json(&out));
     assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}\n{spec}");
@@ -658,14 +636,15 @@ fn container_settings_compose_has_keys_for_are_imported_as_those_keys() {
 fn settings_berth_would_change_are_warnings_naming_them() {
     let account = SimAccount::new();
     ok(&account.berth("shop", "v1").args(["apply", "--yes"]).run());
-    strip_berth_tags(&account);
+    account.retag(None);
     account.edit(|s| {
         let td = &mut s.task_definitions.get_mut("shop-worker").expect("family")[0];
         td.spec.task_role_arn = None;
         td.spec.network_mode = "bridge".into();
     });
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = berth_in(&account, dir.path())
+    let out = account
+        .berth_in(dir.path())
         .args(["import", "--cluster", "shop", "--service", "shop-api", "--service", "shop-worker", "--namespace", "shop.local"])
         .run();
     ok(&out);
@@ -764,11 +743,11 @@ fn on_moto_settings_berth_does_not_model_are_named_not_dropped_unseen() {
 fn a_target_group_on_another_port_than_the_containers_is_a_warning() {
     let account = SimAccount::new();
     ok(&account.berth("web", "1.27").args(["apply", "--yes"]).run());
-    strip_berth_tags(&account);
+    account.retag(None);
     // Targets registered on the container port, the group made on 8080.
     account.edit(|s| s.target_groups.values_mut().for_each(|tg| tg.spec.port = 8080));
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = berth_in(&account, dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web", "--listener", LISTENER]).run();
+    let out = account.berth_in(dir.path()).args(["import", "--cluster", "hello", "--service", "hello-web", "--listener", LISTENER]).run();
     ok(&out);
     assert!(
         out.stderr.contains("target group hello-web.port = 8080 is not imported: berth's target group is on the container port (80), and a port cannot change in place"),

@@ -27,17 +27,13 @@ services:
     )
 }
 
-fn berth_in(account: &SimAccount, dir: &std::path::Path) -> Berth {
-    Berth::new(dir).args(["--sim-state".to_string(), account.state_path().display().to_string()])
-}
-
 #[test]
 fn a_service_with_names_is_created_under_them_and_its_neighbours_keep_berths() {
     let account = SimAccount::new();
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::write(dir.path().join("compose.yaml"), spec("{ service: orders-svc, family: orders-td, target_group: orders-tg }", ""))
         .expect("write");
-    ok(&berth_in(&account, dir.path()).args(["apply", "--yes"]).run());
+    ok(&account.berth_in(dir.path()).args(["apply", "--yes"]).run());
     let (services, families, tgs) = account.read(|s| {
         (
             s.services.keys().cloned().collect::<Vec<_>>(),
@@ -50,7 +46,7 @@ fn a_service_with_names_is_created_under_them_and_its_neighbours_keep_berths() {
     assert_eq!(tgs, ["orders-tg"]);
     let task_definition = account.read(|s| s.services["orders-svc"].spec.task_definition.clone());
     assert!(task_definition.contains("orders-td:1"), "{task_definition}");
-    let out = berth_in(&account, dir.path()).args(["plan"]).run();
+    let out = account.berth_in(dir.path()).args(["plan"]).run();
     ok(&out);
     assert!(out.stdout.starts_with("No changes."), "{}", out.stdout);
 }
@@ -61,7 +57,7 @@ fn a_blue_green_service_with_names_adds_its_colors_to_them() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bg = "strategy: { blue_green: { traffic: all_at_once } }";
     std::fs::write(dir.path().join("compose.yaml"), spec("{ service: orders-svc, target_group: orders-tg }", bg)).expect("write");
-    ok(&berth_in(&account, dir.path()).args(["apply", "--yes"]).run());
+    ok(&account.berth_in(dir.path()).args(["apply", "--yes"]).run());
     let (services, mut tgs) = account.read(|s| {
         (s.services.keys().cloned().collect::<Vec<_>>(), s.target_groups.values().map(|t| t.spec.name.clone()).collect::<Vec<_>>())
     });
@@ -71,7 +67,7 @@ fn a_blue_green_service_with_names_adds_its_colors_to_them() {
     // A new image goes to the green color, under the same names.
     let text = std::fs::read_to_string(dir.path().join("compose.yaml")).expect("read").replace("nginx:1.27", "nginx:1.28");
     std::fs::write(dir.path().join("compose.yaml"), text).expect("write");
-    ok(&berth_in(&account, dir.path()).args(["apply", "--yes"]).run());
+    ok(&account.berth_in(dir.path()).args(["apply", "--yes"]).run());
     assert!(account.read(|s| s.services.contains_key("orders-svc-green")), "deployed to orders-svc-green");
 }
 
