@@ -755,3 +755,49 @@ fn a_target_group_on_another_port_than_the_containers_is_a_warning() {
         out.stderr
     );
 }
+
+/// A service and its sidecar that both read one secret share its one file
+/// in the task's volume (written once), and such a task imports as it is.
+#[test]
+fn a_secret_two_containers_of_a_task_read_is_written_once_and_round_trips() {
+    let account = SimAccount::new();
+    let app = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        app.path().join("compose.yaml"),
+        "name: pair
+x-berth:
+  network: { subnets: [subnet-0a1], security_groups: [sg-0web] }
+  execution_role_arn: arn:aws:iam::123456789012:role/pair-exec
+  secrets: { db: \"arn:aws:secretsmanager:ap-northeast-2:123456789012:secret:pair/db-AbCdEf\" }
+secrets:
+  db: { file: ./db.txt }
+services:
+  api:
+    image: nginx:1.27
+    expose: [\"80\"]
+    secrets: [db]
+  backup:
+    image: busybox:1.37
+    command: [sleep, infinity]
+    secrets: [db]
+    x-berth: { task: api }
+",
+    )
+    .expect("write");
+    ok(&account.berth_in(app.path()).args(["apply", "--yes"]).run());
+    let script = account.read(|s| {
+        let td = &s.task_definitions["pair-api"][0].spec;
+        td.container_definitions.iter().find(|c| c.name == "berth-init").and_then(|c| c.command.clone()).unwrap_or_default().join("\n")
+    });
+    assert_eq!(script.matches("> '/run/secrets/db'").count(), 1, "written once:\n{script}");
+    account.retag(None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = account.berth_in(dir.path()).args(["import", "--cluster", "pair", "--service", "pair-api"]).run();
+    ok(&out);
+    let spec = std::fs::read_to_string(dir.path().join("compose.berth.yaml")).expect("written");
+    assert!(out.stderr.contains("(1 services, 0 warnings)"), "{}\n{spec}", out.stderr);
+    let out = account.berth_in(dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
+    ok(&out);
+    let changes = plan_changes(&plan_json(&out));
+    assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}\n{spec}");
+}

@@ -151,6 +151,9 @@ pub fn add_init_container(containers: &mut Vec<Container>, volumes: &mut Vec<Vol
     let mut environment = Vec::new();
     let mut config_bytes = 0;
     let mut n = 0;
+    // The task's files, by path: containers that mount the same secret
+    // share its one copy in the task's volume.
+    let mut written: Vec<(String, FileSource)> = Vec::new();
     for c in containers.iter_mut() {
         let mut mine: Vec<String> = Vec::new();
         for f in &c.files {
@@ -166,6 +169,11 @@ pub fn add_init_container(containers: &mut Vec<Container>, volumes: &mut Vec<Vol
             }
             if !mine.contains(&dir) {
                 mine.push(dir.clone());
+            }
+            match written.iter().find(|(p, _)| *p == f.path) {
+                Some((_, source)) if *source == f.source => continue,
+                Some(_) => return Err(format!("{} and another container of its task put different files at {:?}", c.name, f.path)),
+                None => written.push((f.path.clone(), f.source.clone())),
             }
             let var = format!("BERTH_FILE_{n}");
             n += 1;
