@@ -514,6 +514,11 @@ fn every_example_round_trips_apply_strip_import_adopt_no_changes() {
         assert!(out.stdout.starts_with("No changes."), "{example}: {}", out.stdout);
         let after = account.read(|s| s.services.values().map(|v| (v.arn.clone(), v.deployments.len())).collect::<Vec<_>>());
         assert_eq!(after, deployments, "{example}: never redeployed");
+        // Every service is the app's now, both colors of a blue/green pair included.
+        let untagged: Vec<String> = account.read(|s| {
+            s.services.iter().filter(|(_, v)| !v.spec.tags.iter().any(|t| t.key == "berth:app")).map(|(n, _)| n.clone()).collect()
+        });
+        assert!(untagged.is_empty(), "{example}: untagged after adoption: {untagged:?}");
     }
 }
 
@@ -800,4 +805,28 @@ services:
     ok(&out);
     let changes = plan_changes(&plan_json(&out));
     assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}\n{spec}");
+}
+
+/// After a blue/green deploy both colors exist: adopting the pair tags both,
+/// so the next deploy, to the idle color, deploys to one of the app's own.
+#[test]
+fn adopting_a_blue_green_pair_tags_both_colors_and_the_next_deploy_works() {
+    let account = SimAccount::new();
+    ok(&account.berth("shop", "v1").args(["apply", "--yes"]).run());
+    ok(&account.berth("shop", "v2").args(["apply", "--yes"]).run());
+    assert!(account.read(|s| s.services.contains_key("shop-web-blue") && s.services.contains_key("shop-web-green")), "both colors");
+    account.retag(None);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let listener = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2";
+    let import = ["import", "--cluster", "shop", "--service", "shop-web", "--service", "shop-api", "--service", "shop-worker"];
+    ok(&account.berth_in(dir.path()).args(import).args(["--listener", listener, "--namespace", "shop.local"]).run());
+    ok(&account.berth_in(dir.path()).args(["apply", "--adopt", "--yes"]).run());
+    let untagged: Vec<String> = account
+        .read(|s| s.services.iter().filter(|(_, v)| !v.spec.tags.iter().any(|t| t.key == "berth:app")).map(|(n, _)| n.clone()).collect());
+    assert!(untagged.is_empty(), "untagged after adoption: {untagged:?}");
+    // The next image goes to the idle color, now the app's.
+    let spec = std::fs::read_to_string(dir.path().join("compose.berth.yaml")).expect("written");
+    let image = spec.lines().find(|l| l.contains("shop/web@sha256:")).expect("web image").trim().trim_start_matches("image: ").to_string();
+    std::fs::write(dir.path().join("compose.berth.yaml"), spec.replace(&image, "nginx:1.28")).expect("write");
+    ok(&account.berth_in(dir.path()).args(["apply", "--yes", "--allow-mutable-tags"]).run());
 }

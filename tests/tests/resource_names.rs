@@ -170,3 +170,88 @@ fn unnamed_ports_leave_the_port_mappings_without_a_name() {
     assert_eq!(ports("taskdef.api"), "", "unnamed");
     assert_eq!(ports("taskdef.cache"), "cache-6379", "berth's name");
 }
+
+#[test]
+fn a_renamed_service_of_an_inactive_profile_is_left_alone_and_logs_know_it() {
+    let account = SimAccount::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "name: legacy
+x-berth:
+  network: { subnets: [subnet-a] }
+services:
+  web:
+    image: nginx:1.27
+  orders:
+    image: busybox:1.37
+    command: [sleep, infinity]
+    profiles: [batch]
+    x-berth:
+      names: { service: orders-svc, family: orders-td }
+",
+    )
+    .expect("write");
+    ok(&account.berth_in(dir.path()).args(["--compose-profile", "batch", "apply", "--yes"]).run());
+    let out = account.berth_in(dir.path()).args(["--compose-profile", "batch", "logs", "orders"]).run();
+    ok(&out);
+    assert!(!out.stderr.contains("no service"), "{}", out.stderr);
+    // Without the profile, nothing of orders is deleted.
+    let out = account.berth_in(dir.path()).args(["plan", "--format", "json"]).run();
+    ok(&out);
+    let changes = berth_tests::plan_changes(&berth_tests::plan_json(&out));
+    assert!(changes.is_empty(), "left alone: {changes:?}");
+    assert!(account.read(|s| s.services.contains_key("orders-svc")));
+}
+
+#[test]
+fn a_name_that_is_a_blue_green_services_color_is_taken() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        format!(
+            "name: legacy
+x-berth:
+  network: {{ vpc_id: vpc-0abc, subnets: [subnet-a] }}
+  load_balancer: {{ listener: {LISTENER} }}
+services:
+  orders:
+    image: nginx:1.27
+    ports: [\"80\"]
+    x-berth:
+      route: {{ paths: [\"/orders/*\"] }}
+      strategy: {{ blue_green: {{ traffic: all_at_once }} }}
+  api:
+    image: busybox:1.37
+    x-berth: {{ names: {{ service: legacy-orders-green }} }}
+"
+        ),
+    )
+    .expect("write");
+    let out = Berth::new(dir.path()).args(["validate"]).run();
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("services.api.x-berth.names.service: api and orders would both be named \"legacy-orders-green\""),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_renamed_services_scaling_policies_are_named_after_the_service() {
+    // berth-aws knows its own policies by the service's name as prefix.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "name: legacy\nx-berth:\n  network: { subnets: [subnet-a] }\nservices:\n  orders:\n    image: busybox\n    x-berth:\n      names: { service: orders-svc, family: orders-td }\n      autoscaling: { min: 1, max: 4, cpu: 60%, schedule: [{ name: night, cron: \"0 22 * * ? *\", min: 1, max: 1 }] }\n",
+    )
+    .expect("write");
+    let out = Berth::new(dir.path()).args(["render"]).run();
+    ok(&out);
+    let rendered: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
+    let target =
+        rendered["resources"].as_array().expect("resources").iter().find(|r| r["address"] == "scaling.orders").expect("scaler").clone();
+    assert_eq!(target["spec"]["resourceId"], "service/legacy/orders-svc");
+    assert_eq!(target["spec"]["scalingPolicies"][0]["policyName"], "orders-svc-cpu");
+    assert_eq!(target["spec"]["scheduledActions"][0]["scheduledActionName"], "orders-svc-night");
+}

@@ -326,7 +326,12 @@ async fn target_groups(aws: &Aws, scope: &Scope) -> Result<Vec<LiveResource>> {
         .ctx("elasticloadbalancing:DescribeTargetGroups", "*")?;
     let candidates: Vec<_> = all
         .into_iter()
-        .filter(|t| t.target_group_name().is_some_and(|n| n.starts_with(&prefix) || scope.target_group_names.iter().any(|s| s == n)))
+        // The spec's names, and their replacements (`<name>-r1`, berth-spec's REPLACEMENT_SUFFIX).
+        .filter(|t| {
+            t.target_group_name().is_some_and(|n| {
+                n.starts_with(&prefix) || scope.target_group_names.iter().any(|s| s == n || n.strip_prefix(s.as_str()) == Some("-r1"))
+            })
+        })
         .collect();
     if candidates.is_empty() {
         return Ok(Vec::new());

@@ -66,11 +66,13 @@ pub async fn owned(aws: &Aws, scope: &Scope, targets: &HashMap<String, AwsTarget
     let found: Vec<Option<LiveResource>> = stream::iter(owned_targets)
         .map(|(service, t)| async move {
             let Some(arn) = t.scalable_target_arn().filter(|a| !a.is_empty()) else { return Ok(None) };
-            // berth names its policies and scheduled actions `<service>-…`; a
-            // target without one is someone else's, whatever its tags (and
-            // its tags are not read: moto, for one, keeps none).
+            // berth names its policies and scheduled actions `<service>-…`
+            // (a blue/green color's after the pair); a target without one is
+            // someone else's, whatever its tags (and its tags are not read:
+            // moto, for one, keeps none).
             let mut spec = described(aws, &t, &[]).await?;
-            let prefix = format!("{service}-");
+            let base = service.strip_suffix("-blue").or_else(|| service.strip_suffix("-green")).unwrap_or(&service);
+            let prefix = format!("{base}-");
             let named = |list: &str, key: &str| {
                 spec[list].as_array().is_some_and(|v| v.iter().any(|x| x[key].as_str().is_some_and(|n| n.starts_with(&prefix))))
             };

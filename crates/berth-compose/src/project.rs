@@ -96,6 +96,9 @@ pub struct Project {
     /// Services left out because none of their profiles is active, with
     /// where each is defined.
     pub disabled_services: Vec<(String, Pos)>,
+    /// The live names their `x-berth.names` give (service, family, target
+    /// group), so what they left running is found and left alone too.
+    pub disabled_live_names: Vec<String>,
     /// The profiles that were active.
     pub profiles: Vec<String>,
     pub warnings: Diagnostics,
@@ -239,14 +242,14 @@ pub fn load(opts: &Options) -> Result<Project, Diagnostics> {
     if let Some(env) = vars.get("COMPOSE_PROFILES") {
         profiles.extend(env.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_string));
     }
-    let disabled_services = cx.apply_profiles(&mut tree, &profiles);
+    let (disabled_services, disabled_live_names) = cx.apply_profiles(&mut tree, &profiles);
     cx.env_files(&mut tree);
 
     warnings.extend(cx.diags);
     if warnings.has_errors() {
         return Err(warnings);
     }
-    Ok(Project { name, name_from_key, tree, vars, disabled_services, profiles, warnings })
+    Ok(Project { name, name_from_key, tree, vars, disabled_services, disabled_live_names, profiles, warnings })
 }
 
 /// Parses one file, which must be a mapping.
@@ -758,21 +761,24 @@ impl Cx<'_> {
     /// `profiles` (Compose Specification, "Profiles"): a service with
     /// profiles is active only when one of them is (`*` activates all);
     /// the others are removed from the project.
-    fn apply_profiles(&mut self, tree: &mut Node, active: &[String]) -> Vec<(String, Pos)> {
+    fn apply_profiles(&mut self, tree: &mut Node, active: &[String]) -> (Vec<(String, Pos)>, Vec<String>) {
         let all = active.iter().any(|p| p == "*");
         let Some(services) = tree.as_map_mut().and_then(|m| m.get_mut("services")).and_then(|e| e.value.as_map_mut()) else {
-            return Vec::new();
+            return (Vec::new(), Vec::new());
         };
-        let mut disabled = Vec::new();
+        let (mut disabled, mut live_names) = (Vec::new(), Vec::new());
         services.retain(|name, e| {
             let Some(ps) = e.value.get("profiles").and_then(Node::as_seq) else { return true };
             let on = ps.is_empty() || all || ps.iter().filter_map(Node::as_str).any(|p| active.iter().any(|a| a == p));
             if !on {
                 disabled.push((name.clone(), e.key_pos.clone()));
+                if let Some(names) = e.value.get("x-berth").and_then(|x| x.get("names")).and_then(Node::as_map) {
+                    live_names.extend(names.values().filter_map(|n| n.value.as_str()).map(str::to_string));
+                }
             }
             on
         });
-        disabled
+        (disabled, live_names)
     }
 
     /// Services' `env_file` (Compose Specification, "env_file"): each file,

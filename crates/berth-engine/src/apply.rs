@@ -388,6 +388,24 @@ async fn adopt(cx: &Ctx<'_>, c: &Change) -> Result<(), Failure> {
         tags.push(Tag { key: berth_model::resources::TAG_ADDRESS.into(), value: c.address.clone() });
     }
     cx.provider.tag_resource(kind, arn, &tags).await.map_err(|e| fail(a, e))?;
+    // A blue/green service is its two colors: the plan compared the live
+    // one; the other (ARN `…/<base>-<color>`) is adopted with it, if it exists.
+    if kind == Kind::Service && after.get("blueGreen").is_some() {
+        let other =
+            arn.strip_suffix("-blue").map(|b| format!("{b}-green")).or_else(|| arn.strip_suffix("-green").map(|b| format!("{b}-blue")));
+        if let Some(other) = other {
+            let live = cx.provider.live_tags(kind, &other).await.map_err(|e| fail(a, e))?;
+            if let Some(live) = live {
+                match live.iter().find(|t| t.key == TAG_APP).map(|t| t.value.as_str()) {
+                    Some(owner) if owner != cx.app => {
+                        return Err(fail(a, format!("refusing to adopt {other}: it carries berth:app={owner}, so it is app {owner}'s")))
+                    }
+                    Some(_) => {}
+                    None => cx.provider.tag_resource(kind, &other, &tags).await.map_err(|e| fail(a, e))?,
+                }
+            }
+        }
+    }
     if !c.changed.is_empty() {
         create_or_update(cx, c, true).await?;
     }

@@ -152,7 +152,8 @@ fn scalable_target(app: &App, task: &app::Task, tags: &[Tag]) -> Option<Scalable
                 app::ScalingMetric::RequestsPerTarget(v) => ("requests", "ALBRequestCountPerTarget", *v, Some(target_group.clone())),
             };
             ScalingPolicy {
-                policy_name: format!("{}-{suffix}", task.names.family),
+                // Named after the service: berth-aws knows its own by the prefix.
+                policy_name: format!("{}-{suffix}", task.names.service),
                 policy_type: "TargetTrackingScaling".into(),
                 target_tracking_scaling_policy_configuration: TargetTrackingConfiguration {
                     target_value,
@@ -174,7 +175,7 @@ fn scalable_target(app: &App, task: &app::Task, tags: &[Tag]) -> Option<Scalable
             .schedule
             .iter()
             .map(|s| ScheduledAction {
-                scheduled_action_name: format!("{}-{}", task.names.family, s.name),
+                scheduled_action_name: format!("{}-{}", task.names.service, s.name),
                 schedule: s.expression.clone(),
                 timezone: s.timezone.clone(),
                 scalable_target_action: ScalableTargetAction { min_capacity: s.min, max_capacity: s.max },

@@ -521,10 +521,19 @@ fn untagged(v: &Value) -> Value {
 /// same listener, conditions and forward — takes that rule's address, to be
 /// adopted with the priority it has.
 fn address_untagged_rules(observed: &mut Observed, wants: &[Want], arns: &ArnMap) {
+    // Priorities and weights aside: a blue/green pair's weights are wherever
+    // its last shift left them (the plan follows them afterwards).
     let shape = |spec: &Value| {
         let mut v = untagged(&normalize(Kind::ListenerRule, spec, arns));
         if let Some(m) = v.as_object_mut() {
             m.remove("priority");
+        }
+        for a in v.get_mut("actions").and_then(Value::as_array_mut).into_iter().flatten() {
+            for t in a.pointer_mut("/forwardConfig/targetGroups").and_then(Value::as_array_mut).into_iter().flatten() {
+                if let Some(t) = t.as_object_mut() {
+                    t.remove("weight");
+                }
+            }
         }
         v
     };

@@ -33,7 +33,15 @@ pub fn scope(desired: &Desired) -> Scope {
         listener: desired.listener_rules.first().map(|r| r.listener_arn.clone()),
         namespace: desired.namespace.as_ref().map(|n| n.name.clone()),
         task_families: desired.task_definitions.iter().map(|t| t.family.clone()).collect(),
-        service_names: desired.services.iter().map(|s| s.service_name.clone()).collect(),
+        // Both colors of a blue/green service (an untagged one has no tag to find it by).
+        service_names: desired
+            .services
+            .iter()
+            .flat_map(|s| match &s.blue_green {
+                Some(bg) => vec![format!("{}-blue", bg.base_name), format!("{}-green", bg.base_name)],
+                None => vec![s.service_name.clone()],
+            })
+            .collect(),
         target_group_names: desired.target_groups.iter().map(|t| t.name.clone()).collect(),
         repository_names: desired.ecr_repositories.iter().map(|r| r.repository_name.clone()).collect(),
         cloud_map_names: desired.cloud_map_services.iter().map(|c| c.name.clone()).collect(),

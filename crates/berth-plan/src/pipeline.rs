@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use berth_model::Desired;
-use berth_provider::{ImageLookup, Observed, Provider, ProviderError};
+use berth_provider::{ImageLookup, Kind, Observed, Provider, ProviderError};
 
 use crate::images::PinError;
 use crate::{Plan, PlanContext, PlanError};
@@ -21,6 +21,8 @@ pub struct PlanInput<'a> {
     /// and their live resources are left alone (not deleted), as `docker
     /// compose up` leaves the containers of inactive profiles.
     pub disabled_services: &'a [String],
+    /// Their live names from `x-berth.names`: those resources are theirs too.
+    pub disabled_live_names: &'a [String],
     /// The spec's warnings, as the plan lists them.
     pub spec_warnings: Vec<String>,
     pub ctx: PlanContext,
@@ -64,7 +66,7 @@ pub async fn lookup_images(desired: &Desired, provider: &dyn Provider) -> Result
 /// (the spec's, then those about images and routes) are in the plan.
 pub async fn plan_app(input: &PlanInput<'_>, provider: &dyn Provider) -> Result<Planned, PipelineError> {
     let mut observed = provider.observe(&crate::scope(input.desired)).await?;
-    leave_disabled_services_alone(&mut observed, input.disabled_services, &input.desired.app);
+    leave_disabled_services_alone(&mut observed, input.disabled_services, input.disabled_live_names, &input.desired.app);
     let mut desired = input.desired.clone();
     fill_vpc_from_listener(&mut desired, provider).await?;
     let lookups = lookup_images(&desired, provider).await?;
@@ -111,10 +113,19 @@ async fn fill_vpc_from_listener(desired: &mut Desired, provider: &dyn Provider) 
     Ok(())
 }
 
-fn leave_disabled_services_alone(observed: &mut Observed, disabled: &[String], app: &str) {
+fn leave_disabled_services_alone(observed: &mut Observed, disabled: &[String], live_names: &[String], app: &str) {
     if disabled.is_empty() {
         return;
     }
+    // A resource named by a disabled service's `x-berth.names` (a family's
+    // revisions, a color, a replacement target group included).
+    let named = |name: &str| {
+        let name = name.split(':').next().unwrap_or(name);
+        live_names.iter().any(|n| name.strip_prefix(n.as_str()).is_some_and(|rest| ["", "-blue", "-green", "-r1"].contains(&rest)))
+    };
+    observed
+        .resources
+        .retain(|r| !(matches!(r.kind, Kind::Service | Kind::TaskDefinition | Kind::TargetGroup | Kind::ScalableTarget) && named(&r.name)));
     let belongs = |address: &str| {
         disabled.iter().any(|svc| {
             ["service", "taskdef", "tg", "rule", "cloudmap", "nlb_listener"].iter().any(|kind| {

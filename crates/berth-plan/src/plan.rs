@@ -149,6 +149,9 @@ pub struct SavedTarget {
     /// Services of inactive Compose profiles, whose live resources are left alone.
     #[serde(default)]
     pub disabled_services: Vec<String>,
+    /// The live names (`x-berth.names`) of those services.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disabled_live_names: Vec<String>,
     /// The spec's warnings when the plan was made.
     #[serde(default)]
     pub spec_warnings: Vec<String>,

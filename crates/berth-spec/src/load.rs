@@ -61,6 +61,8 @@ pub struct Loaded {
     /// Services of profiles that are not active: not deployed, and their
     /// live resources are left alone (as `docker compose up` leaves them).
     pub disabled_services: Vec<String>,
+    /// The live names their `x-berth.names` give, left alone too.
+    pub disabled_live_names: Vec<String>,
 }
 
 /// Loads and validates. On failure the diagnostics hold at least one error
@@ -186,6 +188,7 @@ fn load_texts(opts: &LoadOptions, shown: Vec<PathBuf>, files: Vec<PathBuf>, text
             warnings: diags,
             vars,
             disabled_services: project.disabled_services.into_iter().map(|(n, _)| n).collect(),
+            disabled_live_names: project.disabled_live_names,
         }),
         _ => Err(diags),
     }

@@ -79,27 +79,41 @@ fn check_target_group_name(cx: &mut Ctx, service: &str, name: &str, suffix: &str
     }
 }
 
-/// Two services of the app may not take the same live name; the error is
-/// at the one whose `x-berth.names` chose it.
-pub(crate) fn check_unique(cx: &mut Ctx, app: &str, tasks: &[(String, Names, bool)]) {
+/// A service of the app, as [`check_unique`] compares it.
+pub(crate) struct Named {
+    pub service: String,
+    pub names: Names,
+    pub routed: bool,
+    pub blue_green: bool,
+}
+
+/// Two services of the app may not take the same live name (a blue/green
+/// service's are its colors'); the error is at the one whose `x-berth.names`
+/// chose it.
+pub(crate) fn check_unique(cx: &mut Ctx, app: &str, tasks: &[Named]) {
     for (key, pick) in [
         ("service", (|n: &Names| n.service.clone()) as fn(&Names) -> String),
         ("family", |n: &Names| n.family.clone()),
         ("target_group", |n: &Names| n.target_group.clone()),
     ] {
         let mut seen: HashMap<String, &str> = HashMap::new();
-        for (service, names, routed) in tasks {
-            if key == "target_group" && !routed {
+        for t in tasks {
+            if key == "target_group" && !t.routed {
                 continue;
             }
-            let name = pick(names);
-            if let Some(first) = seen.insert(name.clone(), service) {
-                let (at, other) = if name == format!("{app}-{service}") { (first, service.as_str()) } else { (service.as_str(), first) };
-                cx.error(
-                    &p(&["services", at, "x-berth", "names", key]),
-                    format!("{at} and {other} would both be named {name:?}"),
-                    Some("give each service its own name"),
-                );
+            let base = pick(&t.names);
+            let live: Vec<String> =
+                if t.blue_green && key != "family" { vec![format!("{base}-blue"), format!("{base}-green")] } else { vec![base.clone()] };
+            for name in live {
+                if let Some(first) = seen.insert(name.clone(), &t.service) {
+                    let service = t.service.as_str();
+                    let (at, other) = if base == format!("{app}-{service}") { (first, service) } else { (service, first) };
+                    cx.error(
+                        &p(&["services", at, "x-berth", "names", key]),
+                        format!("{at} and {other} would both be named {name:?}"),
+                        Some("give each service its own name"),
+                    );
+                }
             }
         }
     }

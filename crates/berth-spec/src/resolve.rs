@@ -252,7 +252,15 @@ fn resolve_app(cx: &mut Ctx, spec: &ComposeFile, app_name: &str, vars: &Vars) ->
     crate::names::check_unique(
         cx,
         app_name,
-        &tasks.iter().map(|t| (t.name.clone(), t.names.clone(), t.route.is_some())).collect::<Vec<_>>(),
+        &tasks
+            .iter()
+            .map(|t| crate::names::Named {
+                service: t.name.clone(),
+                names: t.names.clone(),
+                routed: t.route.is_some(),
+                blue_green: t.blue_green.is_some(),
+            })
+            .collect::<Vec<_>>(),
     );
 
     if tasks.iter().any(|t| t.containers.iter().any(|c| !c.secrets.is_empty())) && x.execution_role_arn.is_none() {

@@ -184,6 +184,9 @@ pub struct ScaleArgs {
     pub service: String,
     /// The desired count.
     pub count: u32,
+    /// When an apply of the app holds its lock, wait this long for it (e.g. 5m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait_for_lock: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Args)]
@@ -383,6 +386,10 @@ pub struct RunArgs {
     /// Stop the task when it runs longer than this, e.g. 10m, 2h.
     #[arg(long, default_value = "1h", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
+    /// When an apply of the app holds its lock, wait this long for it
+    /// (e.g. 5m) before registering the revision, instead of refusing.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub wait_for_lock: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -145,17 +145,6 @@ impl Held {
         self.lock.hold(backend.provider(), &WallClock, work, &|w| eprintln!("warning: {w}")).await
     }
 
-    /// Saves the sim's state, then releases the lock, for a command that goes
-    /// on without it (`berth run`, once its revision is registered).
-    pub fn release(self, rt: &tokio::runtime::Runtime, backend: &Backend, io: &mut Io<'_>) -> anyhow::Result<()> {
-        backend.save()?;
-        let name = self.lock.record().resource_name();
-        if let Err(e) = rt.block_on(self.lock.release(backend.provider())) {
-            writeln!(io.stderr, "warning: could not release the lock {name} ({e}); it expires by itself")?;
-        }
-        Ok(())
-    }
-
     /// Saves the backend (the sim's state file), then releases the lock —
     /// in that order, so the next holder reads what this run wrote.
     pub fn finish(

@@ -15,9 +15,13 @@ type Sources = BTreeMap<String, Vec<(String, String)>>; // group → (stream pre
 
 /// The awslogs groups and stream prefixes of the chosen services and containers.
 fn sources(desired: &berth_model::Desired, args: &LogsArgs) -> Result<Sources, String> {
-    // Each service's task definition family is `<app>-<service>`.
-    let short =
-        |t: &berth_model::resources::TaskDefinition| t.family.strip_prefix(&format!("{}-", desired.app)).unwrap_or(&t.family).to_string();
+    // Each task definition is its service's (named `<app>-<service>` or by `x-berth.names`).
+    let short = |t: &berth_model::resources::TaskDefinition| {
+        desired.services.iter().find(|s| s.task_definition == t.family).map_or_else(
+            || t.family.strip_prefix(&format!("{}-", desired.app)).unwrap_or(&t.family).to_string(),
+            |s| s.compose_name.clone(),
+        )
+    };
     let known: Vec<String> = desired.task_definitions.iter().map(short).collect();
     for s in &args.services {
         if !known.contains(s) {

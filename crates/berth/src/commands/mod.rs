@@ -126,6 +126,7 @@ pub struct Target {
     pub desired: Desired,
     /// Services of inactive Compose profiles (their live resources are left alone).
     pub disabled_services: Vec<String>,
+    pub disabled_live_names: Vec<String>,
     /// The spec's warnings, as a plan lists them.
     pub spec_warnings: Vec<String>,
     /// `x-berth.load_balancer.priority_range`.
@@ -145,7 +146,15 @@ impl Target {
             .collect();
         let priority_range = loaded.app.load_balancer.as_ref().map_or(berth_spec::resolve::DEFAULT_PRIORITY_RANGE, |lb| lb.priority_range);
         let adopt = loaded.app.adopt;
-        Target { disabled_services: loaded.disabled_services.clone(), spec_warnings, priority_range, desired, adopt, loaded: Some(loaded) }
+        Target {
+            disabled_services: loaded.disabled_services.clone(),
+            disabled_live_names: loaded.disabled_live_names.clone(),
+            spec_warnings,
+            priority_range,
+            desired,
+            adopt,
+            loaded: Some(loaded),
+        }
     }
 
     /// The app a self-contained saved plan holds.
@@ -156,6 +165,7 @@ impl Target {
             loaded: None,
             desired: app.into_desired()?,
             disabled_services: saved.disabled_services.clone(),
+            disabled_live_names: saved.disabled_live_names.clone(),
             spec_warnings: saved.spec_warnings.clone(),
             priority_range: saved.priority_range,
             adopt: false,
@@ -167,6 +177,7 @@ impl Target {
         berth_plan::SavedTarget {
             app: serde_json::to_value(berth_model::SavedDesired::from(&self.desired)).unwrap_or_default(),
             disabled_services: self.disabled_services.clone(),
+            disabled_live_names: self.disabled_live_names.clone(),
             spec_warnings: self.spec_warnings.clone(),
             priority_range: self.priority_range,
         }
@@ -235,6 +246,7 @@ pub fn plan_input<'a>(target: &'a Target, provider: &dyn Provider, allow_mutable
     berth_plan::pipeline::PlanInput {
         desired: &target.desired,
         disabled_services: &target.disabled_services,
+        disabled_live_names: &target.disabled_live_names,
         spec_warnings: target.spec_warnings.clone(),
         ctx: plan_context(target, provider),
         allow_mutable_tags,

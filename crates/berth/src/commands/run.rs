@@ -117,25 +117,29 @@ pub fn run(cli: &Cli, args: &RunArgs, io: &mut Io) -> anyhow::Result<ExitStatus>
     let rt = backend::runtime()?;
     let backend = rt.block_on(Backend::open(cli, io, &target))?;
     // The live revision changes nothing; registering the planned one does,
-    // so that happens under the app lock, as an apply's registrations do.
-    let (backend, chosen) = if args.live {
+    // so that run holds the app lock from the registration to its end, as
+    // an apply holds it through its migrations.
+    let (backend, lock, chosen) = if args.live {
         let chosen = rt.block_on(live(&target, backend.provider(), &args.service));
-        (backend, chosen)
+        (backend, None, chosen)
     } else {
-        let Some((backend, lock)) = rt.block_on(lock::acquire(cli, io, &target, backend, None))? else {
+        let Some((backend, lock)) = rt.block_on(lock::acquire(cli, io, &target, backend, args.wait_for_lock))? else {
             return Ok(ExitStatus::Error);
         };
         let chosen = rt.block_on(lock.hold(&backend, planned(&target, backend.provider(), cli, &args.service)));
-        lock.release(&rt, &backend, io)?;
-        (backend, chosen)
+        (backend, Some(lock), chosen)
+    };
+    // The end of the run: the sim's state saved, then the lock released.
+    let finish = |lock: Option<lock::Held>, status: ExitStatus, io: &mut Io| match lock {
+        Some(lock) => lock.finish(&rt, &backend, cli, io, Ok(status)),
+        None => backend.finish(cli, io).map(|()| status),
     };
     let provider = backend.provider();
     let chosen = match chosen {
         Ok(c) => c,
         Err(e) => {
             writeln!(io.stderr, "error: {e:#}")?;
-            backend.finish(cli, io)?;
-            return Ok(ExitStatus::Error);
+            return finish(lock, ExitStatus::Error, io);
         }
     };
     let definition = chosen.definition.clone().or_else(|| target.desired.task_definitions.iter().find(|t| t.family == family).cloned());
@@ -148,7 +152,7 @@ pub fn run(cli: &Cli, args: &RunArgs, io: &mut Io) -> anyhow::Result<ExitStatus>
                 args.service,
                 names.join(", ")
             )?;
-            return Ok(ExitStatus::Error);
+            return finish(lock, ExitStatus::Error, io);
         }
     }
     let logs: Vec<LogSource> = definition.as_ref().map(oneoff::log_sources).unwrap_or_default();
@@ -198,8 +202,12 @@ pub fn run(cli: &Cli, args: &RunArgs, io: &mut Io) -> anyhow::Result<ExitStatus>
             eprintln!("\ninterrupted: stopping the task");
             flag.store(true, Ordering::SeqCst);
         });
-        let mut printer = Printer { io, many_containers: logs.len() > 1 };
-        anyhow::Ok(oneoff::run(provider, &job, &mut printer).await)
+        let mut printer = Printer { io: &mut *io, many_containers: logs.len() > 1 };
+        let task = oneoff::run(provider, &job, &mut printer);
+        anyhow::Ok(match &lock {
+            Some(held) => held.hold(&backend, task).await,
+            None => task.await,
+        })
     })?;
     let status = match finished {
         Ok(f) => {
@@ -234,6 +242,5 @@ pub fn run(cli: &Cli, args: &RunArgs, io: &mut Io) -> anyhow::Result<ExitStatus>
             ExitStatus::Error
         }
     };
-    backend.finish(cli, io)?;
-    Ok(status)
+    finish(lock, status, io)
 }

@@ -18,7 +18,7 @@ pub fn scale(cli: &Cli, args: &ScaleArgs, io: &mut Io) -> anyhow::Result<ExitSta
     }
     let rt = backend::runtime()?;
     let backend = rt.block_on(Backend::open(cli, io, &target))?;
-    let Some((backend, lock)) = rt.block_on(lock::acquire(cli, io, &target, backend, None))? else {
+    let Some((backend, lock)) = rt.block_on(lock::acquire(cli, io, &target, backend, args.wait_for_lock))? else {
         return Ok(ExitStatus::Error);
     };
     let status = rt.block_on(lock.hold(&backend, async {
