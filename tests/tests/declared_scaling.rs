@@ -581,3 +581,18 @@ fn a_scheduled_action_sets_the_bounds_when_it_fires() {
     let p = plan(&sim, &desired(&rolling_spec("app:v1", scaling)));
     assert!(p.changes.is_empty(), "{:?}", p.changes.iter().map(|c| (&c.address, &c.changed)).collect::<Vec<_>>());
 }
+
+#[test]
+fn with_a_schedule_a_changed_min_or_max_of_the_spec_still_applies() {
+    let sim = Sim::new();
+    let scaling =
+        |min: u32| format!("{{ min: {min}, max: 10, cpu: 60%, schedule: [{{ name: nightly, cron: \"0 22 * * ? *\", min: 1, max: 2 }}] }}");
+    assert!(apply(&sim, &rolling_spec("app:v1", &scaling(2))).0.ok());
+    // Before the schedule fires, the live bounds are the spec's: a new min is an update.
+    let p = plan(&sim, &desired(&rolling_spec("app:v1", &scaling(3))));
+    let change = p.changes.iter().find(|c| c.address == "scaling.web").expect("the scaler changes");
+    assert_eq!(change.changed, ["minCapacity"], "{:?}", change.changed);
+    assert!(apply(&sim, &rolling_spec("app:v1", &scaling(3))).0.ok());
+    let t = sim.state().scalable_targets["service/sc/sc-web"].clone();
+    assert_eq!((t.min_capacity, t.max_capacity), (3, 10));
+}

@@ -647,8 +647,12 @@ fn keep_scheduled_bounds(wants: &mut [Want], index: &Index, blue_green: &HashMap
             continue;
         }
         let Some(live) = index.get(&scaler_observed_at(&w.address, blue_green).unwrap_or_else(|| w.address.clone())) else { continue };
+        // A live bound one of the scheduled actions sets is the schedule's
+        // (kept); any other is the spec's old one, so the spec's applies.
+        let actions: Vec<Value> = w.spec["scheduledActions"].as_array().cloned().unwrap_or_default();
         for key in ["minCapacity", "maxCapacity"] {
-            if let Some(n) = live.spec.get(key).filter(|n| n.is_u64()) {
+            let Some(n) = live.spec.get(key).filter(|n| n.is_u64()) else { continue };
+            if actions.iter().any(|a| a.pointer(&format!("/scalableTargetAction/{key}")) == Some(n)) {
                 w.spec[key] = n.clone();
             }
         }
