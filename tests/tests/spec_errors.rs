@@ -225,4 +225,28 @@ fn a_misspelt_key_under_x_berth_is_named_with_its_line() {
         out.stderr
     );
     assert!(!out.stderr.contains("anything") && !out.stderr.contains("whatever"), "{}", out.stderr);
+    // The closest known key at that place, from the schema.
+    assert!(out.stderr.contains("hint: did you mean `region`? (see `berth schema`)"), "{}", out.stderr);
+    assert!(out.stderr.contains("hint: did you mean `secret_env`? (see `berth schema`)"), "{}", out.stderr);
+}
+
+#[test]
+fn an_unknown_key_is_told_the_closest_known_one_at_its_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(
+        dir.path().join("compose.yaml"),
+        "name: app\nservices:\n  web:\n    image: nginx\n    ports: [\"80\"]\n    helthcheck: { test: [CMD, true] }\n    x-berth:\n      route: { pahts: [\"/x\"] }\n      frobnicate: 1\n",
+    )
+    .expect("write spec");
+    let out = Berth::new(dir.path()).args(["validate"]).run();
+    for (key, hint) in [
+        ("services.web.helthcheck", "did you mean `healthcheck`?"),
+        ("services.web.x-berth.route.pahts", "did you mean `paths`?"),
+        ("services.web.x-berth.frobnicate", "check the spelling against `berth schema`"),
+    ] {
+        let at = out.stderr.find(&format!("{key}: unknown key")).unwrap_or_else(|| panic!("{key} in:\n{}", out.stderr));
+        let next = &out.stderr[at..];
+        let hint_line = next.lines().nth(1).unwrap_or_default();
+        assert!(hint_line.contains(hint), "{key}: {hint_line:?} in:\n{}", out.stderr);
+    }
 }

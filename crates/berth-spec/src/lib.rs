@@ -20,6 +20,7 @@ pub mod placeholders;
 pub mod resolve;
 pub mod service_keys;
 mod service_tags;
+mod suggest;
 pub mod types;
 pub mod units;
 

@@ -280,11 +280,11 @@ fn deserialize(tree: &Node, diags: &mut Diagnostics) -> Result<ComposeFile, Diag
                 continue;
             }
         }
-        diags.push(
-            Diagnostic::warning(path_string(&path), "unknown key; berth ignores it")
-                .at(Some(tree.pos_of(&path)))
-                .hint("check the spelling against `berth schema`"),
-        );
+        let hint = match crate::suggest::closest_key(&path) {
+            Some(k) => format!("did you mean `{k}`? (see `berth schema`)"),
+            None => "check the spelling against `berth schema`".to_string(),
+        };
+        diags.push(Diagnostic::warning(path_string(&path), "unknown key; berth ignores it").at(Some(tree.pos_of(&path))).hint(hint));
     }
     result.map_err(|err| {
         let path: Vec<Seg> = err
