@@ -389,10 +389,10 @@ async fn adopt(cx: &Ctx<'_>, c: &Change) -> Result<(), Failure> {
     }
     cx.provider.tag_resource(kind, arn, &tags).await.map_err(|e| fail(a, e))?;
     // A blue/green service is its two colors: the plan compared the live
-    // one; the other (ARN `…/<base>-<color>`) is adopted with it, if it exists.
+    // one, and lists the other (when it exists) as unchanged at
+    // `<address>-<color>`; it is adopted with it.
     if kind == Kind::Service && after.get("blueGreen").is_some() {
-        let other =
-            arn.strip_suffix("-blue").map(|b| format!("{b}-green")).or_else(|| arn.strip_suffix("-green").map(|b| format!("{b}-blue")));
+        let other = ["blue", "green"].iter().filter_map(|color| cx.arn(&format!("{a}-{color}"))).find(|o| o != arn);
         if let Some(other) = other {
             let live = cx.provider.live_tags(kind, &other).await.map_err(|e| fail(a, e))?;
             if let Some(live) = live {
