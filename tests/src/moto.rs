@@ -35,6 +35,15 @@ pub struct Network {
     pub listener: String,
 }
 
+/// A test's own VPC ([`Moto::vpc`]).
+#[derive(Debug, Clone)]
+pub struct Vpc {
+    pub vpc: String,
+    pub subnet_a: String,
+    pub subnet_b: String,
+    pub security_group: String,
+}
+
 impl Network {
     /// The `x-berth.network` value of a spec deployed into this network.
     pub fn yaml(&self) -> String {
@@ -68,30 +77,45 @@ impl Moto {
     /// A fresh VPC with two subnets, a security group and a shared ALB with
     /// an HTTP listener, in `region` (each test uses its own region).
     pub fn network(&self, region: &str) -> Network {
+        let Vpc { vpc, subnet_a, subnet_b, security_group } = self.vpc(region, 9, "app");
+        let listener = self.listener(region, &[&subnet_a, &subnet_b], &security_group, "shared");
+        Network { region: region.into(), vpc, subnet_a, subnet_b, security_group, listener }
+    }
+
+    /// A VPC of a test's own, `10.<octet>.0.0/16`, with a subnet in each of
+    /// the region's zones `a` and `b` and a security group `name` (tests
+    /// that share a region each take their own octet).
+    pub fn vpc(&self, region: &str, octet: u8, name: &str) -> Vpc {
         let ec2 = |body: &str| self.query(region, "ec2", &format!("{body}&Version=2016-11-15"));
-        let vpc = tag(&ec2("Action=CreateVpc&CidrBlock=10.9.0.0/16"), "vpcId").expect("vpc");
-        let subnet = |cidr: &str, az: &str| {
+        let vpc = tag(&ec2(&format!("Action=CreateVpc&CidrBlock=10.{octet}.0.0/16")), "vpcId").expect("vpc");
+        let subnet = |n: u8, az: &str| {
+            let cidr = format!("10.{octet}.{n}.0/24");
             tag(&ec2(&format!("Action=CreateSubnet&VpcId={vpc}&CidrBlock={cidr}&AvailabilityZone={region}{az}")), "subnetId")
                 .expect("subnet")
         };
-        let subnet_a = subnet("10.9.1.0/24", "a");
-        let subnet_b = subnet("10.9.2.0/24", "b");
+        let (subnet_a, subnet_b) = (subnet(1, "a"), subnet(2, "b"));
         let security_group =
-            tag(&ec2(&format!("Action=CreateSecurityGroup&GroupName=app&GroupDescription=app&VpcId={vpc}")), "groupId").expect("sg");
+            tag(&ec2(&format!("Action=CreateSecurityGroup&GroupName={name}&GroupDescription={name}&VpcId={vpc}")), "groupId").expect("sg");
+        Vpc { vpc, subnet_a, subnet_b, security_group }
+    }
+
+    /// An ALB `name` in `subnets` with an HTTP:80 listener answering 404:
+    /// the listener's ARN.
+    pub fn listener(&self, region: &str, subnets: &[&str], security_group: &str, name: &str) -> String {
         let elb = |body: &str| self.query(region, "elasticloadbalancing", &format!("{body}&Version=2015-12-01"));
+        let members: String = subnets.iter().enumerate().map(|(i, s)| format!("&Subnets.member.{}={s}", i + 1)).collect();
         let lb = tag(
-            &elb(&format!("Action=CreateLoadBalancer&Name=shared&Subnets.member.1={subnet_a}&Subnets.member.2={subnet_b}&SecurityGroups.member.1={security_group}")),
+            &elb(&format!("Action=CreateLoadBalancer&Name={name}{members}&SecurityGroups.member.1={security_group}")),
             "LoadBalancerArn",
         )
         .expect("load balancer");
-        let listener = tag(
+        tag(
             &elb(&format!(
                 "Action=CreateListener&LoadBalancerArn={lb}&Protocol=HTTP&Port=80&DefaultActions.member.1.Type=fixed-response&DefaultActions.member.1.FixedResponseConfig.StatusCode=404"
             )),
             "ListenerArn",
         )
-        .expect("listener");
-        Network { region: region.into(), vpc, subnet_a, subnet_b, security_group, listener }
+        .expect("listener")
     }
 
     /// `berth --backend aws` against moto, for an example, with its network.

@@ -210,18 +210,12 @@ fn the_engine_adopts_only_untagged_resources_and_only_when_asked_whatever_a_plan
 /// `apply --adopt` tags them without a deployment; the next plan is clean.
 #[test]
 fn on_moto_an_untagged_service_is_imported_adopted_and_never_redeployed() {
-    use berth_tests::moto::moto;
+    use berth_tests::moto::{moto, Vpc};
     let Some(moto) = moto() else { return };
     // Shared with declared_scaling.rs and autoscaling.rs's moto tests, which
     // have their own apps and clusters and make no load balancer.
     let region = "ap-southeast-6";
-    let ec2 = |body: &str| moto.query(region, "ec2", &format!("{body}&Version=2016-11-15"));
-    let id = |xml: String, tag: &str| {
-        let start = xml.find(&format!("<{tag}>")).expect(tag) + tag.len() + 2;
-        xml[start..start + xml[start..].find('<').expect("end")].to_string()
-    };
-    let vpc = id(ec2("Action=CreateVpc&CidrBlock=10.18.0.0/16"), "vpcId");
-    let subnet = id(ec2(&format!("Action=CreateSubnet&VpcId={vpc}&CidrBlock=10.18.1.0/24&AvailabilityZone={region}a")), "subnetId");
+    let Vpc { vpc, subnet_a: subnet, .. } = moto.vpc(region, 18, "adopted");
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = dir.path().join("compose.yaml");
     std::fs::write(
@@ -299,30 +293,12 @@ services:
 /// imported and adopted: the rule keeps its priority, ELB tags it.
 #[test]
 fn on_moto_an_untagged_routed_service_keeps_its_rule_priority_when_adopted() {
-    use berth_tests::moto::moto;
+    use berth_tests::moto::{moto, Vpc};
     let Some(moto) = moto() else { return };
     // As above: this region's other tests use other names (their ALB is `shared`).
     let region = "ap-southeast-6";
-    let ec2 = |body: &str| moto.query(region, "ec2", &format!("{body}&Version=2016-11-15"));
-    let elb = |body: &str| moto.query(region, "elasticloadbalancing", &format!("{body}&Version=2015-12-01"));
-    let id = |xml: String, tag: &str| {
-        let start = xml.find(&format!("<{tag}>")).unwrap_or_else(|| panic!("{tag} in {xml}")) + tag.len() + 2;
-        xml[start..start + xml[start..].find('<').expect("end")].to_string()
-    };
-    let vpc = id(ec2("Action=CreateVpc&CidrBlock=10.19.0.0/16"), "vpcId");
-    let subnet = |cidr: &str, az: &str| {
-        id(ec2(&format!("Action=CreateSubnet&VpcId={vpc}&CidrBlock={cidr}&AvailabilityZone={region}{az}")), "subnetId")
-    };
-    let (a, b) = (subnet("10.19.1.0/24", "a"), subnet("10.19.2.0/24", "b"));
-    let sg = id(ec2(&format!("Action=CreateSecurityGroup&GroupName=routed&GroupDescription=routed&VpcId={vpc}")), "groupId");
-    let lb = id(
-        elb(&format!("Action=CreateLoadBalancer&Name=routed-alb&Subnets.member.1={a}&Subnets.member.2={b}&SecurityGroups.member.1={sg}")),
-        "LoadBalancerArn",
-    );
-    let listener = id(
-        elb(&format!("Action=CreateListener&LoadBalancerArn={lb}&Protocol=HTTP&Port=80&DefaultActions.member.1.Type=fixed-response&DefaultActions.member.1.FixedResponseConfig.StatusCode=404")),
-        "ListenerArn",
-    );
+    let Vpc { vpc, subnet_a: a, subnet_b: b, security_group: sg } = moto.vpc(region, 19, "routed");
+    let listener = moto.listener(region, &[&a, &b], &sg, "routed-alb");
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = dir.path().join("compose.yaml");
     std::fs::write(

@@ -372,17 +372,11 @@ fn bad_autoscaling_keys_are_errors_naming_file_line_and_key() {
 #[test]
 fn on_moto_the_declared_scaler_reads_back_as_the_spec() {
     use aws_sdk_applicationautoscaling::types::{ScalableDimension, ServiceNamespace};
-    use berth_tests::moto::{block_on, moto};
+    use berth_tests::moto::{block_on, moto, Vpc};
     let Some(moto) = moto() else { return };
     // Shared with autoscaling.rs's moto test, which has its own app and cluster.
     let region = "ap-southeast-6";
-    let ec2 = |body: &str| moto.query(region, "ec2", &format!("{body}&Version=2016-11-15"));
-    let id = |xml: String, tag: &str| {
-        let start = xml.find(&format!("<{tag}>")).expect(tag) + tag.len() + 2;
-        xml[start..start + xml[start..].find('<').expect("end")].to_string()
-    };
-    let vpc = id(ec2("Action=CreateVpc&CidrBlock=10.8.0.0/16"), "vpcId");
-    let subnet = id(ec2(&format!("Action=CreateSubnet&VpcId={vpc}&CidrBlock=10.8.1.0/24&AvailabilityZone={region}a")), "subnetId");
+    let Vpc { vpc, subnet_a: subnet, .. } = moto.vpc(region, 8, "scaled");
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = dir.path().join("compose.yaml");
     std::fs::write(

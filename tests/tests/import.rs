@@ -173,22 +173,12 @@ fn on_moto_a_service_made_with_the_sdk_is_imported_adopted_and_never_redeployed(
     use aws_sdk_ecs::types as ecs;
     use aws_sdk_elasticloadbalancingv2::types as elb;
     use aws_sdk_servicediscovery::types as sd;
-    use berth_tests::moto::{block_on, moto};
+    use berth_tests::moto::{block_on, moto, Vpc};
     let Some(moto) = moto() else { return };
     // Shared with adopt.rs's and the scaling tests' moto tests: a VPC, load
     // balancer, namespace and cluster of this test's own.
     let region = "ap-southeast-6";
-    let ec2 = |body: &str| moto.query(region, "ec2", &format!("{body}&Version=2016-11-15"));
-    let id = |xml: String, tag: &str| {
-        let start = xml.find(&format!("<{tag}>")).unwrap_or_else(|| panic!("{tag} in {xml}")) + tag.len() + 2;
-        xml[start..start + xml[start..].find('<').expect("end")].to_string()
-    };
-    let vpc = id(ec2("Action=CreateVpc&CidrBlock=10.21.0.0/16"), "vpcId");
-    let subnet = |cidr: &str, az: &str| {
-        id(ec2(&format!("Action=CreateSubnet&VpcId={vpc}&CidrBlock={cidr}&AvailabilityZone={region}{az}")), "subnetId")
-    };
-    let (a, b) = (subnet("10.21.1.0/24", "a"), subnet("10.21.2.0/24", "b"));
-    let sg = id(ec2(&format!("Action=CreateSecurityGroup&GroupName=legacy&GroupDescription=legacy&VpcId={vpc}")), "groupId");
+    let Vpc { vpc, subnet_a: a, subnet_b: b, security_group: sg } = moto.vpc(region, 21, "legacy");
     let secret = "arn:aws:secretsmanager:ap-southeast-6:123456789012:secret:legacy/db-AbCdEf";
     let role = "arn:aws:iam::123456789012:role/legacy-task-execution";
 
@@ -668,17 +658,10 @@ fn settings_berth_would_change_are_warnings_naming_them() {
 #[test]
 fn on_moto_settings_berth_does_not_model_are_named_not_dropped_unseen() {
     use aws_sdk_ecs::types as ecs;
-    use berth_tests::moto::{block_on, moto};
+    use berth_tests::moto::{block_on, moto, Vpc};
     let Some(moto) = moto() else { return };
     let region = "ap-southeast-6";
-    let ec2 = |body: &str| moto.query(region, "ec2", &format!("{body}&Version=2016-11-15"));
-    let id = |xml: String, tag: &str| {
-        let start = xml.find(&format!("<{tag}>")).unwrap_or_else(|| panic!("{tag} in {xml}")) + tag.len() + 2;
-        xml[start..start + xml[start..].find('<').expect("end")].to_string()
-    };
-    let vpc = id(ec2("Action=CreateVpc&CidrBlock=10.22.0.0/16"), "vpcId");
-    let subnet = id(ec2(&format!("Action=CreateSubnet&VpcId={vpc}&CidrBlock=10.22.1.0/24&AvailabilityZone={region}a")), "subnetId");
-    let sg = id(ec2(&format!("Action=CreateSecurityGroup&GroupName=hardmem&GroupDescription=hardmem&VpcId={vpc}")), "groupId");
+    let Vpc { subnet_a: subnet, security_group: sg, .. } = moto.vpc(region, 22, "hardmem");
     block_on(async {
         let sdk = moto.sdk(region).await;
         sdk.ecs.create_cluster().cluster_name("hardmem").send().await.expect("cluster");

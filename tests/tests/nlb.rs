@@ -4,7 +4,7 @@
 //! error naming the key; and a spec naming an existing listener but no VPC
 //! gets the VPC of the listener's load balancer.
 
-use berth_tests::moto::{block_on, moto};
+use berth_tests::moto::{block_on, moto, Vpc};
 use berth_tests::{ok, plan_changes, plan_json, shared_dir, Berth, Output};
 
 /// The x-berth overlay of ../shared/corpus/compose/minecraft: a TCP route
@@ -330,27 +330,10 @@ fn without_vpc_id_the_vpc_is_read_from_the_listeners_load_balancer_on_the_sim() 
 /// makes its own names, and these tests make their own VPCs.
 const MOTO_REGION: &str = "ap-southeast-3";
 
-fn tag(xml: &str, name: &str) -> String {
-    let open = format!("<{name}>");
-    let start = xml.find(&open).unwrap_or_else(|| panic!("{name} in {xml}")) + open.len();
-    xml[start..start + xml[start..].find('<').expect("end")].to_string()
-}
-
-/// A VPC with two subnets in MOTO_REGION: `(vpc, subnet a, subnet b)`.
-fn moto_vpc(moto: &berth_tests::moto::Moto, cidr: u8) -> (String, String, String) {
-    let ec2 = |body: &str| moto.query(MOTO_REGION, "ec2", &format!("{body}&Version=2016-11-15"));
-    let vpc = tag(&ec2(&format!("Action=CreateVpc&CidrBlock=10.{cidr}.0.0/16")), "vpcId");
-    let subnet = |n: u8, az: &str| {
-        tag(&ec2(&format!("Action=CreateSubnet&VpcId={vpc}&CidrBlock=10.{cidr}.{n}.0/24&AvailabilityZone={MOTO_REGION}{az}")), "subnetId")
-    };
-    let (a, b) = (subnet(1, "a"), subnet(2, "b"));
-    (vpc, a, b)
-}
-
 #[test]
 fn on_moto_minecraft_and_dns_deploy_through_nlbs_and_read_back() {
     let Some(moto) = moto() else { return };
-    let (vpc, a, b) = moto_vpc(&moto, 71);
+    let Vpc { vpc, subnet_a: a, subnet_b: b, .. } = moto.vpc(MOTO_REGION, 71, "nlb");
     let dir = tempfile::tempdir().expect("tempdir");
     let network = format!("{{ vpc_id: {vpc}, subnets: [{a}, {b}] }}");
     let overlay = dir.path().join("overlay.yaml");
@@ -427,16 +410,8 @@ fn on_moto_minecraft_and_dns_deploy_through_nlbs_and_read_back() {
 #[test]
 fn on_moto_without_vpc_id_the_vpc_is_read_from_the_listeners_load_balancer() {
     let Some(moto) = moto() else { return };
-    let (vpc, a, b) = moto_vpc(&moto, 72);
-    let elb = |body: &str| moto.query(MOTO_REGION, "elasticloadbalancing", &format!("{body}&Version=2015-12-01"));
-    let lb =
-        tag(&elb(&format!("Action=CreateLoadBalancer&Name=vpcread-shared&Subnets.member.1={a}&Subnets.member.2={b}")), "LoadBalancerArn");
-    let listener = tag(
-        &elb(&format!(
-            "Action=CreateListener&LoadBalancerArn={lb}&Protocol=HTTP&Port=80&DefaultActions.member.1.Type=fixed-response&DefaultActions.member.1.FixedResponseConfig.StatusCode=404"
-        )),
-        "ListenerArn",
-    );
+    let Vpc { vpc, subnet_a: a, subnet_b: b, security_group } = moto.vpc(MOTO_REGION, 72, "vpcread");
+    let listener = moto.listener(MOTO_REGION, &[&a, &b], &security_group, "vpcread-shared");
     let dir = tempfile::tempdir().expect("tempdir");
     let spec = dir.path().join("compose.yaml");
     std::fs::write(&spec, listener_spec("vpcread", &listener, &a)).expect("write");
