@@ -53,6 +53,21 @@ pub fn plan_changes(plan: &serde_json::Value) -> Vec<(String, String, Vec<String
         .collect()
 }
 
+/// `plan --adopt --format json` with `berth`: asserts that every change is
+/// an adoption that changes nothing else (`context`, e.g. the spec, goes
+/// into the failure message), and returns their addresses.
+#[track_caller]
+pub fn adopt_only(berth: Berth, context: &str) -> Vec<String> {
+    let out = berth.args(["plan", "--adopt", "--format", "json"]).run();
+    ok(&out);
+    let changes = plan_changes(&plan_json(&out));
+    assert!(
+        changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()),
+        "only adopt changes: {changes:?}\n{context}"
+    );
+    changes.into_iter().map(|(address, _, _)| address).collect()
+}
+
 /// The changes an apply or destroy started, in order, as `(address, verb)`,
 /// from its event lines (`<time> <address>: <verb> started`).
 pub fn started_changes(out: &Output) -> Vec<(String, String)> {

@@ -5,7 +5,7 @@
 
 use berth_engine::{ApplyOptions, Collect, WaitMode};
 use berth_tests::moto::block_on;
-use berth_tests::{ok, plan_changes, plan_json, SimAccount};
+use berth_tests::{adopt_only, ok, plan_changes, plan_json, SimAccount};
 use serde_json::json;
 
 /// What a redeploy or a new revision would change: each service's
@@ -269,12 +269,7 @@ services:
         .args([import_dir.path().join("compose.berth.yaml").display().to_string()])
         .run();
     ok(&out);
-    let out = berth().args(["plan", "--adopt", "--format", "json"]).run();
-    ok(&out);
-    let changes = plan_changes(&plan_json(&out));
-    let addresses: Vec<&str> = changes.iter().map(|(a, _, _)| a.as_str()).collect();
-    assert_eq!(addresses, ["taskdef.worker", "service.worker"], "{changes:?}");
-    assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}");
+    assert_eq!(adopt_only(berth(), ""), ["taskdef.worker", "service.worker"]);
     ok(&berth().args(["apply", "--adopt", "--yes", "--wait", "none"]).run());
     let out = berth().args(["plan"]).run();
     ok(&out);
@@ -348,12 +343,7 @@ services:
     let imported = std::fs::read_to_string(&out_file).expect("written");
     assert!(imported.contains("priority: 77") && imported.contains("health_path: /health"), "{imported}");
     let berth = || moto.berth_in(region).args(["-f".to_string(), out_file.display().to_string()]);
-    let out = berth().args(["plan", "--adopt", "--format", "json"]).run();
-    ok(&out);
-    let changes = plan_changes(&plan_json(&out));
-    let addresses: Vec<&str> = changes.iter().map(|(a, _, _)| a.as_str()).collect();
-    assert_eq!(addresses, ["taskdef.web", "tg.web", "rule.web/0", "service.web"], "{changes:?}");
-    assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}");
+    assert_eq!(adopt_only(berth(), ""), ["taskdef.web", "tg.web", "rule.web/0", "service.web"]);
     ok(&berth().args(["apply", "--adopt", "--yes", "--wait", "none"]).run());
     let out = berth().args(["plan"]).run();
     ok(&out);

@@ -1,7 +1,7 @@
 //! `berth import`: a spec written from live services, which plans as the
 //! adoption of each resource and nothing else.
 
-use berth_tests::{ok, plan_changes, plan_json, SimAccount};
+use berth_tests::{adopt_only, ok, SimAccount};
 
 const LISTENER: &str = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:listener/app/shared/50dc6c495c0c9188/f2f7dc8efc522ab2";
 
@@ -36,11 +36,8 @@ fn the_web_example_round_trips_apply_strip_import_adopt_no_changes() {
         assert!(spec.contains(line), "{line:?} in:\n{spec}");
     }
     ok(&account.berth_in(dir.path()).args(["validate"]).run());
-    let out = account.berth_in(dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
-    ok(&out);
-    let changes = plan_changes(&plan_json(&out));
-    assert_eq!(changes.len(), 4, "{changes:?}");
-    assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}");
+    let addresses = adopt_only(account.berth_in(dir.path()), &spec);
+    assert_eq!(addresses.len(), 4, "{addresses:?}");
     ok(&account.berth_in(dir.path()).args(["apply", "--adopt", "--yes"]).run());
     let out = account.berth_in(dir.path()).args(["plan"]).run();
     ok(&out);
@@ -143,12 +140,8 @@ fn the_shop_examples_rolling_services_round_trip_with_their_secret_files_and_dis
     ] {
         assert!(spec.contains(line), "{line:?} in:\n{spec}");
     }
-    let out = account.berth_in(dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
-    ok(&out);
-    let changes = plan_changes(&plan_json(&out));
-    let addresses: Vec<&str> = changes.iter().map(|(a, _, _)| a.as_str()).collect();
-    assert_eq!(addresses, ["taskdef.api", "taskdef.worker", "cloudmap.api", "service.api", "service.worker"], "{changes:?}");
-    assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}");
+    let addresses = adopt_only(account.berth_in(dir.path()), &spec);
+    assert_eq!(addresses, ["taskdef.api", "taskdef.worker", "cloudmap.api", "service.api", "service.worker"]);
     ok(&account.berth_in(dir.path()).args(["apply", "--adopt", "--yes"]).run());
     let out = account.berth_in(dir.path()).args(["plan"]).run();
     ok(&out);
@@ -414,12 +407,8 @@ fn on_moto_a_service_made_with_the_sdk_is_imported_adopted_and_never_redeployed(
     }
     let berth = || moto.berth_in(region).args(["-f".to_string(), out_file.display().to_string()]);
     ok(&berth().args(["validate"]).run());
-    let out = berth().args(["plan", "--adopt", "--format", "json"]).run();
-    ok(&out);
-    let changes = plan_changes(&plan_json(&out));
-    let addresses: Vec<&str> = changes.iter().map(|(a, _, _)| a.as_str()).collect();
-    assert_eq!(addresses, ["taskdef.orders", "tg.orders", "rule.orders/0", "cloudmap.orders", "service.orders"], "{changes:?}\n{spec}");
-    assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}\n{spec}");
+    let addresses = adopt_only(berth(), &spec);
+    assert_eq!(addresses, ["taskdef.orders", "tg.orders", "rule.orders/0", "cloudmap.orders", "service.orders"], "{spec}");
     ok(&berth().args(["apply", "--adopt", "--yes", "--wait", "none"]).run());
     let out = berth().args(["plan"]).run();
     ok(&out);
@@ -490,14 +479,8 @@ fn every_example_round_trips_apply_strip_import_adopt_no_changes() {
             assert!(out.stderr.contains("note: service shop-web is a blue/green pair"), "{}", out.stderr);
         }
         ok(&account.berth_in(dir.path()).args(["validate"]).run());
-        let out = account.berth_in(dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
-        ok(&out);
-        let changes = plan_changes(&plan_json(&out));
-        assert!(!changes.is_empty(), "{example}");
-        assert!(
-            changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()),
-            "{example}: only adopt changes: {changes:?}\n{spec}"
-        );
+        let addresses = adopt_only(account.berth_in(dir.path()), &format!("{example}:\n{spec}"));
+        assert!(!addresses.is_empty(), "{example}");
         ok(&account.berth_in(dir.path()).args(["apply", "--adopt", "--yes"]).run());
         let out = account.berth_in(dir.path()).args(["plan"]).run();
         ok(&out);
@@ -542,10 +525,7 @@ services:
         assert!(spec.contains(line), "{line:?} in:\n{spec}");
     }
     assert!(!spec.contains("spot_base"), "{spec}");
-    let out = account.berth_in(dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
-    ok(&out);
-    let changes = plan_changes(&plan_json(&out));
-    assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}\n{spec}");
+    adopt_only(account.berth_in(dir.path()), &spec);
 }
 
 #[test]
@@ -567,10 +547,7 @@ fn a_service_someone_elses_scaler_scales_is_imported_with_a_warning_and_keeps_it
         "{}",
         out.stderr
     );
-    let out = account.berth_in(dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
-    ok(&out);
-    let changes = plan_changes(&plan_json(&out));
-    assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}");
+    adopt_only(account.berth_in(dir.path()), "");
     ok(&account.berth_in(dir.path()).args(["apply", "--adopt", "--yes"]).run());
     assert_eq!(account.read(|s| s.services["hello-web"].spec.desired_count), Some(5), "the scaler's count stays");
 }
@@ -619,10 +596,7 @@ fn container_settings_compose_has_keys_for_are_imported_as_those_keys() {
     ] {
         assert!(spec.contains(line), "{line:?} in:\n{spec}");
     }
-    let out = account.berth_in(dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
-    ok(&out);
-    let changes = plan_changes(&plan_json(&out));
-    assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}\n{spec}");
+    adopt_only(account.berth_in(dir.path()), &spec);
 }
 
 /// What differs from berth's way and has no key is named, never dropped:
@@ -784,10 +758,7 @@ services:
     ok(&out);
     let spec = std::fs::read_to_string(dir.path().join("compose.berth.yaml")).expect("written");
     assert!(out.stderr.contains("(1 services, 0 warnings)"), "{}\n{spec}", out.stderr);
-    let out = account.berth_in(dir.path()).args(["plan", "--adopt", "--format", "json"]).run();
-    ok(&out);
-    let changes = plan_changes(&plan_json(&out));
-    assert!(changes.iter().all(|(_, action, changed)| action == "adopt" && changed.is_empty()), "only adopt changes: {changes:?}\n{spec}");
+    adopt_only(account.berth_in(dir.path()), &spec);
 }
 
 /// After a blue/green deploy both colors exist: adopting the pair tags both,

@@ -152,21 +152,25 @@ fn unnamed_ports_are_refused_where_service_connect_needs_the_names() {
     );
 }
 
-#[test]
-fn unnamed_ports_leave_the_port_mappings_without_a_name() {
+/// What `berth render` gives for the resources of the Compose file `yaml`, by address.
+fn rendered(yaml: &str) -> impl Fn(&str) -> serde_json::Value {
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("compose.yaml"),
-        "name: legacy\nservices:\n  api:\n    image: busybox\n    expose: [\"9000\"]\n    x-berth: { unnamed_ports: true }\n  cache:\n    image: redis\n    expose: [\"6379\"]\n",
-    )
-    .expect("write");
+    std::fs::write(dir.path().join("compose.yaml"), yaml).expect("write");
     let out = Berth::new(dir.path()).args(["render"]).run();
     ok(&out);
     let rendered: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
-    let ports = |address: &str| {
-        let r = rendered["resources"].as_array().expect("resources").iter().find(|r| r["address"] == address).expect(address).clone();
-        r["spec"]["containerDefinitions"][0]["portMappings"][0]["name"].clone()
-    };
+    move |address: &str| {
+        let resource = rendered["resources"].as_array().expect("resources").iter().find(|r| r["address"] == address);
+        resource.unwrap_or_else(|| panic!("{address} in {rendered}"))["spec"].clone()
+    }
+}
+
+#[test]
+fn unnamed_ports_leave_the_port_mappings_without_a_name() {
+    let spec = rendered(
+        "name: legacy\nservices:\n  api:\n    image: busybox\n    expose: [\"9000\"]\n    x-berth: { unnamed_ports: true }\n  cache:\n    image: redis\n    expose: [\"6379\"]\n",
+    );
+    let ports = |address: &str| spec(address)["containerDefinitions"][0]["portMappings"][0]["name"].clone();
     assert_eq!(ports("taskdef.api"), "", "unnamed");
     assert_eq!(ports("taskdef.cache"), "cache-6379", "berth's name");
 }
@@ -240,18 +244,10 @@ services:
 #[test]
 fn a_renamed_services_scaling_policies_are_named_after_the_service() {
     // berth-aws knows its own policies by the service's name as prefix.
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(
-        dir.path().join("compose.yaml"),
+    let target = rendered(
         "name: legacy\nx-berth:\n  network: { subnets: [subnet-a] }\nservices:\n  orders:\n    image: busybox\n    x-berth:\n      names: { service: orders-svc, family: orders-td }\n      autoscaling: { min: 1, max: 4, cpu: 60%, schedule: [{ name: night, cron: \"0 22 * * ? *\", min: 1, max: 1 }] }\n",
-    )
-    .expect("write");
-    let out = Berth::new(dir.path()).args(["render"]).run();
-    ok(&out);
-    let rendered: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
-    let target =
-        rendered["resources"].as_array().expect("resources").iter().find(|r| r["address"] == "scaling.orders").expect("scaler").clone();
-    assert_eq!(target["spec"]["resourceId"], "service/legacy/orders-svc");
-    assert_eq!(target["spec"]["scalingPolicies"][0]["policyName"], "orders-svc-cpu");
-    assert_eq!(target["spec"]["scheduledActions"][0]["scheduledActionName"], "orders-svc-night");
+    )("scaling.orders");
+    assert_eq!(target["resourceId"], "service/legacy/orders-svc");
+    assert_eq!(target["scalingPolicies"][0]["policyName"], "orders-svc-cpu");
+    assert_eq!(target["scheduledActions"][0]["scheduledActionName"], "orders-svc-night");
 }
