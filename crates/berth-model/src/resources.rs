@@ -718,6 +718,16 @@ impl Service {
         let fargate = self.capacity_provider_strategy.iter().any(|c| c.capacity_provider.starts_with("FARGATE"));
         if fargate { "FARGATE" } else { "EC2" }.to_string()
     }
+
+    /// The ECS services it runs as, with the compose name each is planned
+    /// under: itself, or a blue/green service's two colors
+    /// (`<base>-blue` as `<compose name>-blue`, and green).
+    pub fn live_names(&self) -> Vec<(String, String)> {
+        match &self.blue_green {
+            Some(bg) => ["blue", "green"].iter().map(|c| (format!("{}-{c}", bg.base_name), format!("{}-{c}", self.compose_name))).collect(),
+            None => vec![(self.service_name.clone(), self.compose_name.clone())],
+        }
+    }
 }
 
 /// How berth shifts traffic for a blue/green service. The service runs as

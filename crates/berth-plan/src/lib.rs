@@ -34,14 +34,7 @@ pub fn scope(desired: &Desired) -> Scope {
         namespace: desired.namespace.as_ref().map(|n| n.name.clone()),
         task_families: desired.task_definitions.iter().map(|t| t.family.clone()).collect(),
         // Both colors of a blue/green service (an untagged one has no tag to find it by).
-        service_names: desired
-            .services
-            .iter()
-            .flat_map(|s| match &s.blue_green {
-                Some(bg) => vec![format!("{}-blue", bg.base_name), format!("{}-green", bg.base_name)],
-                None => vec![s.service_name.clone()],
-            })
-            .collect(),
+        service_names: desired.services.iter().flat_map(|s| s.live_names().into_iter().map(|(name, _)| name)).collect(),
         target_group_names: desired.target_groups.iter().map(|t| t.name.clone()).collect(),
         repository_names: desired.ecr_repositories.iter().map(|r| r.repository_name.clone()).collect(),
         cloud_map_names: desired.cloud_map_services.iter().map(|c| c.name.clone()).collect(),
@@ -57,11 +50,9 @@ fn renamed(desired: &Desired) -> BTreeMap<(Kind, String), String> {
     let default = |name: &str, short: &str| name == format!("{}-{short}", desired.app);
     let mut out = BTreeMap::new();
     for s in &desired.services {
-        let colors: Vec<(String, String)> = match &s.blue_green {
-            Some(bg) => ["blue", "green"].iter().map(|c| (format!("{}-{c}", bg.base_name), format!("{}-{c}", s.compose_name))).collect(),
-            None => vec![(s.service_name.clone(), s.compose_name.clone())],
-        };
-        out.extend(colors.into_iter().filter(|(name, short)| !default(name, short)).map(|(name, short)| ((Kind::Service, name), short)));
+        out.extend(
+            s.live_names().into_iter().filter(|(name, short)| !default(name, short)).map(|(name, short)| ((Kind::Service, name), short)),
+        );
         if !default(&s.task_definition, &s.compose_name) {
             out.insert((Kind::TaskDefinition, s.task_definition.clone()), s.compose_name.clone());
         }
