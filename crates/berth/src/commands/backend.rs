@@ -65,8 +65,7 @@ impl Backend {
     }
 
     /// Persists the account (the sim's state file) and prints API statistics if asked.
-    /// Saves the simulated account (AWS keeps its own state).
-    pub fn save(&self) -> anyhow::Result<()> {
+    pub fn finish(&self, cli: &Cli, io: &mut Io<'_>) -> anyhow::Result<()> {
         match self {
             Backend::Sim { sim, saved_faults } => {
                 if let Some(f) = saved_faults {
@@ -74,13 +73,6 @@ impl Backend {
                 }
                 sim.save().context("saving the simulated account")
             }
-            Backend::Aws(_) => Ok(()),
-        }
-    }
-
-    pub fn finish(&self, cli: &Cli, io: &mut Io<'_>) -> anyhow::Result<()> {
-        match self {
-            Backend::Sim { .. } => self.save(),
             Backend::Aws(aws) => {
                 if cli.global.stats {
                     let stats = aws.stats().snapshot();
