@@ -135,7 +135,7 @@ fn widen(scope: &mut Scope, observed: &Observed, services: &[String]) -> bool {
 
 /// `arn:…:task-definition/<family>:<revision>` (or `<family>:<revision>`) → `<family>`.
 fn family_of(arn: &str) -> &str {
-    arn.rsplit_once("task-definition/").map_or(arn, |(_, r)| r).split(':').next().unwrap_or_default()
+    berth_engine::wait::short(arn).split(':').next().unwrap_or_default()
 }
 
 /// `…:targetgroup/<name>/<id>` → `<name>`.
